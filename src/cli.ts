@@ -1,0 +1,91 @@
+/**
+ * Wires the commands. Each command's module is loaded only when that command runs, so
+ * `smartmeter combine` does not pay for the NATS or Cassandra clients.
+ * Errors are caught here, once: one line on stderr, exit 2 for bad input, 1 for failures,
+ * and a stack trace only with --debug.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { exitCodeOf, UsageError } from './errors.js';
+import { PACKAGE_ROOT } from './paths.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function buildProgram(): Command {
+  const program = new Command('smartmeter')
+    .description('Deploy and drive the smart-meter data platform (NATS, Cassandra, Spark, metrics).')
+    .version(version(), '-V, --version')
+    .option('--debug', 'print stack traces and internal details on errors')
+    .option('--no-color', 'no colours in messages (also NO_COLOR=1 or TERM=dumb)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`smartmeter: ${text.replace(/^error: /, '')}`) });
+
+  program
+    .command('combine')
+    .summary('print the docker-compose file for a set of targets')
+    .description(
+      'Expand targets through the services hierarchy, layer the properties files, fill the\n' +
+        'fragments\' ((key)) and ${VAR} placeholders and merge them into one docker-compose file\n' +
+        'that both `docker compose` and `docker stack deploy` accept.',
+    )
+    .argument('[location]', 'local or remote (remote adds Swarm placement constraints)')
+    .argument('[cluster-mode]', 'single or cluster')
+    .argument('[secret-mode]', 'secrets (credentials from compose secrets) or no_secrets (from the environment)')
+    .argument('[targets...]', 'targets of the hierarchy (see --list-targets)')
+    .option('-p, --properties <dir>', 'directory of property files overriding the defaults')
+    .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
+    .option('--set <key=value>', 'set a property, over every file and the environment (repeatable)', collect, [])
+    .option('--explain', 'print on stderr where every value used came from (file:line)')
+    .option('--json', 'print the merged document as JSON')
+    .addOption(new Option('--format <format>', 'output format').choices(['compose', 'helm']).default('compose'))
+    .option('--allow-missing', 'leave unresolved placeholders in the output instead of failing')
+    .option('--list-targets', 'list the targets and what they expand to, then exit')
+    .option('--templates <dir>', 'use another compose templates directory (hierarchy.yml, fragments/, properties/)')
+    .option('-e', 'accepted for old scripts (`combine_services -e …`); properties are always applied')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ smartmeter combine local single secrets root_metrics inject streaming_metrics prediction_metrics > docker-compose-merge.yml
+  $ smartmeter combine -p alt_properties local cluster no_secrets inject cassandra_inject -o stack.yml
+  $ smartmeter combine -p alt_properties -e local single secrets root inject          # old spelling
+  $ smartmeter combine local single no_secrets inject --set GATLING_USERS_PER_SEC=2000 --explain
+  $ smartmeter combine --list-targets`,
+    )
+    .action(async (location, clusterMode, secretMode, targets, options) => {
+      const { runCombine } = await import('./commands/combine.js');
+      await runCombine({ location, clusterMode, secretMode, targets, ...options });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const debug = argv.includes('--debug');
+  if (argv.includes('--no-color') || process.env.NO_COLOR || process.env.TERM === 'dumb') {
+    process.env.FORCE_COLOR = '0';
+  }
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message (or the help / version text).
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const known = error instanceof UsageError || exitCodeOf(error) !== 1 || (error instanceof Error && error.name === 'RuntimeError');
+    process.stderr.write(`smartmeter: ${known ? message : `internal error: ${message}`}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    else if (!known) process.stderr.write('run again with --debug for the stack trace\n');
+    return exitCodeOf(error);
+  }
+}

@@ -1,0 +1,69 @@
+/** `smartmeter combine`: parse, call the engine, print. */
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { COMPOSE_TEMPLATES_DIR } from '../paths.js';
+import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy } from '../templates/combine.js';
+import { formatCompose, formatExplanation, formatTargetList } from '../templates/output.js';
+
+export interface CombineOptions {
+  location?: string;
+  clusterMode?: string;
+  secretMode?: string;
+  targets: string[];
+  properties?: string;
+  output?: string;
+  set: string[];
+  explain?: boolean;
+  json?: boolean;
+  format: string;
+  allowMissing?: boolean;
+  listTargets?: boolean;
+  templates?: string;
+  color?: boolean;
+}
+
+export async function runCombine(options: CombineOptions): Promise<void> {
+  const templatesDir = options.templates ? resolve(options.templates) : COMPOSE_TEMPLATES_DIR;
+  const displayRoot = process.cwd();
+  if (options.listTargets) {
+    process.stdout.write(formatTargetList(loadHierarchy(templatesDir, displayRoot), options.json === true));
+    return;
+  }
+  if (options.format === 'helm') {
+    throw new UsageError('--format helm is reserved for the Helm chart, which is not in this version yet');
+  }
+  const location = required(options.location, 'location', LOCATIONS);
+  const clusterMode = required(options.clusterMode, 'cluster-mode', CLUSTER_MODES);
+  const secretMode = required(options.secretMode, 'secret-mode', SECRET_MODES);
+
+  const result = combine({
+    templatesDir,
+    propertiesDir: options.properties ? resolve(options.properties) : undefined,
+    modes: { location, clusterMode, secretMode },
+    targets: options.targets,
+    env: process.env,
+    sets: options.set,
+    allowMissing: options.allowMissing === true,
+    now: Math.floor(Date.now() / 1000),
+    displayRoot,
+  });
+
+  const text = options.json
+    ? `${JSON.stringify(result.document, null, 2)}\n`
+    : formatCompose(result, { modes: { location, clusterMode, secretMode }, targets: options.targets });
+  if (options.explain) process.stderr.write(formatExplanation(result.explanation, process.stderr.isTTY === true && options.color !== false));
+  for (const placeholder of result.unresolved) process.stderr.write(`smartmeter: warning: left unresolved: ${placeholder}\n`);
+  if (options.output) {
+    // Inline credentials (no_secrets mode) make the file a secret too.
+    writeFileAtomic(options.output, text, { mode: result.containsSecrets ? 0o600 : 0o644 });
+  } else {
+    process.stdout.write(text);
+  }
+}
+
+function required(value: string | undefined, name: string, allowed: readonly string[]): string {
+  if (value === undefined) throw new UsageError(`missing <${name}>: expected ${allowed.join(' or ')} (see smartmeter combine --help)`);
+  if (!allowed.includes(value)) throw new UsageError(`<${name}> must be ${allowed.join(' or ')}, got "${value}"`);
+  return value;
+}

@@ -1,0 +1,8 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The installed package's root (this file is dist/paths.js once built). */
+export const PACKAGE_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** The compose templates shipped with smartmeter. */
+export const COMPOSE_TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates', 'compose');

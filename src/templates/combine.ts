@@ -1,0 +1,348 @@
+/**
+ * `combine`: targets → fragments → one compose document. Takes plain values, returns plain
+ * values; reading files is the only side effect.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, isAbsolute } from 'node:path';
+import { load as loadYaml } from 'js-yaml';
+import { UsageError } from '../errors.js';
+import { expandTargets, parseHierarchy, type Hierarchy, type Modes } from './hierarchy.js';
+import { isMap, mergeFragments, type Yaml, type YamlMap } from './merge.js';
+import { batchText, renderTexts, scanPlaceholders, type Placeholder } from './placeholders.js';
+import {
+  PropertyStore,
+  describeSource,
+  literalDefinition,
+  parsePropertiesFile,
+  parseSetArguments,
+  parseYamlDictionary,
+  yamlErrorMessage,
+  type PropertySource,
+} from './properties.js';
+
+export const LOCATIONS = ['local', 'remote'] as const;
+export const CLUSTER_MODES = ['single', 'cluster'] as const;
+export const SECRET_MODES = ['secrets', 'no_secrets'] as const;
+
+export interface CombineRequest {
+  /** The directory holding hierarchy.yml, fragments/ and properties/. */
+  templatesDir: string;
+  /** The `-p` override directory, if any. */
+  propertiesDir?: string;
+  modes: Modes;
+  targets: string[];
+  /** Environment variables: they override every properties file. */
+  env: Record<string, string | undefined>;
+  /** `--set KEY=value`, highest precedence. */
+  sets: string[];
+  /** Leave unresolved placeholders in the output instead of failing (the old behaviour). */
+  allowMissing: boolean;
+  /** Epoch seconds used for `$(date +%s)` (TIME_ROOT). */
+  now: number;
+  /** Paths in messages are shown relative to this directory. */
+  displayRoot: string;
+}
+
+export interface ExplainedValue {
+  key: string;
+  /** The value, or a mask when the key names a secret. */
+  shown: string;
+  source: string;
+  overridden: string[];
+  usedAt: string[];
+}
+
+export interface CombineResult {
+  document: YamlMap;
+  fragments: string[];
+  propertyFiles: string[];
+  explanation: ExplainedValue[];
+  /** Placeholders left in the output (only with allowMissing). */
+  unresolved: string[];
+  /** True when a secret-looking value was written into the document. */
+  containsSecrets: boolean;
+}
+
+const SECRET_KEY = /(PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY)/i;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+export function checkModes(modes: Modes): void {
+  const check = (value: string, allowed: readonly string[], what: string) => {
+    if (!allowed.includes(value)) {
+      throw new UsageError(`${what} must be ${allowed.join(' or ')}, got "${value}"`);
+    }
+  };
+  check(modes.location, LOCATIONS, 'location');
+  check(modes.clusterMode, CLUSTER_MODES, 'cluster mode');
+  check(modes.secretMode, SECRET_MODES, 'secret mode');
+}
+
+export function loadHierarchy(templatesDir: string, displayRoot: string): Hierarchy {
+  const file = join(templatesDir, 'hierarchy.yml');
+  return parseHierarchy(readText(file, displayRoot), display(file, displayRoot));
+}
+
+/** The property files of one run, in precedence order (lowest first), as the old templater layered them. */
+export function propertyLayerFiles(defaultsDir: string, overrideDir: string | undefined, modes: Modes): string[] {
+  const { location, clusterMode } = modes;
+  const names = [
+    'configuration.properties',
+    'configuration-application.properties',
+    `configuration-location-${location}.properties`,
+    `configuration-location-${location}-debug.properties`,
+    `configuration-mode-${clusterMode}.properties`,
+    `configuration-mode-${clusterMode}-debug.properties`,
+    'configuration-telegraf.properties',
+    'configuration-telegraf-debug.properties',
+  ];
+  const files: string[] = [];
+  for (const name of names) {
+    files.push(join(defaultsDir, name));
+    if (overrideDir) files.push(join(overrideDir, name));
+  }
+  return files;
+}
+
+function yamlDictionaryFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => /^properties.*\.ya?ml$/.test(name))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+export function buildPropertyStore(request: CombineRequest): { store: PropertyStore; files: string[] } {
+  const { templatesDir, propertiesDir, modes, displayRoot } = request;
+  if (propertiesDir !== undefined) {
+    if (!existsSync(propertiesDir)) throw new UsageError(`properties directory ${propertiesDir} does not exist`);
+    if (!statSync(propertiesDir).isDirectory()) throw new UsageError(`properties directory ${propertiesDir} is not a directory`);
+  }
+  const defaultsDir = join(templatesDir, 'properties');
+  const store = new PropertyStore(request.now);
+  const loaded: string[] = [];
+  const dictionaries = [...yamlDictionaryFiles(defaultsDir), ...(propertiesDir ? yamlDictionaryFiles(propertiesDir) : [])];
+  for (const file of dictionaries) {
+    store.add(parseYamlDictionary(readText(file, displayRoot), display(file, displayRoot)));
+    loaded.push(display(file, displayRoot));
+  }
+  for (const file of propertyLayerFiles(defaultsDir, propertiesDir, modes)) {
+    if (!existsSync(file)) continue;
+    store.add(parsePropertiesFile(readText(file, displayRoot), display(file, displayRoot)));
+    loaded.push(display(file, displayRoot));
+  }
+  store.add(
+    Object.entries(request.env)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(entry[0]))
+      .map(([key, value]) => literalDefinition(key, value, { kind: 'env' })),
+  );
+  store.add(parseSetArguments(request.sets));
+  // The three words of the command line are facts of this run, not settings.
+  store.add([
+    literalDefinition('LOCATION', modes.location, { kind: 'builtin' }),
+    literalDefinition('CLUSTER_MODE', modes.clusterMode, { kind: 'builtin' }),
+    literalDefinition('SECRET_MODE', modes.secretMode, { kind: 'builtin' }),
+  ]);
+  return { store, files: loaded };
+}
+
+export function combine(request: CombineRequest): CombineResult {
+  const { templatesDir, modes, displayRoot } = request;
+  checkModes(modes);
+  if (request.targets.length === 0) throw new UsageError('no targets given (smartmeter combine --list-targets shows them)');
+  const hierarchy = loadHierarchy(templatesDir, displayRoot);
+  const requests = expandTargets(hierarchy, request.targets, modes);
+  const { store, files } = buildPropertyStore(request);
+
+  const usedAt = new Map<string, string[]>();
+  const missing: string[] = [];
+  const lookup = (key: string) => store.resolve(key)?.value;
+
+  let document: YamlMap = {};
+  const origins = new Map<string, string>();
+  const merged: string[] = [];
+  for (const fragment of requests) {
+    const file = join(templatesDir, 'fragments', `${fragment.name}.yml`);
+    const shown = display(file, displayRoot);
+    if (!existsSync(file)) {
+      if (fragment.optional) continue;
+      throw new UsageError(`fragment ${fragment.name} (needed by target ${fragment.requestedBy}) is missing: ${shown}`);
+    }
+    const text = readText(file, displayRoot);
+    const found = scanPlaceholders(text);
+    let data: unknown;
+    try {
+      data = loadYaml(text, { filename: shown });
+    } catch (error) {
+      throw new UsageError(yamlErrorMessage(error, shown));
+    }
+    merged.push(fragment.name);
+    if (data === null || data === undefined) continue;
+    if (!isMap(data as Yaml)) throw new UsageError(`${shown}: a fragment must be a map (services:, volumes:, …)`);
+
+    const strings: string[] = [];
+    collectStrings(data as Yaml, strings);
+    const result = renderTexts(strings, lookup);
+    const renderedByText = new Map(strings.map((text, index) => [text, result.texts[index]!]));
+    const rendered = mapStrings(data as YamlMap, (text) => renderedByText.get(text) ?? text);
+    const missingHere = new Set<Placeholder>(result.missing);
+    for (const key of new Set(result.used)) {
+      const list = usedAt.get(key) ?? [];
+      for (const p of found) if (p.key === key && !list.includes(`${shown}:${p.line}`)) list.push(`${shown}:${p.line}`);
+      usedAt.set(key, list);
+    }
+    for (const placeholder of missingHere) {
+      for (const at of found.filter((p) => p.raw === placeholder.raw)) {
+        const entry = `${shown}:${at.line}: ${placeholder.raw}`;
+        if (!missing.includes(entry)) missing.push(entry);
+      }
+    }
+    document = mergeFragments(document, rendered as YamlMap, shown, origins);
+  }
+
+  // A property that was used but refers to a name nobody defines expanded to nothing.
+  for (const key of usedAt.keys()) {
+    const resolved = store.resolve(key);
+    for (const name of resolved?.undefinedRefs ?? []) {
+      const entry = `${describeSource(resolved!.source)}: ${key} refers to undefined \${${name}}`;
+      if (!missing.includes(entry)) missing.push(entry);
+    }
+  }
+  if (missing.length > 0 && !request.allowMissing) {
+    throw new UsageError(
+      `${missing.length} unresolved placeholder${missing.length > 1 ? 's' : ''} (define them with -p, the environment or --set; --allow-missing leaves them):\n  ${missing.join('\n  ')}`,
+    );
+  }
+
+  const explanation = [...usedAt.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, at]) => {
+      const resolved = store.resolve(key)!;
+      return {
+        key,
+        shown: isSecretKey(key) ? '********' : resolved.value,
+        source: describeSource(resolved.source),
+        overridden: resolved.overridden.map((s: PropertySource) => describeSource(s)),
+        usedAt: at,
+      };
+    });
+  return {
+    document: canonicalOrder(castKnownTypes(document)),
+    fragments: merged,
+    propertyFiles: files,
+    explanation,
+    unresolved: missing,
+    containsSecrets: [...usedAt.keys()].some(isSecretKey),
+  };
+}
+
+/** The text a parsed fragment's strings are compiled as (see placeholders.ts). */
+export function fragmentStrings(data: unknown): string | undefined {
+  if (data === null || data === undefined) return undefined;
+  const strings: string[] = [];
+  collectStrings(data as Yaml, strings);
+  return batchText(strings);
+}
+
+/** Every string of a parsed fragment, map keys included. */
+function collectStrings(value: Yaml, out: string[]): void {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) value.forEach((item) => collectStrings(item, out));
+  else if (isMap(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      out.push(key);
+      collectStrings(item, out);
+    }
+  }
+}
+
+/** A copy of `value` with every string (map keys included) passed through `map`. */
+function mapStrings(value: Yaml, map: (text: string) => string): Yaml {
+  if (typeof value === 'string') return map(value);
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, map));
+  if (isMap(value)) {
+    const out: YamlMap = {};
+    for (const [key, item] of Object.entries(value)) out[map(key)] = mapStrings(item, map);
+    return out;
+  }
+  return value;
+}
+
+const INTEGER_FIELDS = new Set([
+  'deploy.replicas',
+  'deploy.update_config.parallelism',
+  'deploy.restart_policy.max_attempts',
+  'healthcheck.retries',
+]);
+const BOOLEAN_FIELDS = new Set(['tty', 'stdin_open', 'privileged', 'read_only', 'init']);
+
+/**
+ * A placeholder always renders to text; where Compose wants a number or a boolean, text
+ * that looks like one is turned back into one (Compose itself does the same when it
+ * interpolates).
+ */
+function castKnownTypes(document: YamlMap): YamlMap {
+  const services = document.services;
+  if (isMap(services)) {
+    for (const service of Object.values(services)) {
+      if (!isMap(service)) continue;
+      castAt(service, [], (path, value) => {
+        const field = path.join('.');
+        if (INTEGER_FIELDS.has(field) && /^\d+$/.test(value)) return Number(value);
+        if (BOOLEAN_FIELDS.has(field) && /^(true|false)$/.test(value)) return value === 'true';
+        return value;
+      });
+    }
+  }
+  for (const section of ['networks', 'volumes', 'secrets', 'configs']) {
+    const entries = document[section];
+    if (!isMap(entries)) continue;
+    for (const entry of Object.values(entries)) {
+      if (isMap(entry) && typeof entry.external === 'string' && /^(true|false)$/.test(entry.external)) {
+        entry.external = entry.external === 'true';
+      }
+    }
+  }
+  return document;
+}
+
+function castAt(map: YamlMap, path: string[], cast: (path: string[], value: string) => Yaml): void {
+  for (const [key, value] of Object.entries(map)) {
+    const here = [...path, key];
+    if (typeof value === 'string') map[key] = cast(here, value);
+    else if (isMap(value)) castAt(value, here, cast);
+  }
+}
+
+const TOP_LEVEL_ORDER = ['version', 'services', 'networks', 'volumes', 'secrets', 'configs'];
+
+/** Top-level keys in the usual order, services sorted by name, so output diffs well. */
+function canonicalOrder(document: YamlMap): YamlMap {
+  const out: YamlMap = {};
+  const keys = [...TOP_LEVEL_ORDER.filter((k) => k in document), ...Object.keys(document).filter((k) => !TOP_LEVEL_ORDER.includes(k)).sort()];
+  for (const key of keys) {
+    const value = document[key]!;
+    out[key] = isMap(value) && key !== 'version' ? sortKeys(value) : value;
+  }
+  return out;
+}
+
+function sortKeys(map: YamlMap): YamlMap {
+  return Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
+}
+
+function readText(file: string, displayRoot: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${display(file, displayRoot)}: ${code === 'ENOENT' ? 'no such file' : code}`);
+  }
+}
+
+export function display(file: string, root: string): string {
+  const rel = relative(root, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}

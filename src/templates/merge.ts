@@ -1,0 +1,171 @@
+/**
+ * Merging compose fragments. The old templater concatenated every list, so two targets that
+ * both define a service doubled its environment, ports and constraints. These rules follow
+ * what `docker compose -f a.yml -f b.yml` does instead (later fragment = later file):
+ *
+ *   maps                                   deep merge, key by key
+ *   scalars                                the later fragment wins
+ *   environment, labels (list or map form) merged by variable name; later wins; written as KEY=value lists
+ *   volumes (of a service)                 merged by container path; later wins
+ *   secrets, configs (of a service)        merged by source name; later wins
+ *   command, entrypoint, healthcheck.test  replaced as a whole (they are one value)
+ *   every other list (ports, depends_on,   union: items in first-seen order, exact duplicates dropped
+ *     networks, placement constraints, …)
+ *   a map meeting a non-map               error naming both fragments and the path
+ */
+import { UsageError } from '../errors.js';
+
+export type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
+export type YamlMap = { [key: string]: Yaml };
+
+type ListRule = 'replace' | 'byName' | 'byTarget' | 'bySource' | 'union';
+
+/** Which rule applies to a list at `path` (keys from the document root). */
+function listRule(path: readonly string[]): ListRule {
+  if (path[0] !== 'services' || path.length < 3) return 'union';
+  const field = path.slice(2).join('.');
+  switch (field) {
+    case 'command':
+    case 'entrypoint':
+    case 'healthcheck.test':
+      return 'replace';
+    case 'environment':
+    case 'labels':
+    case 'deploy.labels':
+      return 'byName';
+    case 'volumes':
+      return 'byTarget';
+    case 'secrets':
+    case 'configs':
+      return 'bySource';
+    default:
+      return 'union';
+  }
+}
+
+export function isMap(value: Yaml | undefined): value is YamlMap {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Merges `next` (from `nextName`) into `base` (built from `baseName`); returns a new value. */
+export function mergeFragments(base: YamlMap, next: YamlMap, nextName: string, origins: Map<string, string> = new Map()): YamlMap {
+  return mergeMaps(base, next, [], nextName, origins);
+}
+
+function mergeMaps(base: YamlMap, next: YamlMap, path: string[], nextName: string, origins: Map<string, string>): YamlMap {
+  const out: YamlMap = { ...base };
+  for (const [key, value] of Object.entries(next)) {
+    const childPath = [...path, key];
+    out[key] = mergeValues(base[key], value, childPath, nextName, origins);
+    recordOrigin(origins, childPath, nextName);
+  }
+  return out;
+}
+
+function recordOrigin(origins: Map<string, string>, path: string[], fragment: string): void {
+  const key = path.join('.');
+  if (!origins.has(key)) origins.set(key, fragment);
+}
+
+function mergeValues(base: Yaml | undefined, next: Yaml, path: string[], nextName: string, origins: Map<string, string>): Yaml {
+  if (base === undefined || base === null) return normalizeNew(next, path);
+  if (next === null) return base; // an empty key (`volumes:`) adds nothing
+  const rule = listRule(path);
+  if (rule === 'byName' && (isMap(base) || Array.isArray(base)) && (isMap(next) || Array.isArray(next))) {
+    return toNameList({ ...toNameMap(base, path), ...toNameMap(next, path) });
+  }
+  if (isMap(base) && isMap(next)) return mergeMaps(base, next, path, nextName, origins);
+  if (isMap(base) !== isMap(next)) {
+    const firstFrom = origins.get(path.join('.')) ?? 'an earlier fragment';
+    throw new UsageError(
+      `cannot merge ${path.join('.')}: ${firstFrom} makes it ${describe(base)}, ${nextName} makes it ${describe(next)}`,
+    );
+  }
+  if (Array.isArray(base) && Array.isArray(next)) {
+    switch (rule) {
+      case 'replace':
+        return next;
+      case 'byTarget':
+        return mergeKeyed(base, next, volumeTarget);
+      case 'bySource':
+        return mergeKeyed(base, next, secretSource);
+      default:
+        return union(base, next);
+    }
+  }
+  return next;
+}
+
+/** A value seen for the first time still gets its canonical shape. */
+function normalizeNew(value: Yaml, path: string[]): Yaml {
+  if (listRule(path) === 'byName' && (isMap(value) || Array.isArray(value))) return toNameList(toNameMap(value, path));
+  if (Array.isArray(value) && listRule(path) === 'union') return union([], value);
+  return value;
+}
+
+function describe(value: Yaml): string {
+  if (Array.isArray(value)) return 'a list';
+  if (isMap(value)) return 'a map';
+  return `the value ${JSON.stringify(value)}`;
+}
+
+/** `KEY=value` lists and `{KEY: value}` maps as one map; `KEY` alone means "take it from the environment". */
+function toNameMap(value: Yaml, path: string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (typeof item !== 'string') throw new UsageError(`${path.join('.')}: list items must be KEY=value text`);
+      const eq = item.indexOf('=');
+      if (eq < 0) out[item] = null;
+      else out[item.slice(0, eq)] = item.slice(eq + 1);
+    }
+  } else if (isMap(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      out[key] = item === null ? null : typeof item === 'object' ? JSON.stringify(item) : String(item);
+    }
+  }
+  return out;
+}
+
+function toNameList(map: Record<string, string | null>): string[] {
+  return Object.entries(map).map(([key, value]) => (value === null ? key : `${key}=${value}`));
+}
+
+function union(base: Yaml[], next: Yaml[]): Yaml[] {
+  const seen = new Set(base.map((item) => JSON.stringify(item)));
+  const out = [...base];
+  for (const item of next) {
+    const id = JSON.stringify(item);
+    if (!seen.has(id)) {
+      seen.add(id);
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+function mergeKeyed(base: Yaml[], next: Yaml[], keyOf: (item: Yaml) => string): Yaml[] {
+  const out = new Map<string, Yaml>();
+  for (const item of [...base, ...next]) {
+    const key = keyOf(item);
+    if (out.has(key)) out.delete(key); // re-insert so the later definition keeps the later position
+    out.set(key, item);
+  }
+  return [...out.values()];
+}
+
+/** `src:/target[:mode]` or `{target: …}` → the path inside the container. */
+function volumeTarget(item: Yaml): string {
+  if (typeof item === 'string') {
+    const parts = item.split(':');
+    return parts.length === 1 ? parts[0]! : parts[1]!;
+  }
+  if (isMap(item) && typeof item.target === 'string') return item.target;
+  return JSON.stringify(item);
+}
+
+function secretSource(item: Yaml): string {
+  if (typeof item === 'string') return item;
+  if (isMap(item) && typeof item.source === 'string') return item.source;
+  return JSON.stringify(item);
+}
