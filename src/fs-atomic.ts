@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from './errors.js';
 
@@ -15,7 +15,6 @@ export function writeFileAtomic(path: string, content: string, options: AtomicWr
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    mkdirSync(dir, { recursive: true });
     writeFileSync(tmp, content, { mode: options.mode ?? 0o644, flag: 'wx' });
     renameSync(tmp, path);
   } catch (error) {

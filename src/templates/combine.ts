@@ -63,7 +63,8 @@ export interface CombineResult {
   containsSecrets: boolean;
 }
 
-const SECRET_KEY = /(PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY)/i;
+/** Keys whose values are credentials: masked in --explain, and they make an output file 0600. */
+const SECRET_KEY = /(PASSWORD|PASSWD|PASS|SECRET|TOKEN|PRIVATE_KEY|CREDENTIALS|CREDS)$/i;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
@@ -117,8 +118,9 @@ function yamlDictionaryFiles(dir: string): string[] {
 export function buildPropertyStore(request: CombineRequest): { store: PropertyStore; files: string[] } {
   const { templatesDir, propertiesDir, modes, displayRoot } = request;
   if (propertiesDir !== undefined) {
-    if (!existsSync(propertiesDir)) throw new UsageError(`properties directory ${propertiesDir} does not exist`);
-    if (!statSync(propertiesDir).isDirectory()) throw new UsageError(`properties directory ${propertiesDir} is not a directory`);
+    const shown = display(propertiesDir, displayRoot);
+    if (!existsSync(propertiesDir)) throw new UsageError(`properties directory ${shown} does not exist`);
+    if (!statSync(propertiesDir).isDirectory()) throw new UsageError(`properties directory ${shown} is not a directory`);
   }
   const defaultsDir = join(templatesDir, 'properties');
   const store = new PropertyStore(request.now);

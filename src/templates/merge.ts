@@ -57,14 +57,16 @@ function mergeMaps(base: YamlMap, next: YamlMap, path: string[], nextName: strin
   for (const [key, value] of Object.entries(next)) {
     const childPath = [...path, key];
     out[key] = mergeValues(base[key], value, childPath, nextName, origins);
-    recordOrigin(origins, childPath, nextName);
+    recordOrigin(origins, childPath, nextName, value);
   }
   return out;
 }
 
-function recordOrigin(origins: Map<string, string>, path: string[], fragment: string): void {
+/** Remembers which fragment first set each path (and every path below it), for messages. */
+function recordOrigin(origins: Map<string, string>, path: string[], fragment: string, value?: Yaml): void {
   const key = path.join('.');
   if (!origins.has(key)) origins.set(key, fragment);
+  if (isMap(value)) for (const [child, item] of Object.entries(value)) recordOrigin(origins, [...path, child], fragment, item);
 }
 
 function mergeValues(base: Yaml | undefined, next: Yaml, path: string[], nextName: string, origins: Map<string, string>): Yaml {

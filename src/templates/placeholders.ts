@@ -39,7 +39,7 @@ export interface FoundPlaceholder extends Placeholder {
 type Token = { type: 'text'; text: string } | { type: 'placeholder'; placeholder: Placeholder };
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
-const BRACED = /^\$\{([A-Za-z_][A-Za-z0-9_.-]*)(?:(:?-)([^}]*))?\}/;
+const BRACED = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/;
 
 /** Splits one line (or any text without `((`…`))` across lines) into text and placeholders. */
 export function tokenize(text: string): Token[] {

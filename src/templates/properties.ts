@@ -9,7 +9,7 @@
  * Commands are never run: `$(date +%s)` is the only command substitution accepted (it is in
  * old override directories), and it means "now" as given by the caller.
  */
-import { load as loadYaml } from 'js-yaml';
+import { FAILSAFE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { UsageError, formatLocation, type SourceLocation } from '../errors.js';
 
 export type PropertySource =
@@ -208,11 +208,14 @@ function findClosingBrace(input: string, from: number): number {
   return -1;
 }
 
-/** Parses a flat YAML dictionary (the old `properties*.yml`): every value must be a scalar. */
+/**
+ * Parses a flat YAML dictionary (the old `properties*.yml`): every value must be a scalar.
+ * Values are read as written (failsafe schema), so a tag `2.10` stays "2.10", not 2.1.
+ */
 export function parseYamlDictionary(text: string, file: string): PropertyDefinition[] {
   let data: unknown;
   try {
-    data = loadYaml(text, { filename: file });
+    data = loadYaml(text, { filename: file, schema: FAILSAFE_SCHEMA });
   } catch (error) {
     throw new UsageError(yamlErrorMessage(error, file));
   }
@@ -227,7 +230,7 @@ export function parseYamlDictionary(text: string, file: string): PropertyDefinit
     if (value !== null && typeof value === 'object') {
       throw new UsageError(`${formatLocation(where)}: value of ${key} must be a single value, not a list or map`);
     }
-    return { key, parts: [{ type: 'text', text: value === null ? '' : String(value) }], source: { kind: 'file', ...where } };
+    return { key, parts: [{ type: 'text', text: value === null || value === undefined ? '' : String(value) }], source: { kind: 'file', ...where } };
   });
 }
 

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The CLI suites spawn real processes and a real Compose; give them room on a busy machine.
+    testTimeout: 60_000,
+  },
+});
