@@ -55,7 +55,10 @@ export interface ExplainedValue {
 export interface CombineResult {
   document: YamlMap;
   fragments: string[];
+  /** Every properties file read, lowest precedence first. */
   propertyFiles: string[];
+  /** Those of them that came from the -p directory. */
+  overrideFiles: string[];
   explanation: ExplainedValue[];
   /** Placeholders left in the output (only with allowMissing). */
   unresolved: string[];
@@ -234,6 +237,7 @@ export function combine(request: CombineRequest): CombineResult {
     document: canonicalOrder(castKnownTypes(document)),
     fragments: merged,
     propertyFiles: files,
+    overrideFiles: request.propertiesDir ? files.filter((f) => f.startsWith(display(request.propertiesDir!, displayRoot))) : [],
     explanation,
     unresolved: missing,
     containsSecrets: [...usedAt.keys()].some(isSecretKey),
