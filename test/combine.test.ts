@@ -139,6 +139,7 @@ describe('combine', () => {
       shown: 'nats://bus:4222',
       source: 'properties/configuration.properties:5',
       overridden: [],
+      builtFrom: [`HOST (${override}/configuration-application.properties:2)`, 'PORT (properties/configuration.properties:4)'],
       usedAt: ['fragments/app.yml:6'],
     });
     const password = result.explanation.find((e) => e.key === 'NATS_PASSWORD')!;

@@ -49,6 +49,8 @@ export interface ExplainedValue {
   shown: string;
   source: string;
   overridden: string[];
+  /** The properties it refers to, as `NAME (file:line)`. */
+  builtFrom: string[];
   usedAt: string[];
 }
 
@@ -230,6 +232,7 @@ export function combine(request: CombineRequest): CombineResult {
         shown: isSecretKey(key) ? '********' : resolved.value,
         source: describeSource(resolved.source),
         overridden: resolved.overridden.map((s: PropertySource) => describeSource(s)),
+        builtFrom: resolved.references.map((r) => `${r.key} (${describeSource(r.source)})`),
         usedAt: at,
       };
     });

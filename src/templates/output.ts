@@ -29,6 +29,7 @@ export function formatExplanation(values: ExplainedValue[], color: boolean): str
   for (const value of values) {
     out.push(`${bold(value.key)}=${value.shown}`);
     out.push(`    from ${value.source}${value.overridden.length ? dim(`  (overrides ${value.overridden.join(', ')})`) : ''}`);
+    if (value.builtFrom.length) out.push(`    built from ${value.builtFrom.join(', ')}`);
     out.push(dim(`    used at ${value.usedAt.join(', ')}`));
   }
   return `${out.join('\n')}\n`;

@@ -37,6 +37,8 @@ export interface ResolvedProperty {
   overridden: PropertySource[];
   /** Names this value refers to that no layer defines (they expanded to nothing). */
   undefinedRefs: string[];
+  /** The other properties this value was built from, directly. */
+  references: ResolvedProperty[];
 }
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -300,17 +302,26 @@ export class PropertyStore {
       throw new UsageError(`properties refer to each other in a loop: ${names.join(' → ')} (${describeSource(definition.source)})`);
     }
     const undefinedRefs: string[] = [];
-    const value = this.evaluate(definition.parts, key, depth, [...chain, marker], undefinedRefs);
+    const references: ResolvedProperty[] = [];
+    const value = this.evaluate(definition.parts, key, depth, [...chain, marker], { undefinedRefs, references });
     return {
       key,
       value,
       source: definition.source,
       overridden: stack.slice(0, depth).map((d) => d.source),
       undefinedRefs,
+      references,
     };
   }
 
-  private evaluate(parts: ValuePart[], key: string, depth: number, chain: string[], undefinedRefs: string[]): string {
+  private evaluate(
+    parts: ValuePart[],
+    key: string,
+    depth: number,
+    chain: string[],
+    found: { undefinedRefs: string[]; references: ResolvedProperty[] },
+  ): string {
+    const { undefinedRefs, references } = found;
     let out = '';
     for (const part of parts) {
       if (part.type === 'text') out += part.text;
@@ -321,10 +332,13 @@ export class PropertyStore {
           part.name === key ? this.resolveAt(key, depth - 1, chain) : this.resolveTop(part.name, chain);
         const value = target?.value;
         const useFallback = part.fallback !== undefined && (value === undefined || (part.fallbackWhenEmpty && value === ''));
-        if (useFallback) out += this.evaluate(part.fallback!, key, depth, chain, undefinedRefs);
+        if (useFallback) out += this.evaluate(part.fallback!, key, depth, chain, found);
         else if (value === undefined) undefinedRefs.push(part.name);
         else out += value;
-        if (target && !useFallback) undefinedRefs.push(...target.undefinedRefs);
+        if (target && !useFallback) {
+          undefinedRefs.push(...target.undefinedRefs);
+          references.push(target);
+        }
       }
     }
     return out;
