@@ -1,0 +1,155 @@
+/**
+ * NATS for the tests: Debian's nats-server, three instances on 127.0.0.1, each with
+ * JetStream stored under the rig's directory:
+ *   plain  client 4222, monitoring 8222
+ *   auth   client 4223, monitoring 8223, user/password generated once (files, mode 0600)
+ *   tls    client 4224, monitoring 8224, mutual TLS with a CA and certificates made at start
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { RuntimeError } from '../../errors.js';
+import { ensureDebianPackages } from '../install.js';
+import { isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
+import { serviceDir, type ServiceState } from '../state.js';
+import type { RigContext, RigService } from '../service.js';
+
+interface Instance {
+  name: 'plain' | 'auth' | 'tls';
+  port: number;
+  monitorPort: number;
+}
+
+const INSTANCES: Instance[] = [
+  { name: 'plain', port: 4222, monitorPort: 8222 },
+  { name: 'auth', port: 4223, monitorPort: 8223 },
+  { name: 'tls', port: 4224, monitorPort: 8224 },
+];
+
+export const nats: RigService = {
+  name: 'nats',
+  describe: 'nats-server on 127.0.0.1: plain :4222, user/password :4223, mutual TLS :4224 (JetStream on all)',
+
+  async up(ctx: RigContext, previous?: ServiceState): Promise<ServiceState> {
+    ensureDebianPackages({ 'nats-server': 'nats-server', openssl: 'openssl' }, ctx.log);
+    const dir = serviceDir('nats');
+    const values: Record<string, string> = {};
+    const processes: ProcessRecord[] = [];
+    for (const instance of INSTANCES) {
+      const home = join(dir, instance.name);
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      const running = previous?.processes.find((p) => p.name === `nats-${instance.name}` && isRunning(p));
+      if (running) {
+        processes.push(running);
+      } else {
+        const config = join(home, 'nats-server.conf');
+        const extra = instance.name === 'auth' ? authBlock(home) : instance.name === 'tls' ? tlsBlock(home) : '';
+        writeFileSync(config, serverConfig(instance, home, extra), { mode: 0o600 });
+        await ensurePortFree(instance.port, `nats ${instance.name}`);
+        const record = startDaemon({
+          name: `nats-${instance.name}`,
+          executable: 'nats-server',
+          args: ['-c', config],
+          log: join(home, 'nats-server.log'),
+        });
+        processes.push(record);
+        await waitUntil(
+          async () => ((await fetch(`http://127.0.0.1:${instance.monitorPort}/healthz`)).ok && (await canConnect(instance.port)) ? true : undefined),
+          { timeoutMs: 20_000, what: `nats ${instance.name} on 127.0.0.1:${instance.port}`, alive: () => isRunning(record), log: record.log },
+        );
+      }
+      Object.assign(values, instanceValues(instance, home));
+    }
+    return { processes, values };
+  },
+};
+
+function serverConfig(instance: Instance, home: string, extra: string): string {
+  return `# Written by the smartmeter test rig.
+server_name: rig-${instance.name}
+listen: 127.0.0.1:${instance.port}
+http: 127.0.0.1:${instance.monitorPort}
+jetstream {
+  store_dir: ${JSON.stringify(join(home, 'jetstream'))}
+  max_memory_store: 256MB
+  max_file_store: 4GB
+}
+${extra}`;
+}
+
+/** Credentials made once and kept, so a restart of the rig keeps working clients working. */
+function authBlock(home: string): string {
+  const userFile = join(home, 'user');
+  const passwordFile = join(home, 'password');
+  if (!existsSync(userFile)) writeFileSync(userFile, 'rig', { mode: 0o600 });
+  if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  const user = readFileSync(userFile, 'utf8');
+  const password = readFileSync(passwordFile, 'utf8');
+  return `authorization {\n  user: ${JSON.stringify(user)}\n  password: ${JSON.stringify(password)}\n}\n`;
+}
+
+/** A fresh CA, server and client certificate at every start of the TLS instance. */
+function tlsBlock(home: string): string {
+  const file = (name: string) => join(home, name);
+  const key = (name: string) => run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', file(name)]);
+  key('ca.key');
+  run('openssl', ['req', '-x509', '-new', '-key', file('ca.key'), '-out', file('ca.pem'), '-days', '30', '-subj', '/CN=smartmeter rig CA']);
+  const issue = (name: string, subject: string, extensions: string) => {
+    key(`${name}.key`);
+    run('openssl', ['req', '-new', '-key', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject]);
+    writeFileSync(file(`${name}.ext`), extensions);
+    run('openssl', ['x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial',
+      '-out', file(`${name}.pem`), '-days', '30', '-extfile', file(`${name}.ext`)]);
+  };
+  issue('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  issue('client', '/CN=smartmeter-rig-client', 'extendedKeyUsage=clientAuth\n');
+  return `tls {
+  cert_file: ${JSON.stringify(file('server.pem'))}
+  key_file: ${JSON.stringify(file('server.key'))}
+  ca_file: ${JSON.stringify(file('ca.pem'))}
+  verify: true
+  timeout: 2
+}
+`;
+}
+
+function instanceValues(instance: Instance, home: string): Record<string, string> {
+  const monitor = `http://127.0.0.1:${instance.monitorPort}`;
+  switch (instance.name) {
+    case 'plain':
+      return { NATS_URL: `nats://127.0.0.1:${instance.port}`, NATS_MONITOR_URL: monitor };
+    case 'auth':
+      return {
+        NATS_AUTH_URL: `nats://127.0.0.1:${instance.port}`,
+        NATS_AUTH_MONITOR_URL: monitor,
+        NATS_AUTH_USER_FILE: join(home, 'user'),
+        NATS_AUTH_PASSWORD_FILE: join(home, 'password'),
+      };
+    case 'tls':
+      return {
+        NATS_TLS_URL: `tls://127.0.0.1:${instance.port}`,
+        NATS_TLS_MONITOR_URL: monitor,
+        NATS_TLS_CA: join(home, 'ca.pem'),
+        NATS_TLS_CERT: join(home, 'client.pem'),
+        NATS_TLS_KEY: join(home, 'client.key'),
+      };
+  }
+}
+
+function canConnect(port: number): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(undefined));
+  });
+}
+
+async function ensurePortFree(port: number, what: string): Promise<void> {
+  if (await canConnect(port)) {
+    throw new RuntimeError(`${what}: 127.0.0.1:${port} is already taken by a process the rig did not start`);
+  }
+}
