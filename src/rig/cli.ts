@@ -10,10 +10,11 @@ import { exitCodeOf } from '../errors.js';
 import { isRunning, stopProcess } from './process.js';
 import { RIG_DIR, clearState, readState, writeState } from './state.js';
 import type { RigContext, RigService } from './service.js';
+import { cassandra } from './services/cassandra.js';
 import { nats } from './services/nats.js';
 
 /** In start order; `down` goes the other way. */
-export const SERVICES: RigService[] = [nats];
+export const SERVICES: RigService[] = [nats, cassandra];
 
 const ctx: RigContext = { log: (line) => process.stderr.write(`rig: ${line}\n`) };
 
