@@ -7,16 +7,25 @@
  */
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
-import { isRunning, stopProcess } from './process.js';
+import { isRunning, stopProcess, type ProcessRecord } from './process.js';
 import { RIG_DIR, clearState, readState, writeState } from './state.js';
 import type { RigContext, RigService } from './service.js';
 import { cassandra } from './services/cassandra.js';
+import { docker } from './services/docker.js';
+import { helm } from './services/helm.js';
 import { nats } from './services/nats.js';
 
 /** In start order; `down` goes the other way. */
-export const SERVICES: RigService[] = [nats, cassandra];
+export const SERVICES: RigService[] = [nats, cassandra, docker, helm];
 
-const ctx: RigContext = { log: (line) => process.stderr.write(`rig: ${line}\n`) };
+let tracked: ProcessRecord[] = [];
+const ctx: RigContext = {
+  log: (line) => process.stderr.write(`rig: ${line}\n`),
+  track: (record) => {
+    tracked.push(record);
+    return record;
+  },
+};
 
 function select(names: string[]): RigService[] {
   if (names.length === 0) return SERVICES;
@@ -32,7 +41,16 @@ async function up(names: string[]): Promise<void> {
     const started = Date.now();
     ctx.log(`${service.name}: starting`);
     const previous = readState(service.name);
-    const state = await service.up(ctx, previous);
+    let state;
+    tracked = [];
+    try {
+      state = await service.up(ctx, previous);
+    } catch (error) {
+      // Leave nothing half-started behind.
+      for (const record of tracked.reverse()) await stopProcess(record);
+      if (tracked.length && service.afterStop) await service.afterStop(ctx, { processes: tracked, values: {} });
+      throw error;
+    }
     writeState(service.name, state);
     ctx.log(`${service.name}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
@@ -44,6 +62,7 @@ async function down(names: string[]): Promise<void> {
     if (!state) continue;
     if (service.down) await service.down(ctx, state);
     for (const record of [...state.processes].reverse()) await stopProcess(record);
+    if (service.afterStop) await service.afterStop(ctx, state);
     clearState(service.name);
     ctx.log(`${service.name}: stopped`);
   }
@@ -53,7 +72,7 @@ function status(json: boolean): void {
   const rows = SERVICES.map((service) => {
     const state = readState(service.name);
     const processes = (state?.processes ?? []).map((p) => ({ name: p.name, pid: p.pid, running: isRunning(p) }));
-    const up = processes.length > 0 && processes.every((p) => p.running);
+    const up = processes.every((p) => p.running);
     return { service: service.name, state: state ? (up ? 'up' : 'degraded') : 'down', processes, describe: service.describe };
   });
   if (json) {

@@ -1,8 +1,12 @@
 import type { ServiceState } from './state.js';
 
+import type { ProcessRecord } from './process.js';
+
 export interface RigContext {
   /** Progress lines for the user (stderr). */
   log: (line: string) => void;
+  /** Every process a service starts is tracked, so a failed `up` stops it again. */
+  track: (record: ProcessRecord) => ProcessRecord;
 }
 
 /** One service of the test rig. `up` is idempotent: it keeps what already runs. */
@@ -12,4 +16,6 @@ export interface RigService {
   up(ctx: RigContext, previous?: ServiceState): Promise<ServiceState>;
   /** Extra clean-up after the recorded processes are stopped (e.g. containers). */
   down?(ctx: RigContext, state: ServiceState): Promise<void>;
+  /** Clean-up once its processes have exited (mounts, network interfaces). */
+  afterStop?(ctx: RigContext, state: ServiceState): Promise<void>;
 }

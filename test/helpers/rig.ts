@@ -25,7 +25,7 @@ export function rigService(service: string): Record<string, string> | undefined 
   const dir = process.env.SMARTMETER_RIG_DIR ?? join(ROOT, '.rig');
   const file = join(dir, service, 'state.json');
   const state = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RigState) : undefined;
-  const running = state !== undefined && state.processes.length > 0 && state.processes.every((p) => alive(p.pid));
+  const running = state !== undefined && state.processes.every((p) => alive(p.pid));
   if (running) return state.values;
   const hint = `the rig's ${service} is not running: npm run rig -- up ${service}`;
   if (process.env.CI === 'true') throw new Error(hint);

@@ -35,7 +35,7 @@ export const cassandra: RigService = {
       return { processes: [running], values };
     }
     ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven' }, ctx.log);
-    const lib = resolveJars(ctx);
+    const lib = cassandraJars(ctx);
     const dir = serviceDir('cassandra');
     const conf = join(dir, 'conf');
     const data = join(dir, 'data');
@@ -46,21 +46,21 @@ export const cassandra: RigService = {
     for (const port of [CQL_PORT, STORAGE_PORT]) {
       if (await canConnect(port)) throw new RuntimeError(`cassandra: 127.0.0.1:${port} is already taken by a process the rig did not start`);
     }
-    const record = startDaemon({
+    const record = ctx.track(startDaemon({
       name: 'cassandra',
       executable: 'java',
       args: [...jvmOptions(conf, data), '-cp', `${lib}/*`, 'org.apache.cassandra.service.CassandraDaemon'],
       log: join(dir, 'cassandra.log'),
       cwd: data,
       env: { MALLOC_ARENA_MAX: '4' },
-    });
+    }));
     await waitForCql(() => isRunning(record), record.log);
     return { processes: [record], values };
   },
 };
 
 /** The jars of cassandra-all and its runtime dependencies, resolved once with Maven. */
-function resolveJars(ctx: RigContext): string {
+export function cassandraJars(ctx: RigContext): string {
   const cache = cacheDir(`cassandra-${CASSANDRA_VERSION}`);
   const lib = join(cache, 'lib');
   if (existsSync(join(lib, `cassandra-all-${CASSANDRA_VERSION}.jar`))) return lib;
@@ -89,11 +89,28 @@ function resolveJars(ctx: RigContext): string {
   return lib;
 }
 
-/**
- * What Cassandra's own launcher would pass on Java 17 (conf/jvm-server.options,
- * conf/jvm17-server.options, cassandra-env.sh), plus the rig's paths and test shortcuts.
- */
+/** The host process: heap, the common flags, and the rig's paths and ports. */
 function jvmOptions(conf: string, data: string): string[] {
+  return [
+    `-Xms${HEAP}`, `-Xmx${HEAP}`,
+    ...cassandraJvmFlags(),
+    `-Dcassandra.config=file://${join(conf, 'cassandra.yaml')}`,
+    `-Dlogback.configurationFile=file://${join(conf, 'logback.xml')}`,
+    `-Dcassandra.storagedir=${data}`,
+    `-Dcassandra.logdir=${join(data, 'logs')}`,
+    `-Dcassandra.triggers_dir=${join(data, 'triggers')}`,
+    `-Dcassandra.native_transport_port=${CQL_PORT}`,
+    `-Dcassandra.storage_port=${STORAGE_PORT}`,
+    '-Dcassandra-foreground=yes',
+  ];
+}
+
+/**
+ * What Cassandra's own launcher passes on Java 17 (conf/jvm-server.options,
+ * conf/jvm17-server.options, cassandra-env.sh), without heap and paths, plus test shortcuts.
+ * The rig's Cassandra image uses the same list.
+ */
+export function cassandraJvmFlags(): string[] {
   const exports = [
     'java.base/jdk.internal.misc', 'java.management.rmi/com.sun.jmx.remote.internal.rmi', 'java.rmi/sun.rmi.registry',
     'java.rmi/sun.rmi.server', 'java.sql/java.sql', 'java.base/java.lang.ref', 'jdk.unsupported/sun.misc',
@@ -106,7 +123,7 @@ function jvmOptions(conf: string, data: string): string[] {
     'jdk.compiler/com.sun.tools.javac', 'java.base/java.lang', 'java.base/java.util',
   ];
   return [
-    `-Xms${HEAP}`, `-Xmx${HEAP}`, '-Xss256k',
+    '-Xss256k',
     '-ea', '-da:net.openhft...',
     '-XX:+UseThreadPriorities', '-XX:+UseTLAB', '-XX:+ResizeTLAB', '-XX:+PerfDisableSharedMem', '-XX:+ExitOnOutOfMemoryError',
     '-XX:+UseG1GC', '-XX:+ParallelRefProcEnabled', '-XX:MaxTenuringThreshold=1', '-XX:G1HeapRegionSize=16m',
@@ -115,14 +132,6 @@ function jvmOptions(conf: string, data: string): string[] {
     ...exports.map((e) => `--add-exports=${e}=ALL-UNNAMED`),
     ...opens.map((o) => `--add-opens=${o}=ALL-UNNAMED`),
     '-Dio.netty.tryReflectionSetAccessible=true', '-Dio.netty.allocator.useCacheForAllThreads=true', '-Dio.netty.allocator.maxOrder=11',
-    `-Dcassandra.config=file://${join(conf, 'cassandra.yaml')}`,
-    `-Dlogback.configurationFile=file://${join(conf, 'logback.xml')}`,
-    `-Dcassandra.storagedir=${data}`,
-    `-Dcassandra.logdir=${join(data, 'logs')}`,
-    `-Dcassandra.triggers_dir=${join(data, 'triggers')}`,
-    `-Dcassandra.native_transport_port=${CQL_PORT}`,
-    `-Dcassandra.storage_port=${STORAGE_PORT}`,
-    '-Dcassandra-foreground=yes',
     '-Dcassandra.test.ignore_sigar=true',
     // Test rig only: no 30 s ring delay on a single node, no fsync of system tables.
     '-Dcassandra.ring_delay_ms=1000',
@@ -189,7 +198,7 @@ auto_snapshot: false
 storage_compatibility_mode: NONE
 `;
 
-const LOGBACK_XML = `<configuration scan="false">
+export const LOGBACK_XML = `<configuration scan="false">
   <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
     <encoder><pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern></encoder>
   </appender>

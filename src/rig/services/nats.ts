@@ -47,12 +47,12 @@ export const nats: RigService = {
         const extra = instance.name === 'auth' ? authBlock(home) : instance.name === 'tls' ? tlsBlock(home) : '';
         writeFileSync(config, serverConfig(instance, home, extra), { mode: 0o600 });
         await ensurePortFree(instance.port, `nats ${instance.name}`);
-        const record = startDaemon({
+        const record = ctx.track(startDaemon({
           name: `nats-${instance.name}`,
           executable: 'nats-server',
           args: ['-c', config],
           log: join(home, 'nats-server.log'),
-        });
+        }));
         processes.push(record);
         await waitUntil(
           async () => ((await fetch(`http://127.0.0.1:${instance.monitorPort}/healthz`)).ok && (await canConnect(instance.port)) ? true : undefined),
