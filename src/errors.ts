@@ -23,7 +23,7 @@ export interface SourceLocation {
 }
 
 export function formatLocation(loc: SourceLocation): string {
-  return `${loc.file}:${loc.line}`;
+  return loc.line > 0 ? `${loc.file}:${loc.line}` : loc.file;
 }
 
 export function exitCodeOf(error: unknown): number {

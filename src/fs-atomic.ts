@@ -1,4 +1,4 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from './errors.js';
 
@@ -12,15 +12,28 @@ export interface AtomicWriteOptions {
  * one: the text goes to a temporary file in the same directory, then is renamed over.
  */
 export function writeFileAtomic(path: string, content: string, options: AtomicWriteOptions = {}): void {
+  if (path.endsWith('/') || isDirectory(path)) throw new RuntimeError(`cannot write ${path}: it is a directory`);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     writeFileSync(tmp, content, { mode: options.mode ?? 0o644, flag: 'wx' });
     renameSync(tmp, path);
   } catch (error) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was created
+    }
     const reason = error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : String(error);
     throw new RuntimeError(`cannot write ${path}: ${describeErrno(reason)}`);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // missing, or a parent is not a directory: the write below says which
   }
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { runCli, runTool } from './helpers/cli.js';
+import { ROOT, runCli, runTool } from './helpers/cli.js';
 
 const FULL_STACK = ['root_metrics', 'inject', 'streaming_metrics', 'prediction_metrics', 'cassandra_inject', 'monitoring'];
 const COMBINATIONS = ['local', 'remote'].flatMap((location) =>
@@ -51,7 +51,13 @@ describe.each(COMBINATIONS)('combine %s %s %s of the full stack', (location, mod
     }
     const injectEnv = doc.services.inject!.environment as string[];
     if (secrets === 'secrets') {
-      expect(Object.keys(doc.secrets ?? {}).sort()).toEqual(['nats_cluster_password_secret', 'nats_cluster_username_secret', 'nats_password_secret', 'nats_username_secret']);
+      expect(Object.keys(doc.secrets ?? {}).sort()).toEqual([
+        'grafana_admin_password_secret',
+        'nats_cluster_password_secret',
+        'nats_cluster_username_secret',
+        'nats_password_secret',
+        'nats_username_secret',
+      ]);
       expect(injectEnv).toContain('NATS_PASSWORD_FILE=/run/secrets/nats_password_secret');
       expect(injectEnv.some((e) => e.startsWith('NATS_PASSWORD='))).toBe(false);
     } else {
@@ -61,6 +67,12 @@ describe.each(COMBINATIONS)('combine %s %s %s of the full stack', (location, mod
     // Each env variable once, even where two targets bring the same service.
     const telegrafEnv = doc.services.telegraf_cassandra_count!.environment as string[];
     expect(new Set(telegrafEnv).size).toBe(telegrafEnv.length);
+  });
+
+  it('keeps credentials out of the file in secrets mode, and the file private otherwise', () => {
+    const text = readFileSync(file, 'utf8');
+    for (const password of ['xyz1234', '1234xyz', 'a2min']) expect(text.includes(password)).toBe(secrets === 'no_secrets');
+    expect(statSync(file).mode & 0o777).toBe(secrets === 'no_secrets' ? 0o600 : 0o644);
   });
 
   it('pins services to nodes only in remote mode', () => {
@@ -161,7 +173,7 @@ describe('combine bad input: one line, exit 2 (1 for I/O), no stack trace, no pa
     writeFileSync(join(dir, 'configuration-application.properties'), '# ok\r\nGOOD="quoted"\r\n\r\nthis line is wrong\r\n');
     const run = runCli(['combine', '-p', dir, 'local', 'single', 'secrets', 'inject']);
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/configuration-application\.properties:4: expected KEY=value, found "this line is wrong"\n$/);
+    expect(run.stderr).toMatch(/configuration-application\.properties:4: expected KEY=value, found no "="\n$/);
   });
 
   it('an empty override file and comments-only files are fine', () => {
@@ -186,21 +198,64 @@ describe('combine bad input: one line, exit 2 (1 for I/O), no stack trace, no pa
   });
 
   it('an unwritable output is a runtime failure (exit 1) that leaves nothing behind', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-ro-'));
-    chmodSync(dir, 0o500);
-    const target = join(dir, 'out.yml');
-    const run = runCli(['combine', 'local', 'single', 'secrets', 'inject', '-o', target]);
-    // root can write anywhere; then the check is that the file is whole.
-    if (process.getuid?.() === 0) {
-      expect(run.status).toBe(0);
-      expect(readFileSync(target, 'utf8')).toMatch(/^# Generated[\s\S]*services:[\s\S]*\n$/);
-    } else {
-      expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/^smartmeter: cannot write .*out\.yml: permission denied\n$/);
-      expect(existsSync(target)).toBe(false);
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-out-'));
+    writeFileSync(join(dir, 'plain-file'), 'not a directory');
+    const run = runCli(['combine', 'local', 'single', 'secrets', 'inject', '-o', join(dir, 'plain-file', 'out.yml')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^smartmeter: cannot write .*plain-file\/out\.yml: a parent is not a directory\n$/);
+    const toDirectory = runCli(['combine', 'local', 'single', 'secrets', 'inject', '-o', dir]);
+    expect(toDirectory.status).toBe(1);
+    expect(toDirectory.stderr).toMatch(/: it is a directory\n$/);
+    expect(readdirSync(dir)).toEqual(['plain-file']);
+    expect(runCli(['combine', 'local', 'single', 'secrets', 'inject', '-o', '']).stderr).toBe('smartmeter: -o needs a file name\n');
+  });
+
+  it('never prints a value in an error: it may be a password', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-props-'));
+    writeFileSync(join(dir, 'configuration-application.properties'), 'NATS_PASSWORD=hunter2 secret\n');
+    const run = runCli(['combine', '-p', dir, 'local', 'single', 'no_secrets', 'inject']);
+    expect(run.stderr).toMatch(/configuration-application\.properties:1: NATS_PASSWORD: unquoted space in the value; quote it\n$/);
+    const set = runCli(['combine', 'local', 'single', 'no_secrets', 'inject', '--set', 'NATS_PASSWORD =hunter2']);
+    expect(set.stderr).toBe('smartmeter: --set expects KEY=value, "NATS_PASSWORD " is not a valid key\n');
+    for (const output of [run.stderr, set.stderr]) expect(output).not.toContain('hunter2');
+  });
+
+  it('masks values built from a secret in --explain, and makes the file 0600', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-props-'));
+    writeFileSync(join(dir, 'configuration-application.properties'), 'NATS_URI=nats://${NATS_USERNAME}:${NATS_PASSWORD}@nats:4222\n');
+    const out = join(dir, 'out.yml');
+    const run = runCli(['combine', '-p', dir, 'local', 'single', 'secrets', 'inject', '--explain', '-o', out]);
+    expect(run.stderr).toMatch(/^NATS_URI=\*{8}$/m);
+    expect(run.stderr).not.toContain('xyz1234');
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+
+  it('warns about a --set that nothing uses, with the closest keys', () => {
+    const run = runCli(['combine', 'local', 'single', 'secrets', 'inject', '--set', 'GATLING_USER_PER_SEC=2000']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('smartmeter: warning: --set GATLING_USER_PER_SEC: no template uses GATLING_USER_PER_SEC; did you mean GATLING_USERS_PER_SEC?\n');
+  });
+
+  it('names the -p files in the header whatever the path looks like', () => {
+    const run = runCli(['combine', '-p', '.', 'local', 'single', 'secrets', 'inject'], { cwd: join(ROOT, 'alt_properties') });
+    expect(run.stdout).toContain('# properties: built-in defaults + properties.yml configuration-application.properties');
+  });
+});
+
+describe.each(['local', 'remote'])('every target alone (%s single secrets / cluster no_secrets)', (location) => {
+  const targets = (JSON.parse(runCli(['combine', '--list-targets', '--json']).stdout) as { target: string }[]).map((t) => t.target);
+  it.each(targets)('%s is accepted by Compose and the Swarm loader', (target) => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-target-'));
+    for (const [mode, secrets] of [['single', 'secrets'], ['cluster', 'no_secrets']]) {
+      const file = join(dir, `${mode}.yml`);
+      const run = runCli(['combine', location, mode!, secrets!, target, '-o', file]);
+      expect(run.stderr).toBe('');
+      if (compose) {
+        const [command, ...prefix] = compose;
+        const check = runTool(command!, [...prefix, '-f', file, 'config', '-q'], dir)!;
+        expect(check.stderr.replace(/.*obsolete.*\n?/g, '')).toBe('');
+      }
+      if (dockerCli) expect(runTool('docker', ['stack', 'config', '-c', file], dir)!.stderr).toBe('');
     }
-    const missingDir = runCli(['combine', 'local', 'single', 'secrets', 'inject', '-o', '/proc/no/such/dir/out.yml']);
-    expect(missingDir.status).toBe(1);
-    expect(missingDir.stderr).toMatch(/^smartmeter: cannot write \/proc\/no\/such\/dir\/out\.yml: /);
   });
 });

@@ -58,7 +58,7 @@ describe('combine', () => {
 
   it('layers the files in the old order: defaults, application, location, mode, debug, telegraf', () => {
     const files = propertyLayerFiles('/d', '/p', { location: 'local', clusterMode: 'single', secretMode: 'secrets' });
-    expect(files.map((f) => f.replace(/^\/[dp]\//, (m) => (m === '/d/' ? 'D:' : 'P:')))).toEqual([
+    expect(files.map(({ file, fromOverride }) => `${fromOverride ? 'P' : 'D'}:${file.slice(3)}`)).toEqual([
       'D:configuration.properties',
       'P:configuration.properties',
       'D:configuration-application.properties',

@@ -16,14 +16,14 @@ describe('the shipped hierarchy', () => {
     const original =
       'base cassandra cassandra-image cassandra-single hadoop hadoop-single inject inject-no_secrets inject-single metrics prediction prediction-metrics prediction-metrics-no_secrets prediction-no_secrets root root-no_secrets root-no_secrets-single root-single root_metrics spark spark-single streaming streaming-no_secrets streaming_metrics streaming_metrics-no_secrets';
     const ours = withoutLocation(names(['root_metrics', 'inject', 'streaming_metrics', 'prediction_metrics']));
-    // root_metrics-<secret> is an optional new variant; drop it for the comparison too.
-    expect(ours.filter((n) => !n.startsWith('root_metrics-')).join(' ')).toBe(original);
+    // root_metrics-<secret> and metrics-<secret> (Grafana's password) are new variants; drop them too.
+    expect(ours.filter((n) => !n.startsWith('root_metrics-') && !n.startsWith('metrics-')).join(' ')).toBe(original);
   });
 
   it.each([
     ['base', 'base'],
     ['root', 'base root root-cluster root-secrets root-secrets-cluster'],
-    ['metrics', 'base metrics'],
+    ['metrics', 'base metrics metrics-secrets'],
     ['root_debug', 'base root root-cluster root-secrets root-secrets-cluster root_debug root_debug-secrets'],
     ['spark', 'base root root-cluster root-secrets root-secrets-cluster spark spark-cluster'],
     ['cassandra', 'base cassandra cassandra-cluster cassandra-image root root-cluster root-secrets root-secrets-cluster'],

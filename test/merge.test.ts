@@ -71,4 +71,13 @@ describe('mergeFragments', () => {
       /cannot merge services\.s\.deploy: f0\.yml makes it a map, f1\.yml makes it the value "oops"/,
     );
   });
+
+  it('gives a service that only one fragment defines the same canonical shape', () => {
+    const out = merge({
+      services: {
+        s: { environment: { A: 1, B: 'x' }, ports: ['80:80', '80:80'], volumes: ['a:/data', 'b:/data'], command: ['x', 'x'] },
+      },
+    });
+    expect((out.services as YamlMap).s).toEqual({ environment: ['A=1', 'B=x'], ports: ['80:80'], volumes: ['b:/data'], command: ['x', 'x'] });
+  });
 });

@@ -59,3 +59,36 @@ describe('tokenize and scan', () => {
     expect(tokenize('cost: 5$ ok')).toEqual([{ type: 'text', text: 'cost: 5$ ok' }]);
   });
 });
+
+describe('edge cases of the syntax', () => {
+  it('keeps braces and backslashes next to placeholders', () => {
+    expect(renderText('{${PORT}}', lookup).text).toBe('{4222}');
+    expect(renderText('${PORT}}}', lookup).text).toBe('4222}}');
+    expect(renderText('{{${PORT}', lookup).text).toBe('{{4222');
+    expect(renderText('a\\\\${PORT} b\\${PORT}', lookup).text).toBe('a\\\\4222 b\\4222');
+    expect(renderText('{{{raw}}} {${NATS_NAME}} \\{{x}}', lookup).text).toBe('{{{raw}}} {nats} \\{{x}}');
+  });
+
+  it('reads $$((…)) as shell arithmetic, not as a ((key))', () => {
+    const result = renderText('echo $$((1+2)) ((docker-nats-tag))', lookup);
+    expect(result.text).toBe('echo $$((1+2)) 2.10');
+    expect(result.missing).toEqual([]);
+  });
+
+  it("implements Compose's required and alternative forms, and nested defaults", () => {
+    expect(renderText('${NATS_NAME:+set}|${EMPTY:+set}|${EMPTY+set}|${UNSET+set}', lookup).text).toBe('set||set|');
+    expect(renderText('${UNSET:-${NATS_NAME}:${PORT}}', lookup).text).toBe('nats:4222');
+    const required = renderText('${UNSET:?give me a value} ${EMPTY?fine when empty}', lookup);
+    expect(required.missing.map((p) => [p.raw, p.argument])).toEqual([['${UNSET:?give me a value}', 'give me a value']]);
+  });
+
+  it('reports a malformed ${…} instead of leaving it silently', () => {
+    const result = renderText('${} ${X } ${X/a/b} ${UNCLOSED', lookup);
+    expect(result.missing.map((p) => p.invalid)).toEqual([
+      'not a variable name',
+      expect.stringMatching(/^unsupported form/),
+      expect.stringMatching(/^unsupported form/),
+      'no closing }',
+    ]);
+  });
+});

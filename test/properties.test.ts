@@ -41,8 +41,8 @@ describe('parsePropertiesFile', () => {
     expect(() => parsePropertiesFile('A=1\nthis is not an assignment\n', 'dir/x.properties')).toThrow(
       /^dir\/x\.properties:2: expected KEY=value/,
     );
-    expect(() => parsePropertiesFile('A="open\n', 'x.properties')).toThrow(/x\.properties:1: unterminated double quote/);
-    expect(() => parsePropertiesFile('A=two words\n', 'x.properties')).toThrow(/x\.properties:1: unquoted space/);
+    expect(() => parsePropertiesFile('A="open\n', 'x.properties')).toThrow(/x\.properties:1: A: unterminated double quote/);
+    expect(() => parsePropertiesFile('A=two words\n', 'x.properties')).toThrow(/x\.properties:1: A: unquoted space/);
     expect(() => parsePropertiesFile('A=$(rm -rf /)\n', 'x.properties')).toThrow(/command substitution/);
     expect(() => parsePropertiesFile('A=1\nB=`id`\n', 'x.properties')).toThrow(UsageError);
   });

@@ -20,7 +20,6 @@ export interface CombineOptions {
   allowMissing?: boolean;
   listTargets?: boolean;
   templates?: string;
-  color?: boolean;
 }
 
 export async function runCombine(options: CombineOptions): Promise<void> {
@@ -30,6 +29,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
     process.stdout.write(formatTargetList(loadHierarchy(templatesDir, displayRoot), options.json === true));
     return;
   }
+  if (options.output !== undefined && options.output.trim() === '') throw new UsageError('-o needs a file name');
   if (options.format === 'helm') {
     throw new UsageError('--format helm is reserved for the Helm chart, which is not in this version yet');
   }
@@ -52,14 +52,20 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   const text = options.json
     ? `${JSON.stringify(result.document, null, 2)}\n`
     : formatCompose(result, { modes: { location, clusterMode, secretMode }, targets: options.targets });
-  if (options.explain) process.stderr.write(formatExplanation(result.explanation, process.stderr.isTTY === true && options.color !== false));
+  if (options.explain) process.stderr.write(formatExplanation(result.explanation, colorOnStderr()));
   for (const placeholder of result.unresolved) process.stderr.write(`smartmeter: warning: left unresolved: ${placeholder}\n`);
+  for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);
   if (options.output) {
     // Inline credentials (no_secrets mode) make the file a secret too.
     writeFileAtomic(options.output, text, { mode: result.containsSecrets ? 0o600 : 0o644 });
   } else {
     process.stdout.write(text);
   }
+}
+
+/** Colour only on a terminal, and never with --no-color, NO_COLOR or TERM=dumb (cli.ts sets FORCE_COLOR=0 for those). */
+function colorOnStderr(): boolean {
+  return process.stderr.isTTY === true && process.env.FORCE_COLOR !== '0';
 }
 
 function required(value: string | undefined, name: string, allowed: readonly string[]): string {

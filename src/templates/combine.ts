@@ -4,11 +4,12 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
-import { load as loadYaml } from 'js-yaml';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { UsageError } from '../errors.js';
+import { closestMatches } from '../suggest.js';
 import { expandTargets, parseHierarchy, type Hierarchy, type Modes } from './hierarchy.js';
 import { isMap, mergeFragments, type Yaml, type YamlMap } from './merge.js';
-import { batchText, renderTexts, scanPlaceholders, type Placeholder } from './placeholders.js';
+import { batchText, describeMissing, renderTexts, scanPlaceholders, type Placeholder } from './placeholders.js';
 import {
   PropertyStore,
   describeSource,
@@ -18,6 +19,7 @@ import {
   parseYamlDictionary,
   yamlErrorMessage,
   type PropertySource,
+  type ResolvedProperty,
 } from './properties.js';
 
 export const LOCATIONS = ['local', 'remote'] as const;
@@ -66,6 +68,8 @@ export interface CombineResult {
   unresolved: string[];
   /** True when a secret-looking value was written into the document. */
   containsSecrets: boolean;
+  /** Harmless but probably unintended: e.g. a --set of a key nothing uses. */
+  warnings: string[];
 }
 
 /** Keys whose values are credentials: masked in --explain, and they make an output file 0600. */
@@ -73,6 +77,11 @@ const SECRET_KEY = /(PASSWORD|PASSWD|PASS|SECRET|TOKEN|PRIVATE_KEY|CREDENTIALS|C
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
+}
+
+/** A value is secret if its key says so, or if it was built from a secret (e.g. a URL with a password). */
+export function isSecretValue(resolved: ResolvedProperty): boolean {
+  return isSecretKey(resolved.key) || resolved.references.some(isSecretValue);
 }
 
 export function checkModes(modes: Modes): void {
@@ -92,7 +101,11 @@ export function loadHierarchy(templatesDir: string, displayRoot: string): Hierar
 }
 
 /** The property files of one run, in precedence order (lowest first), as the old templater layered them. */
-export function propertyLayerFiles(defaultsDir: string, overrideDir: string | undefined, modes: Modes): string[] {
+export function propertyLayerFiles(
+  defaultsDir: string,
+  overrideDir: string | undefined,
+  modes: Modes,
+): { file: string; fromOverride: boolean }[] {
   const { location, clusterMode } = modes;
   const names = [
     'configuration.properties',
@@ -104,12 +117,10 @@ export function propertyLayerFiles(defaultsDir: string, overrideDir: string | un
     'configuration-telegraf.properties',
     'configuration-telegraf-debug.properties',
   ];
-  const files: string[] = [];
-  for (const name of names) {
-    files.push(join(defaultsDir, name));
-    if (overrideDir) files.push(join(overrideDir, name));
-  }
-  return files;
+  return names.flatMap((name) => [
+    { file: join(defaultsDir, name), fromOverride: false },
+    ...(overrideDir ? [{ file: join(overrideDir, name), fromOverride: true }] : []),
+  ]);
 }
 
 function yamlDictionaryFiles(dir: string): string[] {
@@ -120,7 +131,7 @@ function yamlDictionaryFiles(dir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-export function buildPropertyStore(request: CombineRequest): { store: PropertyStore; files: string[] } {
+export function buildPropertyStore(request: CombineRequest): { store: PropertyStore; files: string[]; overrides: string[] } {
   const { templatesDir, propertiesDir, modes, displayRoot } = request;
   if (propertiesDir !== undefined) {
     const shown = display(propertiesDir, displayRoot);
@@ -130,15 +141,23 @@ export function buildPropertyStore(request: CombineRequest): { store: PropertySt
   const defaultsDir = join(templatesDir, 'properties');
   const store = new PropertyStore(request.now);
   const loaded: string[] = [];
-  const dictionaries = [...yamlDictionaryFiles(defaultsDir), ...(propertiesDir ? yamlDictionaryFiles(propertiesDir) : [])];
-  for (const file of dictionaries) {
-    store.add(parseYamlDictionary(readText(file, displayRoot), display(file, displayRoot)));
+  const overrides: string[] = [];
+  const note = (file: string, fromOverride: boolean) => {
     loaded.push(display(file, displayRoot));
+    if (fromOverride) overrides.push(display(file, displayRoot));
+  };
+  for (const file of yamlDictionaryFiles(defaultsDir)) {
+    store.add(parseYamlDictionary(readText(file, displayRoot), display(file, displayRoot)));
+    note(file, false);
   }
-  for (const file of propertyLayerFiles(defaultsDir, propertiesDir, modes)) {
+  for (const file of propertiesDir ? yamlDictionaryFiles(propertiesDir) : []) {
+    store.add(parseYamlDictionary(readText(file, displayRoot), display(file, displayRoot)));
+    note(file, true);
+  }
+  for (const { file, fromOverride } of propertyLayerFiles(defaultsDir, propertiesDir, modes)) {
     if (!existsSync(file)) continue;
     store.add(parsePropertiesFile(readText(file, displayRoot), display(file, displayRoot)));
-    loaded.push(display(file, displayRoot));
+    note(file, fromOverride);
   }
   store.add(
     Object.entries(request.env)
@@ -152,7 +171,7 @@ export function buildPropertyStore(request: CombineRequest): { store: PropertySt
     literalDefinition('CLUSTER_MODE', modes.clusterMode, { kind: 'builtin' }),
     literalDefinition('SECRET_MODE', modes.secretMode, { kind: 'builtin' }),
   ]);
-  return { store, files: loaded };
+  return { store, files: loaded, overrides };
 }
 
 export function combine(request: CombineRequest): CombineResult {
@@ -161,10 +180,12 @@ export function combine(request: CombineRequest): CombineResult {
   if (request.targets.length === 0) throw new UsageError('no targets given (smartmeter combine --list-targets shows them)');
   const hierarchy = loadHierarchy(templatesDir, displayRoot);
   const requests = expandTargets(hierarchy, request.targets, modes);
-  const { store, files } = buildPropertyStore(request);
+  const { store, files, overrides } = buildPropertyStore(request);
 
   const usedAt = new Map<string, string[]>();
   const missing: string[] = [];
+  let containsSecrets = false;
+  const placeholderKeys = new Set<string>();
   const lookup = (key: string) => store.resolve(key)?.value;
 
   let document: YamlMap = {};
@@ -179,9 +200,11 @@ export function combine(request: CombineRequest): CombineResult {
     }
     const text = readText(file, displayRoot);
     const found = scanPlaceholders(text);
+    for (const p of found) placeholderKeys.add(p.key);
     let data: unknown;
     try {
-      data = loadYaml(text, { filename: shown });
+      // No YAML 1.1 timestamps: a date-like value stays text, as Compose reads it.
+      data = loadYaml(text, { filename: shown, schema: CORE_SCHEMA });
     } catch (error) {
       throw new UsageError(yamlErrorMessage(error, shown));
     }
@@ -201,11 +224,15 @@ export function combine(request: CombineRequest): CombineResult {
       usedAt.set(key, list);
     }
     for (const placeholder of missingHere) {
-      for (const at of found.filter((p) => p.raw === placeholder.raw)) {
-        const entry = `${shown}:${at.line}: ${placeholder.raw}`;
+      // A placeholder inside another's default (`${A:-${B}}`) is found through the outer one.
+      const lines = found.filter((p) => p.raw === placeholder.raw || p.argument?.includes(placeholder.raw));
+      for (const at of lines.length ? lines : [{ line: 0 }]) {
+        const entry = `${at.line ? `${shown}:${at.line}` : shown}: ${describeMissing(placeholder)}`;
         if (!missing.includes(entry)) missing.push(entry);
       }
     }
+    // Credentials written into the file make the file a secret, whatever they resolved to.
+    if (found.some((p) => isSecretKey(p.key))) containsSecrets = true;
     document = mergeFragments(document, rendered as YamlMap, shown, origins);
   }
 
@@ -227,9 +254,11 @@ export function combine(request: CombineRequest): CombineResult {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([key, at]) => {
       const resolved = store.resolve(key)!;
+      const secret = isSecretValue(resolved);
+      if (secret) containsSecrets = true;
       return {
         key,
-        shown: isSecretKey(key) ? '********' : resolved.value,
+        shown: secret ? '********' : resolved.value,
         source: describeSource(resolved.source),
         overridden: resolved.overridden.map((s: PropertySource) => describeSource(s)),
         builtFrom: resolved.references.map((r) => `${r.key} (${describeSource(r.source)})`),
@@ -240,11 +269,24 @@ export function combine(request: CombineRequest): CombineResult {
     document: canonicalOrder(castKnownTypes(document)),
     fragments: merged,
     propertyFiles: files,
-    overrideFiles: request.propertiesDir ? files.filter((f) => f.startsWith(display(request.propertiesDir!, displayRoot))) : [],
+    overrideFiles: overrides,
     explanation,
     unresolved: missing,
-    containsSecrets: [...usedAt.keys()].some(isSecretKey),
+    containsSecrets,
+    warnings: unusedSets(request.sets, placeholderKeys, store),
   };
+}
+
+/** `--set` keys that no fragment of this run uses and no properties file defines: likely typos. */
+function unusedSets(sets: string[], placeholderKeys: Set<string>, store: PropertyStore): string[] {
+  const known = [...new Set([...placeholderKeys, ...store.keys().filter((k) => store.definedInFile(k))])];
+  return parseSetArguments(sets)
+    .map((d) => d.key)
+    .filter((key) => !placeholderKeys.has(key) && !store.definedInFile(key))
+    .map((key) => {
+      const hints = closestMatches(key, known);
+      return `--set ${key}: no template uses ${key}${hints.length ? `; did you mean ${hints.join(', ')}?` : ''}`;
+    });
 }
 
 /** The text a parsed fragment's strings are compiled as (see placeholders.ts). */

@@ -98,11 +98,24 @@ function mergeValues(base: Yaml | undefined, next: Yaml, path: string[], nextNam
   return next;
 }
 
-/** A value seen for the first time still gets its canonical shape. */
+/** A value seen for the first time still gets its canonical shape, all the way down. */
 function normalizeNew(value: Yaml, path: string[]): Yaml {
-  if (listRule(path) === 'byName' && (isMap(value) || Array.isArray(value))) return toNameList(toNameMap(value, path));
-  if (Array.isArray(value) && listRule(path) === 'union') return union([], value);
-  return value;
+  const rule = listRule(path);
+  if (rule === 'byName' && (isMap(value) || Array.isArray(value))) return toNameList(toNameMap(value, path));
+  if (isMap(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, item === null ? null : normalizeNew(item, [...path, key])]));
+  }
+  if (!Array.isArray(value)) return value;
+  switch (rule) {
+    case 'replace':
+      return value;
+    case 'byTarget':
+      return mergeKeyed([], value, volumeTarget);
+    case 'bySource':
+      return mergeKeyed([], value, secretSource);
+    default:
+      return union([], value);
+  }
 }
 
 function describe(value: Yaml): string {

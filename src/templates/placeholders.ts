@@ -2,10 +2,12 @@
  * Placeholders in compose fragments, and how they are filled.
  *
  * Two syntaxes are filled, both from the same layered dictionary:
- *   ((key))                    the old build-time dictionary (image names and tags)
- *   ${NAME}  $NAME  ${NAME:-default}  ${NAME-default}   the old `.properties` values
+ *   ((key))          the old build-time dictionary (image names and tags)
+ *   ${NAME}  $NAME   the old `.properties` values, with Compose's forms ${NAME:-default},
+ *                    ${NAME-default}, ${NAME:?message}, ${NAME?message}, ${NAME:+alt}, ${NAME+alt}
  * Everything else passes through untouched:
- *   $$        compose's escape for a literal `$` (e.g. `$$(cat /run/secrets/x)` in a command)
+ *   $$        compose's escape for a literal `$` (e.g. `$$(cat /run/secrets/x)` in a command);
+ *             `$$((…))` is shell arithmetic, not a ((key))
  *   {{ … }}   Go templates for Swarm (`{{.Task.Slot}}`), Grafana or Helm: literal text here
  *
  * Handlebars is the engine: the strings of a fragment are translated into one template whose
@@ -27,10 +29,19 @@ export interface Placeholder {
   key: string;
   /** The text as written, kept when the value is missing and missing values are allowed. */
   raw: string;
-  /** `${NAME:-default}` / `${NAME-default}`: text used when the key is unset (or empty for `:-`). */
-  fallback?: string;
-  fallbackWhenEmpty?: boolean;
+  /**
+   * Compose's forms: `${K:-word}`/`${K-word}` default, `${K:?word}`/`${K?word}` required,
+   * `${K:+word}`/`${K+word}` alternative; with `:` an empty value counts as unset.
+   */
+  operator?: Operator;
+  /** The word after the operator; it may hold placeholders itself. */
+  argument?: string;
+  /** Why this `${…}` is not a placeholder we can fill (reported like a missing value). */
+  invalid?: string;
 }
+
+type Operator = ':-' | '-' | ':?' | '?' | ':+' | '+';
+const OPERATORS: Operator[] = [':-', ':?', ':+', '-', '?', '+'];
 
 export interface FoundPlaceholder extends Placeholder {
   line: number;
@@ -39,7 +50,6 @@ export interface FoundPlaceholder extends Placeholder {
 type Token = { type: 'text'; text: string } | { type: 'placeholder'; placeholder: Placeholder };
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
-const BRACED = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/;
 
 /** Splits one line (or any text without `((`…`))` across lines) into text and placeholders. */
 export function tokenize(text: string): Token[] {
@@ -55,24 +65,20 @@ export function tokenize(text: string): Token[] {
     const c = text[i]!;
     if (c === '$') {
       if (text[i + 1] === '$') {
+        // Compose's escape; `$$((…))` is shell arithmetic, not a ((key)).
         literal += '$$';
         i += 2;
+        while (text[i] === '(') literal += text[i++];
         continue;
       }
-      const rest = text.slice(i);
-      const braced = BRACED.exec(rest);
-      if (braced) {
-        const [raw, key, operator, fallback] = braced;
-        push({
-          syntax: 'dollar',
-          key: key!,
-          raw,
-          ...(operator ? { fallback: fallback ?? '', fallbackWhenEmpty: operator === ':-' } : {}),
-        });
+      if (text[i + 1] === '{') {
+        const close = closingBrace(text, i + 2);
+        const raw = close < 0 ? text.slice(i) : text.slice(i, close + 1);
+        push(parseBraced(raw, close < 0));
         i += raw.length;
         continue;
       }
-      const bare = NAME.exec(rest.slice(1));
+      const bare = NAME.exec(text.slice(i + 1));
       if (bare) {
         push({ syntax: 'dollar', key: bare[0], raw: `$${bare[0]}` });
         i += 1 + bare[0].length;
@@ -101,6 +107,30 @@ export function tokenize(text: string): Token[] {
   }
   if (literal) tokens.push({ type: 'text', text: literal });
   return tokens;
+}
+
+/** Index of the `}` closing a `${` whose content starts at `from` (nested `${…}` allowed). */
+function closingBrace(text: string, from: number): number {
+  let depth = 1;
+  for (let i = from; i < text.length; i += 1) {
+    if (text[i] === '$' && text[i + 1] === '{') {
+      depth += 1;
+      i += 1;
+    } else if (text[i] === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+function parseBraced(raw: string, unterminated: boolean): Placeholder {
+  if (unterminated) return { syntax: 'dollar', key: '', raw, invalid: 'no closing }' };
+  const inner = raw.slice(2, -1);
+  const key = NAME.exec(inner)?.[0];
+  if (!key) return { syntax: 'dollar', key: '', raw, invalid: 'not a variable name' };
+  const rest = inner.slice(key.length);
+  if (rest === '') return { syntax: 'dollar', key, raw };
+  const operator = OPERATORS.find((op) => rest.startsWith(op));
+  if (!operator) return { syntax: 'dollar', key, raw, invalid: `unsupported form (use \${${key}}, :-, -, :?, ?, :+ or +)` };
+  return { syntax: 'dollar', key, raw, operator, argument: rest.slice(operator.length) };
 }
 
 /** Every placeholder of a file, with its line number (1-based). */
@@ -137,17 +167,35 @@ export function toHandlebarsSource(text: string): { source: string; placeholders
   let source = '';
   // Handlebars treats a backslash right before `{{` as an escape, and any `{{` as a
   // mustache; both must stay literal, so they become helper calls.
+  let afterMustache = false;
+  // Handlebars would read a `\` or `{` right before a mustache, a `}` right after one, and any
+  // `{{`, as its own syntax: all of them become helpers that print the character.
   const mustache = (expression: string) => {
-    if (source.endsWith('\\')) source = `${source.slice(0, -1)}{{{backslash}}}`;
-    source += `{{{${expression}}}}`;
+    let tail = '';
+    while (source.endsWith('\\') || (source.endsWith('{') && !afterMustache)) {
+      tail = `{{{${source.endsWith('{') ? 'brace' : 'backslash'}}}}${tail}`;
+      source = source.slice(0, -1);
+    }
+    source += `${tail}{{{${expression}}}}`;
+    afterMustache = true;
+  };
+  const literal = (text: string) => {
+    text.split('{{').forEach((part, index) => {
+      if (index > 0) mustache('open');
+      let rest = part;
+      while (afterMustache && rest.startsWith('}')) {
+        source += '{{{closeBrace}}}';
+        rest = rest.slice(1);
+      }
+      if (rest) {
+        source += rest;
+        afterMustache = false;
+      }
+    });
   };
   for (const token of tokenize(text)) {
-    if (token.type === 'text') {
-      token.text.split('{{').forEach((piece, index) => {
-        if (index > 0) mustache('open');
-        source += piece;
-      });
-    } else {
+    if (token.type === 'text') literal(token.text);
+    else {
       mustache(`p ${placeholders.length}`);
       placeholders.push(token.placeholder);
     }
@@ -205,19 +253,8 @@ export function renderTexts(
   const { template, placeholders } = compile(batch);
   const used: string[] = [];
   const missing: Placeholder[] = [];
-  const values = placeholders.map((placeholder) => {
-    const value = lookup(placeholder.key);
-    const useFallback =
-      placeholder.fallback !== undefined && (value === undefined || (placeholder.fallbackWhenEmpty && value === ''));
-    if (useFallback) return escapeDollars(placeholder.fallback!);
-    if (value === undefined) {
-      missing.push(placeholder);
-      return placeholder.raw;
-    }
-    used.push(placeholder.key);
-    return escapeDollars(value);
-  });
-  const helpers = { p: (index: number) => values[index], open: () => '{{', backslash: () => '\\' };
+  const values = placeholders.map((placeholder) => fill(placeholder, lookup, used, missing));
+  const helpers = { p: (index: number) => values[index], open: () => '{{', brace: () => '{', closeBrace: () => '}', backslash: () => '\\' };
   const rendered = template({}, { helpers }).split(SEPARATOR);
   const byText = new Map(pending.map((text, index) => [text, rendered[index]!]));
   return { texts: texts.map((text) => byText.get(text) ?? text), used, missing };
@@ -231,6 +268,52 @@ function mayHavePlaceholders(text: string): boolean {
 export function batchText(texts: readonly string[]): string | undefined {
   const pending = texts.filter(mayHavePlaceholders);
   return pending.length === 0 ? undefined : pending.join(SEPARATOR);
+}
+
+/** The text one placeholder becomes, with Compose's semantics for the operators. */
+function fill(placeholder: Placeholder, lookup: (key: string) => string | undefined, used: string[], missing: Placeholder[]): string {
+  if (placeholder.invalid) {
+    missing.push(placeholder);
+    return placeholder.raw;
+  }
+  const value = lookup(placeholder.key);
+  const unset = value === undefined || (placeholder.operator?.startsWith(':') === true && value === '');
+  const argument = () => {
+    const inner = renderTexts([placeholder.argument ?? ''], lookup);
+    used.push(...inner.used);
+    missing.push(...inner.missing);
+    return inner.texts[0]!;
+  };
+  switch (placeholder.operator) {
+    case ':-':
+    case '-':
+      if (unset) return argument();
+      break;
+    case ':?':
+    case '?':
+      if (unset) {
+        missing.push(placeholder);
+        return placeholder.raw;
+      }
+      break;
+    case ':+':
+    case '+':
+      if (value !== undefined) used.push(placeholder.key);
+      return unset ? '' : argument();
+  }
+  if (value === undefined) {
+    missing.push(placeholder);
+    return placeholder.raw;
+  }
+  used.push(placeholder.key);
+  return escapeDollars(value);
+}
+
+/** Why a placeholder could not be filled, for messages. */
+export function describeMissing(placeholder: Placeholder): string {
+  if (placeholder.invalid) return `${placeholder.raw} (${placeholder.invalid})`;
+  if (placeholder.operator === '?' || placeholder.operator === ':?') return `${placeholder.raw} (${placeholder.argument || 'required'})`;
+  return placeholder.raw;
 }
 
 /** Joins the texts of one batch; it cannot occur in YAML text. */

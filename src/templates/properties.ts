@@ -69,10 +69,10 @@ export function parsePropertiesFile(text: string, file: string): PropertyDefinit
     const body = trimmed.startsWith('export ') ? trimmed.slice(7).trimStart() : trimmed;
     const eq = body.indexOf('=');
     const key = eq > 0 ? body.slice(0, eq) : '';
-    if (!KEY.test(key)) {
-      throw new UsageError(`${formatLocation(where)}: expected KEY=value, found "${truncate(trimmed)}"`);
-    }
-    const parts = parseShellWord(body.slice(eq + 1), where);
+    // Messages name the key, never the value: it may be a password.
+    if (eq <= 0) throw new UsageError(`${formatLocation(where)}: expected KEY=value, found no "="`);
+    if (!KEY.test(key)) throw new UsageError(`${formatLocation(where)}: expected KEY=value, "${truncate(key)}" is not a valid key`);
+    const parts = parseShellWord(body.slice(eq + 1), { ...where, key });
     definitions.push({ key, parts, source: { kind: 'file', ...where } });
   });
   return definitions;
@@ -83,7 +83,7 @@ export function parsePropertiesFile(text: string, file: string): PropertyDefinit
  * property files use: unquoted, '…', "…", backslash escapes, $NAME, ${NAME},
  * ${NAME:-default}, ${NAME-default}. Anything after the word must be a comment.
  */
-function parseShellWord(input: string, where: SourceLocation): ValuePart[] {
+function parseShellWord(input: string, where: SourceLocation & { key: string }): ValuePart[] {
   const parts: ValuePart[] = [];
   let text = '';
   let i = 0;
@@ -92,14 +92,14 @@ function parseShellWord(input: string, where: SourceLocation): ValuePart[] {
     text = '';
   };
   const fail = (what: string): never => {
-    throw new UsageError(`${formatLocation(where)}: ${what}`);
+    throw new UsageError(`${formatLocation(where)}: ${where.key}: ${what}`);
   };
   while (i < input.length) {
     const c = input[i]!;
     if (c === ' ' || c === '\t') {
       const rest = input.slice(i).trim();
       if (rest === '' || rest.startsWith('#')) break;
-      fail(`unquoted space in value; quote it ("${truncate(input)}")`);
+      fail('unquoted space in the value; quote it');
     } else if (c === "'") {
       const end = input.indexOf("'", i + 1);
       if (end < 0) fail('unterminated single quote');
@@ -227,8 +227,9 @@ export function parseYamlDictionary(text: string, file: string): PropertyDefinit
   }
   const lines = text.split('\n');
   return Object.entries(data as Record<string, unknown>).map(([key, value]) => {
-    const lineIndex = lines.findIndex((l) => l.startsWith(`${key}:`) || l.startsWith(`"${key}":`) || l.startsWith(`'${key}':`));
-    const where = { file, line: lineIndex + 1 };
+    const pattern = new RegExp(`^\\s*(\\?\\s*)?["']?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?(\\s*:|\\s*$)`);
+    // Line 0 (unknown) when the key is written in a form we do not look for; messages then show the file only.
+    const where = { file, line: lines.findIndex((l) => pattern.test(l)) + 1 };
     if (value !== null && typeof value === 'object') {
       throw new UsageError(`${formatLocation(where)}: value of ${key} must be a single value, not a list or map`);
     }
@@ -252,7 +253,8 @@ export function parseSetArguments(args: readonly string[]): PropertyDefinition[]
   return args.map((arg) => {
     const eq = arg.indexOf('=');
     const key = eq > 0 ? arg.slice(0, eq) : '';
-    if (!KEY.test(key)) throw new UsageError(`--set expects KEY=value, got "${truncate(arg)}"`);
+    if (eq <= 0) throw new UsageError('--set expects KEY=value, found no "="');
+    if (!KEY.test(key)) throw new UsageError(`--set expects KEY=value, "${truncate(key)}" is not a valid key`);
     return literalDefinition(key, arg.slice(eq + 1), { kind: 'set' });
   });
 }
@@ -282,6 +284,11 @@ export class PropertyStore {
 
   keys(): string[] {
     return [...this.layers.keys()];
+  }
+
+  /** True when a properties file (not only the environment or --set) defines `key`. */
+  definedInFile(key: string): boolean {
+    return (this.layers.get(key) ?? []).some((d) => d.source.kind === 'file');
   }
 
   resolve(key: string): ResolvedProperty | undefined {

@@ -14,7 +14,9 @@ export interface CliResult {
 export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    // A minimal environment: combine reads every variable as a property, so the caller's
+    // own NATS_PASSWORD or GATLING_USERS_PER_SEC must not leak into the results.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...options.env },
     encoding: 'utf8',
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
