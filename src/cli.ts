@@ -64,6 +64,50 @@ Examples:
       await runCombine({ location, clusterMode, secretMode, targets, ...options });
     });
 
+  const cassandra = program.command('cassandra').summary('work with the Cassandra of the stack');
+  cassandra
+    .command('init')
+    .summary('create the keyspace and tables from CQL scripts (idempotent)')
+    .description(
+      'Create the keyspace with the replication of the cluster mode, then apply the CQL scripts of a\n' +
+        'directory in name order, each once. Applied scripts are recorded with their checksum; a script\n' +
+        'changed since is refused unless --force. A lock keeps two inits from interleaving.',
+    )
+    .option('--scripts <dir>', 'directory of .cql scripts (default: the smart-meter schema, templates/cql)')
+    .option('--mode <mode>', 'single (SimpleStrategy, RF 1) or cluster (NetworkTopologyStrategy, RF 3)', process.env.CLUSTER_MODE ?? 'single')
+    .option('--keyspace <name>', 'keyspace name (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
+    .option('--replication-factor <n>', 'replicas (default 1 in single mode, 3 in cluster mode)')
+    .option('--datacenter <dc>', 'data centre of the replicas in cluster mode (default: that of the node reached)')
+    .option('--contact-points <hosts>', 'comma-separated host[:port] (env CASSANDRA_URL)', process.env.CASSANDRA_URL ?? '127.0.0.1')
+    .option('--port <port>', 'CQL port', '9042')
+    .option('--local-dc <dc>', 'local data centre of the driver (default: any node)')
+    .option('--username <user>', 'user name (env CASSANDRA_USERNAME)', process.env.CASSANDRA_USERNAME)
+    .option('--password <password>', 'password (prefer --password-file or CASSANDRA_PASSWORD_FILE)', process.env.CASSANDRA_PASSWORD)
+    .option('--password-file <file>', 'file holding the password (env CASSANDRA_PASSWORD_FILE)', process.env.CASSANDRA_PASSWORD_FILE)
+    .option('--tls', 'connect with TLS')
+    .option('--tls-ca <file>', 'CA certificate (PEM) to trust')
+    .option('--tls-cert <file>', 'client certificate (PEM)')
+    .option('--tls-key <file>', 'client key (PEM)')
+    .option('--tls-insecure', 'do not verify the server certificate')
+    .option('--wait <seconds>', 'how long to wait for Cassandra to answer', '120')
+    .option('--lock-wait <seconds>', 'how long to wait for another init to finish', '120')
+    .option('--force', 're-apply scripts that changed since they were applied')
+    .option('--dry-run', 'print the statements instead of running them (no connection)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ smartmeter cassandra init                                   # 127.0.0.1:9042, keyspace smartmeter, RF 1
+  $ smartmeter cassandra init --mode cluster --contact-points cassandra-cluster-main --wait 300
+  $ smartmeter cassandra init --dry-run --keyspace test_ks
+  $ smartmeter cassandra init --scripts ./my-cql --json`,
+    )
+    .action(async (options) => {
+      const { runCassandraInit } = await import('./commands/cassandra-init.js');
+      await runCassandraInit(options);
+    });
+
   return program;
 }
 

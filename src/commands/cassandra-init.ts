@@ -1,0 +1,114 @@
+/** `smartmeter cassandra init`: parse, connect, apply the schema scripts, print. */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { connectWithRetry, type CassandraConnection } from '../cassandra/connection.js';
+import { bookkeepingStatements, checkKeyspace, initSchema, loadScripts, replicationFor } from '../cassandra/migrations.js';
+
+export interface CassandraInitOptions {
+  scripts?: string;
+  mode: string;
+  keyspace: string;
+  replicationFactor?: string;
+  datacenter?: string;
+  contactPoints: string;
+  port: string;
+  localDc?: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  tls?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsInsecure?: boolean;
+  wait: string;
+  lockWait: string;
+  force?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export async function runCassandraInit(options: CassandraInitOptions): Promise<void> {
+  if (options.mode !== 'single' && options.mode !== 'cluster') throw new UsageError(`--mode must be single or cluster, got "${options.mode}"`);
+  checkKeyspace(options.keyspace);
+  const factor = options.replicationFactor === undefined ? undefined : positiveInteger(options.replicationFactor, '--replication-factor');
+  const port = positiveInteger(options.port, '--port');
+  const waitMs = positiveInteger(options.wait, '--wait') * 1000;
+  const lockWaitMs = positiveInteger(options.lockWait, '--lock-wait') * 1000;
+  const scriptsDir = options.scripts ? resolve(options.scripts) : join(PACKAGE_ROOT, 'templates', 'cql');
+  const scripts = loadScripts(scriptsDir, options.keyspace, options.scripts ?? 'templates/cql');
+  const log = (line: string) => {
+    if (!options.json) process.stderr.write(`${line}\n`);
+  };
+
+  if (options.dryRun) {
+    const datacenter = options.datacenter ?? options.localDc ?? 'dc1';
+    const replication = replicationFor({ mode: options.mode, factor, datacenter });
+    const lines = [
+      ...bookkeepingStatements(options.keyspace, replication).map((s) => `${s};`),
+      ...scripts.flatMap((script) => [`-- ${script.file}`, ...script.statements.map((s) => `${s.text};`)]),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
+  }
+
+  const connection: CassandraConnection = {
+    contactPoints: options.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
+    port,
+    localDc: options.localDc,
+    username: options.username,
+    password: options.passwordFile ? readSecretFile(options.passwordFile) : options.password,
+    tls: options.tls || options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, insecure: options.tlsInsecure } : undefined,
+  };
+  const spinner = process.stderr.isTTY && !options.json ? (await import('ora')).default({ text: 'connecting to Cassandra', stream: process.stderr }).start() : undefined;
+  let client;
+  try {
+    client = await connectWithRetry(connection, waitMs, (attempt, reason) => {
+      if (spinner) spinner.text = `waiting for Cassandra (attempt ${attempt}: ${reason})`;
+    });
+  } finally {
+    spinner?.stop();
+  }
+  try {
+    // In cluster mode the replica count is given for the data centre of the node we reached, unless told.
+    const datacenter = options.datacenter ?? options.localDc ?? (options.mode === 'cluster' ? await localDatacenter(client) : undefined);
+    const result = await initSchema(client, scripts, {
+      keyspace: options.keyspace,
+      replication: replicationFor({ mode: options.mode, factor, datacenter }),
+      force: options.force === true,
+      lockWaitMs,
+      log,
+    });
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const applied = result.applied.map((a) => `${a.script}${a.reapplied ? ' (again, --force)' : ''}`);
+      process.stdout.write(
+        `keyspace ${result.keyspace}: ${applied.length ? `applied ${applied.join(', ')}` : 'nothing to apply'}` +
+          `${result.unchanged.length ? `; unchanged: ${result.unchanged.join(', ')}` : ''} (${(result.durationMs / 1000).toFixed(1)} s)\n`,
+      );
+    }
+  } finally {
+    await client.shutdown();
+  }
+}
+
+async function localDatacenter(client: { execute: (q: string) => Promise<{ first: () => { get: (c: string) => unknown } }> }): Promise<string> {
+  return String((await client.execute('SELECT data_center FROM system.local')).first().get('data_center'));
+}
+
+function positiveInteger(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+function readSecretFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    throw new UsageError(`cannot read the password file ${file}`);
+  }
+}
