@@ -108,6 +108,55 @@ Examples:
       await runCassandraInit(options);
     });
 
+  program
+    .command('ingest')
+    .summary('the NATS → Cassandra bridge: store every voltage reading')
+    .description(
+      'Subscribe to the voltage readings (in a queue group, so instances share the load), decode them\n' +
+        '(the old 56-byte layout) and write them into <keyspace>.raw_data, counting per line into\n' +
+        'raw_data_count. Core NATS mode cannot promise delivery: a reading whose write keeps failing is\n' +
+        'lost (and counted). With --jetstream a reading is acknowledged only once its row is written, so\n' +
+        'nothing is lost when ingest or Cassandra restarts.',
+    )
+    .option('-s, --server <url>', 'NATS server (repeatable; env NATS_URI)', collect, [])
+    .option('--user <user>', 'NATS user (env NATS_USERNAME, NATS_USERNAME_FILE)')
+    .option('--password <password>', 'NATS password (prefer --password-file; env NATS_PASSWORD, NATS_PASSWORD_FILE)')
+    .option('--password-file <file>', 'file holding the NATS password')
+    .option('--creds <file>', 'NATS credentials file (JWT + nkey)')
+    .option('--tls-ca <file>', 'CA certificate to trust for NATS TLS')
+    .option('--tls-cert <file>', 'client certificate for NATS TLS')
+    .option('--tls-key <file>', 'client key for NATS TLS')
+    .option('--subject <subject>', 'subject to read (env NATS_SUBJECT; default <prefix>.voltage.data.>)', process.env.NATS_SUBJECT)
+    .option('--subject-prefix <prefix>', 'subject prefix (env GATLING_TO_NATS_SUBJECT)', process.env.GATLING_TO_NATS_SUBJECT ?? 'smartmeter.raw')
+    .option('--queue <group>', 'queue group of core mode', 'cassandra_inject')
+    .option('--jetstream [stream]', 'read through a durable JetStream consumer of this stream (default SMARTMETER)')
+    .option('--durable <name>', 'durable consumer name in JetStream mode', 'ingest')
+    .option('--contact-points <hosts>', 'Cassandra host[:port],… (env CASSANDRA_URL)', process.env.CASSANDRA_URL ?? '127.0.0.1')
+    .option('--port <port>', 'CQL port', '9042')
+    .option('--local-dc <dc>', 'local data centre of the Cassandra driver')
+    .option('--keyspace <name>', 'keyspace (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
+    .option('--consistency <level>', 'write consistency (env CASSANDRA_INJECT_CONSISTENCY)', process.env.CASSANDRA_INJECT_CONSISTENCY || 'ONE')
+    .option('--timeout-ms <ms>', 'per-write timeout (env CASSANDRA_TIMEOUT)', process.env.CASSANDRA_TIMEOUT || undefined)
+    .option('--concurrency <n>', 'writes in flight at most', '256')
+    .option('--retries <n>', 'core mode: tries again before a reading is lost', '5')
+    .option('--count <n>', 'stop after this many readings')
+    .option('--duration <time>', 'stop after this long (10s, 5m, 1h)')
+    .option('--wait <seconds>', 'how long to wait for Cassandra at start', '120')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ smartmeter ingest                                           # nats://127.0.0.1:4222 → 127.0.0.1:9042
+  $ smartmeter ingest --jetstream SMARTMETER --contact-points cassandra-cluster-main
+  $ NATS_URI=nats://nats:4222 CASSANDRA_URL=cassandra-cluster-main smartmeter ingest   # the old bridge's variables
+  $ smartmeter ingest --count 10000 --json`,
+    )
+    .action(async (options) => {
+      const { runIngest } = await import('./commands/ingest.js');
+      await runIngest(options);
+    });
+
   return program;
 }
 

@@ -15,6 +15,8 @@ export interface CassandraConnection {
   username?: string;
   password?: string;
   tls?: { caFile?: string; certFile?: string; keyFile?: string; insecure?: boolean };
+  /** Per-request timeout (the old bridge's CASSANDRA_TIMEOUT); default 30 s. */
+  readTimeoutMs?: number;
 }
 
 async function loadDriver() {
@@ -26,7 +28,7 @@ export async function clientOptions(connection: CassandraConnection): Promise<Cl
   const options: ClientOptions = {
     contactPoints: connection.contactPoints,
     protocolOptions: { port: connection.port },
-    socketOptions: { connectTimeout: 5000, readTimeout: 30_000 },
+    socketOptions: { connectTimeout: 5000, readTimeout: connection.readTimeoutMs ?? 30_000 },
   };
   if (connection.localDc) options.localDataCenter = connection.localDc;
   else options.policies = { loadBalancing: new driver.policies.loadBalancing.RoundRobinPolicy() };

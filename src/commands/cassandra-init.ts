@@ -1,7 +1,8 @@
 /** `smartmeter cassandra init`: parse, connect, apply the schema scripts, print. */
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { positiveInteger } from '../options.js';
+import { readSecretFile } from '../nats/connection.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { connectWithRetry, type CassandraConnection } from '../cassandra/connection.js';
 import { bookkeepingStatements, checkKeyspace, initSchema, loadScripts, replicationFor } from '../cassandra/migrations.js';
@@ -59,7 +60,7 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
     port,
     localDc: options.localDc,
     username: options.username,
-    password: options.passwordFile ? readSecretFile(options.passwordFile) : options.password,
+    password: options.passwordFile ? readSecretFile(options.passwordFile, 'Cassandra password') : options.password,
     tls: options.tls || options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, insecure: options.tlsInsecure } : undefined,
   };
   const spinner = process.stderr.isTTY && !options.json ? (await import('ora')).default({ text: 'connecting to Cassandra', stream: process.stderr }).start() : undefined;
@@ -99,16 +100,3 @@ async function localDatacenter(client: { execute: (q: string) => Promise<{ first
   return String((await client.execute('SELECT data_center FROM system.local')).first().get('data_center'));
 }
 
-function positiveInteger(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive whole number, got "${value}"`);
-  return n;
-}
-
-function readSecretFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch {
-    throw new UsageError(`cannot read the password file ${file}`);
-  }
-}

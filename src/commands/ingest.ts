@@ -1,0 +1,126 @@
+/** `smartmeter ingest`: parse, connect to NATS and Cassandra, run the bridge, print. */
+import { RuntimeError, UsageError } from '../errors.js';
+import { nonNegativeInteger, parseDuration, positiveInteger } from '../options.js';
+import { connectWithRetry } from '../cassandra/connection.js';
+import { checkKeyspace } from '../cassandra/migrations.js';
+import { Ingest, type IngestStats } from '../ingest/ingest.js';
+import { natsConnectionOptions, natsSettingsFromEnv, readSecretFile } from '../nats/connection.js';
+
+export interface IngestCommandOptions {
+  server: string[];
+  user?: string;
+  password?: string;
+  passwordFile?: string;
+  creds?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  subject?: string;
+  subjectPrefix: string;
+  queue: string;
+  jetstream?: string | boolean;
+  durable: string;
+  contactPoints: string;
+  port: string;
+  localDc?: string;
+  keyspace: string;
+  consistency: string;
+  timeoutMs?: string;
+  concurrency: string;
+  retries: string;
+  count?: string;
+  duration?: string;
+  wait: string;
+  json?: boolean;
+}
+
+export async function runIngest(options: IngestCommandOptions): Promise<void> {
+  checkKeyspace(options.keyspace);
+  const concurrency = positiveInteger(options.concurrency, '--concurrency');
+  const env = natsSettingsFromEnv(process.env);
+  const settings = {
+    servers: options.server.length ? options.server : (env.servers ?? ['nats://127.0.0.1:4222']),
+    user: options.user ?? env.user,
+    password: options.passwordFile ? readSecretFile(options.passwordFile, 'NATS password') : (options.password ?? env.password),
+    credsFile: options.creds,
+    tls: options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey } : undefined,
+    name: `smartmeter-ingest${process.env.TASK_SLOT ? `-${process.env.TASK_SLOT}` : ''}`,
+  };
+  const driver = (await import('cassandra-driver')).default;
+  const consistency = consistencyLevel(driver.types.consistencies as unknown as Record<string, number>, options.consistency);
+  const log = (line: string) => process.stderr.write(`ingest: ${line}\n`);
+
+  const { connect } = await import('nats');
+  let nats;
+  try {
+    nats = await connect(await natsConnectionOptions(settings));
+  } catch (error) {
+    throw new RuntimeError(`cannot connect to NATS at ${settings.servers.join(',')}: ${(error as Error).message}`);
+  }
+  const cassandra = await connectWithRetry(
+    {
+      contactPoints: options.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
+      port: positiveInteger(options.port, '--port'),
+      localDc: options.localDc,
+      readTimeoutMs: options.timeoutMs ? positiveInteger(options.timeoutMs, '--timeout-ms') : undefined,
+    },
+    positiveInteger(options.wait, '--wait') * 1000,
+    (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`),
+  );
+
+  const stream = options.jetstream === true ? 'SMARTMETER' : options.jetstream || undefined;
+  const ingest = new Ingest(nats, cassandra, {
+    subject: options.subject ?? `${options.subjectPrefix}.voltage.data.>`,
+    queue: options.queue,
+    keyspace: options.keyspace,
+    concurrency,
+    consistency,
+    jetstream: stream ? { stream, durable: options.durable } : undefined,
+    count: options.count === undefined ? undefined : positiveInteger(options.count, '--count'),
+    durationMs: options.duration === undefined ? undefined : parseDuration(options.duration, '--duration'),
+    retries: nonNegativeInteger(options.retries, '--retries'),
+    log,
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => ingest.stop());
+  const live = process.stderr.isTTY && !options.json ? setInterval(() => process.stderr.write(`\r${statusLine(ingest)}\u001b[K`), 250) : undefined;
+  let stats: IngestStats;
+  try {
+    stats = await ingest.run();
+  } finally {
+    if (live) {
+      clearInterval(live);
+      process.stderr.write('\n');
+    }
+    await nats.close().catch(() => undefined); // the subscriptions were drained or stopped by run()
+    await cassandra.shutdown();
+  }
+  process.stdout.write(options.json ? `${JSON.stringify(stats)}\n` : summary(stats));
+  // After a reconnection the NATS client can keep a timer alive; the work is done, so do not wait for it.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+}
+
+function statusLine(ingest: Ingest): string {
+  const s = ingest.stats;
+  const malformed = s.malformed['bad-subject'] + s.malformed['bad-length'];
+  return `received ${s.received}  written ${s.written}  in flight ${ingest.inFlight}  malformed ${malformed}  ${s.mode === 'core' ? `lost ${s.lost}` : `redelivered ${s.redelivered}`}`;
+}
+
+function summary(s: IngestStats): string {
+  return [
+    `mode           ${s.mode}`,
+    `received       ${s.received}`,
+    `written        ${s.written} rows (${s.rowsPerSecond.toFixed(0)}/s over ${s.durationSeconds.toFixed(1)} s)`,
+    `malformed      ${s.malformed['bad-subject']} bad subject, ${s.malformed['bad-length']} bad length`,
+    s.mode === 'core' ? `lost           ${s.lost}${s.lostReason ? ` (${s.lostReason})` : ''}` : `redelivered    ${s.redelivered}`,
+    '',
+  ].join('\n');
+}
+
+/** The old bridge's CASSANDRA_INJECT_CONSISTENCY names (ONE, LOCAL_QUORUM, …). */
+function consistencyLevel(levels: Record<string, number>, name: string): number {
+  const key = name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const level = levels[key];
+  if (level === undefined) throw new UsageError(`unknown consistency "${name}" (ANY, ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, EACH_QUORUM, LOCAL_ONE)`);
+  return level;
+}
+

@@ -1,0 +1,22 @@
+/** Reading numbers and durations from command-line text, with one clear message each. */
+import { UsageError } from './errors.js';
+
+export function positiveInteger(value: string, what: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+export function nonNegativeInteger(value: string, what: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number ≥ 0, got "${value}"`);
+  return n;
+}
+
+/** `500ms`, `10s`, `5m`, `1h` → milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!match || Number(match[1]) <= 0) throw new UsageError(`${what}: cannot read the duration "${text}" (e.g. 500ms, 10s, 5m, 1h)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,127 @@
+// `smartmeter ingest` between the rig's real NATS and Cassandra: every reading becomes a row,
+// malformed messages are counted, and in JetStream mode nothing is lost when Cassandra restarts.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import driver from 'cassandra-driver';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeVoltagePayload, voltageSubject } from '../src/wire/voltage.js';
+import { BIN, ROOT, runCli } from './helpers/cli.js';
+import { waitFor } from './helpers/net.js';
+import { rigService } from './helpers/rig.js';
+
+const natsRig = rigService('nats');
+const cassandraRig = rigService('cassandra');
+const rig = natsRig && cassandraRig ? { ...natsRig, ...cassandraRig } : undefined;
+
+interface Summary {
+  mode: string;
+  received: number;
+  written: number;
+  malformed: Record<string, number>;
+  lost: number;
+  redelivered: number;
+}
+
+/** Reading i: a distinct usage point and minute, so each is its own row. */
+function reading(i: number) {
+  return {
+    subject: voltageSubject('smartmeter.raw', 11 + (i % 5), 1 + (Math.floor(i / 5) % 10), 1 + i),
+    payload: encodeVoltagePayload({ epoch: 1_700_000_000 + 60 * i, voltage: 110 + (i % 100) / 10, demand: 100.5, values: [3, 4, 5, 6, 7, 8, 9, 10, 11, 12] }),
+  };
+}
+
+function startIngest(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; summary?: Summary; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, 'ingest', '--json', ...args], { env: { PATH: process.env.PATH }, cwd: ROOT });
+  let out = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (stderr += c));
+  const done = new Promise<{ code: number | null; summary?: Summary; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, summary: out ? (JSON.parse(out) as Summary) : undefined, stderr })),
+  );
+  return { child, done };
+}
+
+describe.runIf(rig)('ingest on the rig', () => {
+  let nats: NatsConnection;
+  const cassandra = new driver.Client({ contactPoints: [rig?.CASSANDRA_CONTACT_POINT ?? ''], localDataCenter: rig?.CASSANDRA_LOCAL_DC ?? '' });
+  const keyspaces: string[] = [];
+  const freshKeyspace = () => {
+    const ks = `ingest_${process.pid}_${Date.now() % 1_000_000}`;
+    keyspaces.push(ks);
+    expect(runCli(['cassandra', 'init', '--keyspace', ks]).status).toBe(0);
+    return ks;
+  };
+  const rows = async (ks: string) => Number((await cassandra.execute(`SELECT COUNT(*) FROM ${ks}.raw_data`)).first().get('count'));
+  const counted = async (ks: string) =>
+    (await cassandra.execute(`SELECT count FROM ${ks}.raw_data_count`)).rows.reduce((sum, r) => sum + Number(r.get('count')), 0);
+
+  beforeAll(async () => {
+    nats = await connect({ servers: rig!.NATS_URL });
+  });
+  afterAll(async () => {
+    await nats?.close();
+    for (const ks of keyspaces) await cassandra.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
+    await cassandra.shutdown();
+  });
+
+  it('core mode: every reading becomes a row, exactly; malformed messages are counted, not fatal', async () => {
+    const ks = freshKeyspace();
+    const n = 2000;
+    const ingest = startIngest(['--server', rig!.NATS_URL!, '--keyspace', ks, '--count', String(n + 2)]);
+    // The queue subscription must exist before publishing (core NATS keeps nothing).
+    await waitFor(async () => {
+      const connz = (await (await fetch(`${rig!.NATS_MONITOR_URL}/connz?subs=1`)).json()) as { connections: { name?: string; subscriptions_list?: string[] }[] };
+      return connz.connections.some((c) => c.name === 'smartmeter-ingest' && (c.subscriptions_list ?? []).length > 0) ? true : undefined;
+    }, 20_000, 'ingest to subscribe');
+    nats.publish('smartmeter.raw.voltage.data.eleven.1.1', reading(0).payload);
+    nats.publish(voltageSubject('smartmeter.raw', 11, 1, 1), new Uint8Array(12));
+    for (let i = 0; i < n; i += 1) nats.publish(reading(i).subject, reading(i).payload);
+    await nats.flush();
+    const { code, summary, stderr } = await ingest.done;
+    expect(code, stderr).toBe(0);
+    expect(summary).toMatchObject({ mode: 'core', received: n + 2, written: n, lost: 0, malformed: { 'bad-subject': 1, 'bad-length': 1 } });
+    expect(await rows(ks)).toBe(n);
+    expect(await counted(ks)).toBe(n);
+    const row = (await cassandra.execute(`SELECT * FROM ${ks}.raw_data WHERE line = 12 AND transformer = 1 AND usagepoint = 2`)).first();
+    expect(row.get('voltage')).toBeCloseTo(110.1, 4);
+    expect(Number(row.get('epoch'))).toBe(1_700_000_060);
+    expect([row.get('year'), row.get('month'), row.get('day'), row.get('hour'), row.get('minute'), row.get('day_of_week')]).toEqual([2023, 11, 14, 22, 14, 2]);
+    expect(row.get('demand')).toBeCloseTo(100.5);
+    expect(row.get('val12')).toBe(12);
+  });
+
+  it('jetstream mode: Cassandra stopped and started in the middle, and still every reading is stored', async () => {
+    const ks = freshKeyspace();
+    const stream = `INGEST_${Date.now()}`;
+    const manager = await nats.jetstreamManager();
+    await manager.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.voltage.data.>`] });
+    const n = 20_000;
+    const js = nats.jetstream();
+    const prefix = stream.toLowerCase();
+    for (let start = 0; start < n; start += 1000) {
+      await Promise.all(Array.from({ length: 1000 }, (_, k) => {
+        const r = reading(start + k);
+        return js.publish(r.subject.replace('smartmeter.raw', prefix), r.payload);
+      }));
+    }
+    const ingest = startIngest(['--server', rig!.NATS_URL!, '--keyspace', ks, '--subject-prefix', prefix, '--jetstream', stream, '--count', String(n), '--concurrency', '64']);
+    await waitFor(async () => ((await rows(ks)) > 1000 ? true : undefined), 60_000, 'the first rows');
+    const down = spawnSync('npm', ['run', '--silent', 'rig', '--', 'down', 'cassandra'], { cwd: ROOT, encoding: 'utf8' });
+    expect(down.status, down.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 2000));
+    const up = spawnSync('npm', ['run', '--silent', 'rig', '--', 'up', 'cassandra'], { cwd: ROOT, encoding: 'utf8' });
+    expect(up.status, up.stderr).toBe(0);
+    const { code, summary, stderr } = await ingest.done;
+    expect(code, stderr).toBe(0);
+    expect(summary!.written).toBe(n);
+    expect(summary!.redelivered).toBeGreaterThan(0);
+    const check = new driver.Client({ contactPoints: [rig!.CASSANDRA_CONTACT_POINT!], localDataCenter: rig!.CASSANDRA_LOCAL_DC! });
+    try {
+      expect(Number((await check.execute(`SELECT COUNT(*) FROM ${ks}.raw_data`)).first().get('count'))).toBe(n);
+    } finally {
+      await check.shutdown();
+    }
+    await manager.streams.delete(stream);
+  }, 240_000);
+});
