@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { RuntimeError } from '../errors.js';
 
 export interface ProcessRecord {
@@ -122,4 +123,16 @@ export function run(executable: string, args: string[], options: { env?: Record<
 export function which(executable: string): string | undefined {
   const result = spawnSync('sh', ['-c', `command -v ${executable}`], { encoding: 'utf8' });
   return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

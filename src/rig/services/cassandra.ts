@@ -5,11 +5,10 @@
  * heap and test-only start-up shortcuts. Ready means a CQL query answers.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
 import { ensureDebianPackages } from '../install.js';
-import { isRunning, run, startDaemon, waitUntil } from '../process.js';
+import { canConnect, isRunning, run, startDaemon, waitUntil } from '../process.js';
 import { cacheDir, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 
@@ -162,16 +161,6 @@ async function waitForCql(alive: () => boolean, log: string): Promise<void> {
   );
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 const CASSANDRA_YAML = `# Single-node Cassandra for the smartmeter test rig. Paths and ports come from -D options.
 cluster_name: 'smartmeter rig'

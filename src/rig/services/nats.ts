@@ -7,11 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
 import { ensureDebianPackages } from '../install.js';
-import { isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
+import { canConnect, isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
 import { serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 
@@ -137,16 +136,6 @@ function instanceValues(instance: Instance, home: string): Record<string, string
   }
 }
 
-function canConnect(port: number): Promise<boolean | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(undefined));
-  });
-}
 
 async function ensurePortFree(port: number, what: string): Promise<void> {
   if (await canConnect(port)) {
