@@ -1,6 +1,7 @@
 // `smartmeter ingest` between the rig's real NATS and Cassandra: every reading becomes a row,
 // malformed messages are counted, and in JetStream mode nothing is lost when Cassandra restarts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import driver from 'cassandra-driver';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,4 +125,41 @@ describe.runIf(rig)('ingest on the rig', () => {
     }
     await manager.streams.delete(stream);
   }, 240_000);
+
+  it("honours the old bridge's environment: NATS_URI, NATS_*_FILE credentials, CASSANDRA_URL, NATS_SUBJECT", async () => {
+    const ks = freshKeyspace();
+    const auth = await connect({
+      servers: rig!.NATS_AUTH_URL,
+      user: readFileSync(rig!.NATS_AUTH_USER_FILE!, 'utf8'),
+      pass: readFileSync(rig!.NATS_AUTH_PASSWORD_FILE!, 'utf8'),
+    });
+    try {
+      const child = spawn(process.execPath, [BIN, 'ingest', '--json', '--keyspace', ks, '--count', '50'], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          NATS_URI: rig!.NATS_AUTH_URL,
+          NATS_USERNAME_FILE: rig!.NATS_AUTH_USER_FILE,
+          NATS_PASSWORD_FILE: rig!.NATS_AUTH_PASSWORD_FILE,
+          NATS_SUBJECT: 'legacy.voltage.data.>',
+          CASSANDRA_URL: rig!.CASSANDRA_CONTACT_POINT!.split(':')[0],
+          CASSANDRA_INJECT_CONSISTENCY: 'LOCAL_ONE',
+        },
+      });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      const closed = new Promise((resolve) => child.on('close', resolve));
+      await waitFor(async () => {
+        const connz = (await (await fetch(`${rig!.NATS_AUTH_MONITOR_URL}/connz?subs=1`)).json()) as { connections: { name?: string; subscriptions_list?: string[] }[] };
+        return connz.connections.some((c) => c.name === 'smartmeter-ingest' && (c.subscriptions_list ?? []).includes('legacy.voltage.data.>')) ? true : undefined;
+      }, 20_000, 'ingest to subscribe with the credentials from files');
+      for (let i = 0; i < 50; i += 1) auth.publish(reading(i).subject.replace('smartmeter.raw', 'legacy'), reading(i).payload);
+      await auth.flush();
+      expect(await closed).toBe(0);
+      expect((JSON.parse(out) as Summary).written).toBe(50);
+      expect(await rows(ks)).toBe(50);
+    } finally {
+      await auth.close();
+    }
+  });
 });
