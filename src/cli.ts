@@ -137,7 +137,7 @@ Examples:
     .option('--keyspace <name>', 'keyspace (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
     .option('--consistency <level>', 'write consistency (env CASSANDRA_INJECT_CONSISTENCY)', process.env.CASSANDRA_INJECT_CONSISTENCY || 'ONE')
     .option('--timeout-ms <ms>', 'per-write timeout (env CASSANDRA_TIMEOUT)', process.env.CASSANDRA_TIMEOUT || undefined)
-    .option('--concurrency <n>', 'writes in flight at most', '256')
+    .option('--concurrency <n>', 'writes in flight at most', '512')
     .option('--retries <n>', 'core mode: tries again before a reading is lost', '5')
     .option('--count <n>', 'stop after this many readings')
     .option('--duration <time>', 'stop after this long (10s, 5m, 1h)')

@@ -34,3 +34,15 @@ describe('voltage readings on the wire', () => {
     expect(calendarFields(1_709_424_000)).toEqual({ year: 2024, month: 3, day: 3, hour: 0, minute: 0, dayOfWeek: 0 });
   });
 });
+
+describe('calendarFields agrees with Date', () => {
+  it('on 20,000 instants from 1900 to 2200', () => {
+    for (let i = 0; i < 20_000; i += 1) {
+      const epoch = Math.floor(-2_208_988_800 + i * 4_733_647.3 + (i % 86_400));
+      const d = new Date(epoch * 1000);
+      expect(calendarFields(epoch)).toEqual({
+        year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), dayOfWeek: d.getUTCDay(),
+      });
+    }
+  });
+});

@@ -39,6 +39,7 @@ export interface IngestStats {
   /** JetStream mode: writes that failed and were handed back for redelivery. */
   redelivered: number;
   durationSeconds: number;
+  /** Rows written per second, from the first row written to the last. */
   rowsPerSecond: number;
 }
 
@@ -50,6 +51,8 @@ export class Ingest {
   private readonly stopped = new Promise<void>((resolve) => (this.stopResolve = resolve));
   private readonly started = Date.now();
   private readonly loggedProblems = new Set<string>();
+  private firstWrite = 0;
+  private lastWrite = 0;
 
   constructor(
     private readonly nats: NatsConnection,
@@ -84,7 +87,8 @@ export class Ingest {
       if (timer) clearTimeout(timer);
     }
     this.stats.durationSeconds = (Date.now() - this.started) / 1000;
-    this.stats.rowsPerSecond = this.stats.durationSeconds > 0 ? this.stats.written / this.stats.durationSeconds : 0;
+    const writing = (this.lastWrite - this.firstWrite) / 1000;
+    this.stats.rowsPerSecond = writing > 0 ? this.stats.written / writing : 0;
     return this.stats;
   }
 
@@ -167,8 +171,11 @@ export class Ingest {
       return;
     }
     await this.writer.slot();
+    if (this.firstWrite === 0) this.firstWrite = Date.now();
     void write(reading).then((ok) => {
-      if (ok) this.stats.written += 1;
+      if (!ok) return;
+      this.stats.written += 1;
+      this.lastWrite = Date.now();
     });
   }
 

@@ -39,23 +39,43 @@ const INT = { min: -2147483648, max: 2147483647 };
 
 /** Decodes subject and payload; a problem kind instead of an exception for malformed input. */
 export function decodeVoltage(subject: string, payload: Uint8Array): VoltageReading | DecodeProblem {
-  const tokens = subject.split('.');
-  if (tokens.length < 3) return 'bad-subject';
-  const [line, transformer, usagePoint] = tokens.slice(-3).map((t) => (/^-?\d+$/.test(t) ? Number(t) : Number.NaN));
-  if (!inRange(line!, TINYINT) || !inRange(transformer!, INT) || !inRange(usagePoint!, INT)) return 'bad-subject';
+  // The last three tokens, without splitting the whole subject (this runs for every message).
+  const third = subject.lastIndexOf('.');
+  const second = third > 0 ? subject.lastIndexOf('.', third - 1) : -1;
+  const first = second > 0 ? subject.lastIndexOf('.', second - 1) : -1;
+  if (first < 0) return 'bad-subject';
+  const line = integerToken(subject, first + 1, second);
+  const transformer = integerToken(subject, second + 1, third);
+  const usagePoint = integerToken(subject, third + 1, subject.length);
+  if (!inRange(line, TINYINT) || !inRange(transformer, INT) || !inRange(usagePoint, INT)) return 'bad-subject';
   if (payload.length !== VOLTAGE_PAYLOAD_BYTES) return 'bad-length';
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const values: number[] = [];
-  for (let i = 0; i < EXTRA_VALUES; i += 1) values.push(view.getFloat32(16 + 4 * i));
+  const values: number[] = new Array(EXTRA_VALUES);
+  for (let i = 0; i < EXTRA_VALUES; i += 1) values[i] = view.getFloat32(16 + 4 * i);
   return {
-    line: line!,
-    transformer: transformer!,
-    usagePoint: usagePoint!,
+    line,
+    transformer,
+    usagePoint,
     epoch: Number(view.getBigInt64(0)),
     voltage: view.getFloat32(8),
     demand: view.getFloat32(12),
     values,
   };
+}
+
+/** The decimal integer in text[start, end), or NaN. */
+function integerToken(text: string, start: number, end: number): number {
+  let i = start;
+  const negative = text.charCodeAt(i) === 45; // '-'
+  if (negative) i += 1;
+  if (i >= end || end - i > 10) return Number.NaN;
+  let n = 0;
+  for (; i < end; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    n = n * 10 + digit;
+  }
+  return negative ? -n : n;
 }
 
 function inRange(n: number, range: { min: number; max: number }): boolean {
@@ -67,13 +87,23 @@ function inRange(n: number, range: { min: number; max: number }): boolean {
  * the container's zone, UTC in practice): day of month, and day of week with Sunday = 0.
  */
 export function calendarFields(epoch: number): { year: number; month: number; day: number; hour: number; minute: number; dayOfWeek: number } {
-  const date = new Date(epoch * 1000);
+  // Civil date from days since 1970-01-01 (H. Hinnant's algorithm): no Date object per reading.
+  const days = Math.floor(epoch / 86_400);
+  const seconds = epoch - days * 86_400;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
   return {
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
-    hour: date.getUTCHours(),
-    minute: date.getUTCMinutes(),
-    dayOfWeek: date.getUTCDay(),
+    year: yoe + era * 400 + (month <= 2 ? 1 : 0),
+    month,
+    day,
+    hour: Math.floor(seconds / 3600),
+    minute: Math.floor((seconds % 3600) / 60),
+    dayOfWeek: (((days + 4) % 7) + 7) % 7, // 1970-01-01 was a Thursday (4)
   };
 }
