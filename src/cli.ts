@@ -82,8 +82,8 @@ Examples:
     .option('--port <port>', 'CQL port', '9042')
     .option('--local-dc <dc>', 'local data centre of the driver (default: any node)')
     .option('--username <user>', 'user name (env CASSANDRA_USERNAME)', process.env.CASSANDRA_USERNAME)
-    .option('--password <password>', 'password (prefer --password-file or CASSANDRA_PASSWORD_FILE)', process.env.CASSANDRA_PASSWORD)
-    .option('--password-file <file>', 'file holding the password (env CASSANDRA_PASSWORD_FILE)', process.env.CASSANDRA_PASSWORD_FILE)
+    .option('--password <password>', 'password (prefer --password-file; env CASSANDRA_PASSWORD)')
+    .option('--password-file <file>', 'file holding the password (env CASSANDRA_PASSWORD_FILE)')
     .option('--tls', 'connect with TLS')
     .option('--tls-ca <file>', 'CA certificate (PEM) to trust')
     .option('--tls-cert <file>', 'client certificate (PEM)')
@@ -142,10 +142,15 @@ Examples:
     .option('--count <n>', 'stop after this many readings')
     .option('--duration <time>', 'stop after this long (10s, 5m, 1h)')
     .option('--wait <seconds>', 'how long to wait for Cassandra at start', '120')
-    .option('--json', 'print the summary as JSON')
+.option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
       `
+Cassandra credentials come from CASSANDRA_USERNAME and CASSANDRA_PASSWORD_FILE (or CASSANDRA_PASSWORD).
+The per-line counts of raw_data_count are at-least-once: a reading redelivered after a crash is
+counted again, and counts not yet flushed (once a second) are lost with the process; raw_data
+itself is exact (a redelivered reading rewrites the same row).
+
 Examples:
   $ smartmeter ingest                                           # nats://127.0.0.1:4222 → 127.0.0.1:9042
   $ smartmeter ingest --jetstream SMARTMETER --contact-points cassandra-cluster-main

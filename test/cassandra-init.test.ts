@@ -64,6 +64,14 @@ describe.runIf(rig)('cassandra init on a real Cassandra', () => {
     expect(await replication(cluster)).toEqual({ class: 'org.apache.cassandra.locator.NetworkTopologyStrategy', [rig!.CASSANDRA_LOCAL_DC!]: '3' });
   });
 
+  it('refuses to run against a keyspace that exists with another replication', () => {
+    const ks = keyspace();
+    expect(init(ks).status).toBe(0);
+    const run = init(ks, ['--mode', 'cluster']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^smartmeter: keyspace ${ks} exists with replication \\{.*SimpleStrategy.*\\}, not \\{'class': 'NetworkTopologyStrategy'`));
+  });
+
   it('refuses a script changed after it was applied, unless --force', async () => {
     const ks = keyspace();
     const scripts = mkdtempSync(join(tmpdir(), 'smartmeter-cql-'));
@@ -121,6 +129,14 @@ describe.runIf(rig)('cassandra init on a real Cassandra', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(new RegExp(`^smartmeter: cannot reach Cassandra at 127\\.0\\.0\\.1 \\(port ${closed}\\) after 2 s: .*ECONNREFUSED.*\\n$`));
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('no secret in --help', () => {
+  it('does not show CASSANDRA_PASSWORD as a default', () => {
+    const help = runCli(['cassandra', 'init', '--help'], { env: { CASSANDRA_PASSWORD: 'hunter2-help' } });
+    expect(help.status).toBe(0);
+    expect(help.stdout).not.toContain('hunter2-help');
   });
 });
 

@@ -34,6 +34,14 @@ describe('splitCql', () => {
     ]);
   });
 
+  it('keeps a BEGIN BATCH … APPLY BATCH whole', () => {
+    const script = "BEGIN UNLOGGED BATCH\n  INSERT INTO t (k) VALUES (1);\n  INSERT INTO t (k) VALUES ('a;b');\nAPPLY BATCH;\nSELECT 1;";
+    expect(splitCql(script)).toEqual([
+      { text: "BEGIN UNLOGGED BATCH\n  INSERT INTO t (k) VALUES (1);\n  INSERT INTO t (k) VALUES ('a;b');\nAPPLY BATCH", line: 1 },
+      { text: 'SELECT 1', line: 5 },
+    ]);
+  });
+
   it('handles CRLF and a last statement without a semicolon', () => {
     expect(splitCql('SELECT 1;\r\nSELECT 2\r\n')).toEqual([
       { text: 'SELECT 1', line: 1 },

@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeVoltagePayload, voltageSubject } from '../src/wire/voltage.js';
 import { BIN, ROOT, runCli } from './helpers/cli.js';
-import { waitFor } from './helpers/net.js';
+import { freePort, waitFor } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
 
 const natsRig = rigService('nats');
@@ -161,5 +161,38 @@ describe.runIf(rig)('ingest on the rig', () => {
     } finally {
       await auth.close();
     }
+  });
+});
+
+describe('ingest bad input and failures end quickly with one line', () => {
+  it.each([
+    [['--count', '0'], 2, /^smartmeter: --count must be a positive whole number, got "0"\n$/],
+    [['--retries', '-1'], 2, /^smartmeter: --retries must be a whole number ≥ 0/],
+    [['--duration', '5x'], 2, /^smartmeter: --duration: cannot read the duration "5x"/],
+    [['--consistency', 'MOST'], 2, /^smartmeter: unknown consistency "MOST"/],
+    [['--keyspace', 'no-dashes'], 2, /is not a valid keyspace name/],
+  ])('%j', (args, code, message) => {
+    const started = Date.now();
+    const run = runCli(['ingest', ...args]);
+    expect(run.status).toBe(code);
+    expect(run.stderr).toMatch(message);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it.runIf(natsRig)('an unreachable Cassandra: exit 1 after --wait, NATS closed, no hang', async () => {
+    const closed = await freePort();
+    const started = Date.now();
+    const run = runCli(['ingest', '--server', natsRig!.NATS_URL!, '--port', String(closed), '--wait', '2']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^ingest: waiting for Cassandra: .*ECONNREFUSED.*\nsmartmeter: cannot reach Cassandra at 127\.0\.0\.1 \(port \d+\) after 2 s: .*\n$/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('an unreachable NATS: exit 1, and the password in its URL is not printed', async () => {
+    const closed = await freePort();
+    const run = runCli(['ingest', '--server', `nats://someone:s3cret-pw@127.0.0.1:${closed}`]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^smartmeter: cannot connect to NATS at nats://127\\.0\\.0\\.1:${closed}: `));
+    expect(run.stderr).not.toContain('s3cret-pw');
   });
 });

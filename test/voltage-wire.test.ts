@@ -46,3 +46,11 @@ describe('calendarFields agrees with Date', () => {
     }
   });
 });
+
+describe('epochs the table cannot hold', () => {
+  it('calls an epoch in milliseconds (or negative) a bad epoch', () => {
+    const subject = voltageSubject('smartmeter.raw', 11, 1, 1);
+    expect(decodeVoltage(subject, encodeVoltagePayload({ epoch: 1_700_000_000_000, voltage: 1, demand: 1, values: [] }))).toBe('bad-epoch');
+    expect(decodeVoltage(subject, encodeVoltagePayload({ epoch: -1, voltage: 1, demand: 1, values: [] }))).toBe('bad-epoch');
+  });
+});

@@ -2,7 +2,8 @@
  * Splits a CQL script into statements at the semicolons that end them, knowing what
  * cqlsh knows: `--` and `//` comments to the end of the line, `/* … *\/` comments,
  * '…' strings ('' inside), "…" identifiers ("" inside) and $$…$$ strings (function
- * bodies). A semicolon inside any of those does not end a statement.
+ * bodies). A semicolon inside any of those does not end a statement, nor one between
+ * BEGIN BATCH and APPLY BATCH.
  */
 export interface CqlStatement {
   /** The statement without its final semicolon and without comments, trimmed. */
@@ -67,7 +68,9 @@ export function splitCql(script: string): CqlStatement[] {
       take(text.slice(i, end + 2));
       i = end + 2;
     } else if (c === ';') {
-      finish();
+      // Inside BEGIN … BATCH, semicolons separate the batch's statements: it ends at APPLY BATCH.
+      if (/^BEGIN\s+(UNLOGGED\s+|COUNTER\s+)?BATCH\b/i.test(current.trim()) && !/\bAPPLY\s+BATCH\s*$/i.test(current)) take(c);
+      else finish();
       i += 1;
     } else {
       take(c);

@@ -3,7 +3,9 @@
  * the CQL scripts of a directory in name order, each once. Applied scripts are recorded
  * (name, checksum, time) in <keyspace>.schema_migrations; a script changed after it was
  * applied is refused unless forced; a lightweight-transaction lock in <keyspace>.schema_lock
- * keeps two inits from interleaving.
+ * keeps two inits from interleaving. A script that fails half-way is not rolled back (CQL has
+ * no transactions for schema): its first statements stay applied, unrecorded, and run again
+ * with the next init, so scripts should use IF NOT EXISTS.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -92,19 +94,55 @@ export interface InitResult {
   durationMs: number;
 }
 
-const LOCK_TTL_SECONDS = 600;
+/** The lock expires unless renewed: a crashed init blocks the next one for at most this long. */
+const LOCK_TTL_SECONDS = 60;
+const LOCK_RENEW_MS = 15_000;
+const QUORUM = 4; // driver.types.consistencies.quorum
+
+/** Refuses to go on when the keyspace exists with another replication than asked. */
+async function checkExistingReplication(client: Client, keyspace: string, replication: string): Promise<void> {
+  const row = (await client.execute('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [keyspace], { prepare: true })).first();
+  if (!row) return;
+  const current = row.get('replication') as Record<string, string>;
+  const wanted = Object.fromEntries([...replication.matchAll(/'([^']+)'\s*:\s*'?([^',}]+)'?/g)].map((m) => [m[1]!, m[2]!.trim()]));
+  const shortClass = (name: string | undefined) => (name ?? '').replace(/^org\.apache\.cassandra\.locator\./, '');
+  const same =
+    shortClass(current.class) === shortClass(wanted.class) &&
+    Object.keys(wanted).filter((k) => k !== 'class').every((k) => current[k] === wanted[k]);
+  if (!same) {
+    const shown = Object.entries(current).map(([k, v]) => `'${k}': '${shortClass(v)}'`).join(', ');
+    throw new UsageError(
+      `keyspace ${keyspace} exists with replication {${shown}}, not ${replication}: change it with ALTER KEYSPACE (then repair), or choose another --mode/--keyspace`,
+    );
+  }
+}
 
 export async function initSchema(client: Client, scripts: CqlScript[], options: InitOptions): Promise<InitResult> {
   const started = Date.now();
   const { keyspace } = options;
+  await checkExistingReplication(client, keyspace, options.replication);
   for (const statement of bookkeepingStatements(keyspace, options.replication)) {
     await client.execute(statement);
     await waitForSchemaAgreement(client);
   }
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   await acquireLock(client, keyspace, owner, options);
+  const release = () =>
+    client.execute(`DELETE FROM ${keyspace}.schema_lock WHERE name = 'init' IF owner = ?`, [owner], { prepare: true }).catch(() => undefined);
+  // Keep the lock while working; give it back if interrupted, so the next init need not wait.
+  const renew = setInterval(() => {
+    void client
+      .execute(`UPDATE ${keyspace}.schema_lock USING TTL ${LOCK_TTL_SECONDS} SET owner = ?, since = toTimestamp(now()) WHERE name = 'init' IF owner = ?`, [owner, owner], { prepare: true })
+      .catch(() => undefined);
+  }, LOCK_RENEW_MS);
+  const interrupted = (signal: NodeJS.Signals) => {
+    void release().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
-    const rows = (await client.execute(`SELECT script, checksum, applied_at FROM ${keyspace}.schema_migrations`)).rows;
+    // QUORUM: in a cluster, a replica that missed the last init must not make us apply twice.
+    const rows = (await client.execute(`SELECT script, checksum, applied_at FROM ${keyspace}.schema_migrations`, [], { consistency: QUORUM })).rows;
     const applied = new Map(rows.map((row) => [row.get('script') as string, { checksum: row.get('checksum') as string, at: row.get('applied_at') as Date }]));
     const result: InitResult = { keyspace, replication: options.replication, applied: [], unchanged: [], durationMs: 0 };
     for (const script of scripts) {
@@ -131,16 +169,17 @@ export async function initSchema(client: Client, scripts: CqlScript[], options: 
       await client.execute(
         `INSERT INTO ${keyspace}.schema_migrations (script, checksum, applied_at, statements, applied_by) VALUES (?, ?, toTimestamp(now()), ?, ?)`,
         [script.name, script.checksum, script.statements.length, owner],
-        { prepare: true },
+        { prepare: true, consistency: QUORUM },
       );
       result.applied.push({ script: script.name, statements: script.statements.length, reapplied: before !== undefined });
     }
     result.durationMs = Date.now() - started;
     return result;
   } finally {
-    await client
-      .execute(`DELETE FROM ${keyspace}.schema_lock WHERE name = 'init' IF owner = ?`, [owner], { prepare: true })
-      .catch(() => undefined); // the TTL frees it anyway
+    clearInterval(renew);
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await release(); // the TTL frees it anyway
   }
 }
 

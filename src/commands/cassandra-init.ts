@@ -60,7 +60,10 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
     port,
     localDc: options.localDc,
     username: options.username,
-    password: options.passwordFile ? readSecretFile(options.passwordFile, 'Cassandra password') : options.password,
+    // From the environment here, not as option defaults: --help would print them.
+    password: (options.passwordFile ?? process.env.CASSANDRA_PASSWORD_FILE)
+      ? readSecretFile((options.passwordFile ?? process.env.CASSANDRA_PASSWORD_FILE)!, 'Cassandra password')
+      : (options.password ?? process.env.CASSANDRA_PASSWORD),
     tls: options.tls || options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, insecure: options.tlsInsecure } : undefined,
   };
   const spinner = process.stderr.isTTY && !options.json ? (await import('ora')).default({ text: 'connecting to Cassandra', stream: process.stderr }).start() : undefined;

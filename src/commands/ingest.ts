@@ -35,8 +35,15 @@ export interface IngestCommandOptions {
 }
 
 export async function runIngest(options: IngestCommandOptions): Promise<void> {
+  // Every option is checked before anything connects.
   checkKeyspace(options.keyspace);
   const concurrency = positiveInteger(options.concurrency, '--concurrency');
+  const port = positiveInteger(options.port, '--port');
+  const waitMs = positiveInteger(options.wait, '--wait') * 1000;
+  const count = options.count === undefined ? undefined : positiveInteger(options.count, '--count');
+  const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
+  const retries = nonNegativeInteger(options.retries, '--retries');
+  const readTimeoutMs = options.timeoutMs ? positiveInteger(options.timeoutMs, '--timeout-ms') : undefined;
   const env = natsSettingsFromEnv(process.env);
   const settings = {
     servers: options.server.length ? options.server : (env.servers ?? ['nats://127.0.0.1:4222']),
@@ -46,6 +53,9 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     tls: options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey } : undefined,
     name: `smartmeter-ingest${process.env.TASK_SLOT ? `-${process.env.TASK_SLOT}` : ''}`,
   };
+  const cassandraPassword = process.env.CASSANDRA_PASSWORD_FILE
+    ? readSecretFile(process.env.CASSANDRA_PASSWORD_FILE, 'Cassandra password')
+    : process.env.CASSANDRA_PASSWORD;
   const driver = (await import('cassandra-driver')).default;
   const consistency = consistencyLevel(driver.types.consistencies as unknown as Record<string, number>, options.consistency);
   const log = (line: string) => process.stderr.write(`ingest: ${line}\n`);
@@ -55,18 +65,26 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   try {
     nats = await connect(await natsConnectionOptions(settings));
   } catch (error) {
-    throw new RuntimeError(`cannot connect to NATS at ${settings.servers.join(',')}: ${(error as Error).message}`);
+    throw new RuntimeError(`cannot connect to NATS at ${settings.servers.map(withoutCredentials).join(',')}: ${(error as Error).message}`);
   }
-  const cassandra = await connectWithRetry(
-    {
-      contactPoints: options.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
-      port: positiveInteger(options.port, '--port'),
-      localDc: options.localDc,
-      readTimeoutMs: options.timeoutMs ? positiveInteger(options.timeoutMs, '--timeout-ms') : undefined,
-    },
-    positiveInteger(options.wait, '--wait') * 1000,
-    (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`),
-  );
+  let cassandra;
+  try {
+    cassandra = await connectWithRetry(
+      {
+        contactPoints: options.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
+        port,
+        localDc: options.localDc,
+        readTimeoutMs,
+        username: process.env.CASSANDRA_USERNAME,
+        password: cassandraPassword,
+      },
+      waitMs,
+      (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`),
+    );
+  } catch (error) {
+    await nats.close().catch(() => undefined);
+    throw error;
+  }
 
   const stream = options.jetstream === true ? 'SMARTMETER' : options.jetstream || undefined;
   const ingest = new Ingest(nats, cassandra, {
@@ -76,9 +94,9 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     concurrency,
     consistency,
     jetstream: stream ? { stream, durable: options.durable } : undefined,
-    count: options.count === undefined ? undefined : positiveInteger(options.count, '--count'),
-    durationMs: options.duration === undefined ? undefined : parseDuration(options.duration, '--duration'),
-    retries: nonNegativeInteger(options.retries, '--retries'),
+    count,
+    durationMs,
+    retries,
     log,
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => ingest.stop());
@@ -93,15 +111,20 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     }
     await nats.close().catch(() => undefined); // the subscriptions were drained or stopped by run()
     await cassandra.shutdown();
+    // After a reconnection the NATS client can keep a timer alive; the work is done, so do not wait for it.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
   }
   process.stdout.write(options.json ? `${JSON.stringify(stats)}\n` : summary(stats));
-  // After a reconnection the NATS client can keep a timer alive; the work is done, so do not wait for it.
-  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+}
+
+/** nats://user:pass@host:4222 → nats://host:4222, for messages. */
+function withoutCredentials(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//');
 }
 
 function statusLine(ingest: Ingest): string {
   const s = ingest.stats;
-  const malformed = s.malformed['bad-subject'] + s.malformed['bad-length'];
+  const malformed = s.malformed['bad-subject'] + s.malformed['bad-length'] + s.malformed['bad-epoch'];
   return `received ${s.received}  written ${s.written}  in flight ${ingest.inFlight}  malformed ${malformed}  ${s.mode === 'core' ? `lost ${s.lost}` : `redelivered ${s.redelivered}`}`;
 }
 
@@ -110,7 +133,8 @@ function summary(s: IngestStats): string {
     `mode           ${s.mode}`,
     `received       ${s.received}`,
     `written        ${s.written} rows (${s.rowsPerSecond.toFixed(0)}/s over ${s.durationSeconds.toFixed(1)} s)`,
-    `malformed      ${s.malformed['bad-subject']} bad subject, ${s.malformed['bad-length']} bad length`,
+    `malformed      ${s.malformed['bad-subject']} bad subject, ${s.malformed['bad-length']} bad length, ${s.malformed['bad-epoch']} bad epoch`,
+    `rejected       ${s.rejected} (refused by Cassandra)`,
     s.mode === 'core' ? `lost           ${s.lost}${s.lostReason ? ` (${s.lostReason})` : ''}` : `redelivered    ${s.redelivered}`,
     '',
   ].join('\n');

@@ -33,6 +33,8 @@ export interface IngestStats {
   received: number;
   written: number;
   malformed: Record<DecodeProblem, number>;
+  /** Readings Cassandra refused as invalid: never retried or redelivered. */
+  rejected: number;
   /** Core mode: readings given up after the retries (with the last reason). */
   lost: number;
   lostReason?: string;
@@ -51,6 +53,8 @@ export class Ingest {
   private readonly stopped = new Promise<void>((resolve) => (this.stopResolve = resolve));
   private readonly started = Date.now();
   private readonly loggedProblems = new Set<string>();
+  /** Writes not finished yet, retries included: run() waits for all of them. */
+  private readonly outstanding = new Set<Promise<unknown>>();
   private firstWrite = 0;
   private lastWrite = 0;
 
@@ -64,7 +68,8 @@ export class Ingest {
       mode: options.jetstream ? 'jetstream' : 'core',
       received: 0,
       written: 0,
-      malformed: { 'bad-subject': 0, 'bad-length': 0 },
+      malformed: { 'bad-subject': 0, 'bad-length': 0, 'bad-epoch': 0 },
+      rejected: 0,
       lost: 0,
       redelivered: 0,
       durationSeconds: 0,
@@ -82,6 +87,7 @@ export class Ingest {
     try {
       if (this.options.jetstream) await this.runJetStream(this.options.jetstream);
       else await this.runCore();
+      while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
       await this.writer.close();
     } finally {
       if (timer) clearTimeout(timer);
@@ -100,12 +106,12 @@ export class Ingest {
   }
 
   private async runCore(): Promise<void> {
-    const subscription = this.nats.subscribe(this.options.subject, { queue: this.options.queue });
+    // With --count the server stops delivering after that many messages: none is left half-taken.
+    const subscription = this.nats.subscribe(this.options.subject, { queue: this.options.queue, max: this.options.count });
     void this.stopped.then(() => subscription.drain().catch(() => undefined));
     for await (const message of subscription) {
       this.stats.received += 1;
       await this.handle(message, (reading) => this.writeWithRetries(reading));
-      if (this.options.count !== undefined && this.stats.received >= this.options.count) this.stop();
     }
   }
 
@@ -115,7 +121,7 @@ export class Ingest {
     try {
       await manager.streams.info(stream);
     } catch {
-      throw new RuntimeError(`JetStream stream "${stream}" does not exist on the server: create it first (e.g. smartmeter inject --jetstream ${stream})`);
+      throw new RuntimeError(`JetStream stream "${stream}" does not exist on the server: create it first (e.g. nats stream add ${stream})`);
     }
     await manager.consumers.add(stream, {
       durable_name: durable,
@@ -123,6 +129,8 @@ export class Ingest {
       filter_subject: this.options.subject,
       max_ack_pending: this.options.concurrency * 8,
       ack_wait: 30_000_000_000, // ns
+    }).catch((error: Error) => {
+      throw new RuntimeError(`cannot create the consumer ${durable} on stream ${stream} for ${this.options.subject}: ${error.message}`);
     });
     const consumer = await this.nats.jetstream().consumers.get(stream, durable);
     const messages = await consumer.consume({ max_messages: this.options.concurrency * 4 });
@@ -150,6 +158,12 @@ export class Ingest {
             if (this.options.count !== undefined && acked >= this.options.count) this.stop();
             return true;
           } catch (error) {
+            if (isInvalid(error)) {
+              this.stats.rejected += 1;
+              this.logOnce('rejected', `Cassandra refused a reading, dropped for good: ${(error as Error).message}`);
+              message.term();
+              return false;
+            }
             this.stats.redelivered += 1;
             this.logOnce('write', `write failed, handed back for redelivery: ${(error as Error).message}`);
             message.nak(1000);
@@ -172,11 +186,13 @@ export class Ingest {
     }
     await this.writer.slot();
     if (this.firstWrite === 0) this.firstWrite = Date.now();
-    void write(reading).then((ok) => {
+    const done = write(reading).then((ok) => {
+      this.outstanding.delete(done);
       if (!ok) return;
       this.stats.written += 1;
       this.lastWrite = Date.now();
     });
+    this.outstanding.add(done);
   }
 
   private async writeWithRetries(reading: Parameters<RowWriter['write']>[0]): Promise<boolean> {
@@ -187,6 +203,11 @@ export class Ingest {
         await this.writer.write(reading);
         return true;
       } catch (error) {
+        if (isInvalid(error)) {
+          this.stats.rejected += 1;
+          this.logOnce('rejected', `Cassandra refused a reading, dropped: ${(error as Error).message}`);
+          return false;
+        }
         if (attempt >= this.options.retries) {
           this.stats.lost += 1;
           this.stats.lostReason = (error as Error).message;
@@ -203,4 +224,9 @@ export class Ingest {
     this.loggedProblems.add(kind);
     this.options.log(line);
   }
+}
+
+/** Cassandra's "Invalid" answer (0x2200): the same write would fail again. */
+function isInvalid(error: unknown): boolean {
+  return (error as { code?: number }).code === 0x2200;
 }

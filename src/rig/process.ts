@@ -44,7 +44,7 @@ export function startDaemon(options: StartOptions): ProcessRecord {
   }
 }
 
-/** True when `record.pid` is alive and still runs the recorded executable. */
+/** True when `record.pid` is alive and still runs the command the rig started (args empty: an adopted process, program only). */
 export function isRunning(record: ProcessRecord): boolean {
   try {
     process.kill(record.pid, 0);
@@ -52,8 +52,12 @@ export function isRunning(record: ProcessRecord): boolean {
     return false;
   }
   try {
-    const argv = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0');
-    return argv.some((arg) => arg === record.executable || arg.endsWith(`/${record.executable}`));
+    // The whole command line must be the one the rig started (executable name, then its arguments).
+    const argv = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+    const program = argv[0] ?? '';
+    const sameProgram = program === record.executable || program.endsWith(`/${record.executable}`);
+    const sameArgs = record.args.length === 0 || (argv.length === record.args.length + 1 && record.args.every((arg, i) => argv[i + 1] === arg));
+    return sameProgram && sameArgs;
   } catch {
     return false;
   }

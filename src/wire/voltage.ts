@@ -18,7 +18,10 @@ export interface VoltageReading {
   values: number[];
 }
 
-export type DecodeProblem = 'bad-subject' | 'bad-length';
+export type DecodeProblem = 'bad-subject' | 'bad-length' | 'bad-epoch';
+
+/** Epoch seconds the table can hold (years 1970–9999); milliseconds, for one, are not. */
+const MAX_EPOCH = 253_402_300_799;
 
 export function encodeVoltagePayload(reading: Pick<VoltageReading, 'epoch' | 'voltage' | 'demand' | 'values'>): Uint8Array {
   const bytes = new Uint8Array(VOLTAGE_PAYLOAD_BYTES);
@@ -50,13 +53,15 @@ export function decodeVoltage(subject: string, payload: Uint8Array): VoltageRead
   if (!inRange(line, TINYINT) || !inRange(transformer, INT) || !inRange(usagePoint, INT)) return 'bad-subject';
   if (payload.length !== VOLTAGE_PAYLOAD_BYTES) return 'bad-length';
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const epoch = Number(view.getBigInt64(0));
+  if (epoch < 0 || epoch > MAX_EPOCH) return 'bad-epoch';
   const values: number[] = new Array(EXTRA_VALUES);
   for (let i = 0; i < EXTRA_VALUES; i += 1) values[i] = view.getFloat32(16 + 4 * i);
   return {
     line,
     transformer,
     usagePoint,
-    epoch: Number(view.getBigInt64(0)),
+    epoch,
     voltage: view.getFloat32(8),
     demand: view.getFloat32(12),
     values,

@@ -7,7 +7,8 @@
  * Prometheus and smartmeter's own image. A properties directory points the compose templates
  * at them: `smartmeter combine -p <DOCKER_PROPERTIES_DIR> …`.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { ensureDebianPackages } from '../install.js';
@@ -28,8 +29,22 @@ const STACK_IMAGES = {
   cassandra: { image: `smartmeter-rig/cassandra:${CASSANDRA_VERSION}`, key: 'cassandra' },
   graphite: { image: 'smartmeter-rig/graphite:bookworm', key: 'graphite' },
   prometheus: { image: 'smartmeter-rig/prometheus:bookworm', key: 'prometheus' },
-  smartmeter: { image: 'smartmeter-rig/smartmeter:dev', key: 'smartmeter' },
+  // Tagged by a hash of the sources, so a code change builds a new image.
+  smartmeter: { image: `smartmeter-rig/smartmeter:${sourceHash()}`, key: 'smartmeter' },
 } as const;
+
+/** A short hash of what goes into smartmeter's image. */
+function sourceHash(): string {
+  const hash = createHash('sha256');
+  const add = (path: string) => {
+    const full = join(PACKAGE_ROOT, path);
+    if (!existsSync(full)) return;
+    if (statSync(full).isDirectory()) for (const name of readdirSync(full).sort()) add(join(path, name));
+    else hash.update(path).update(readFileSync(full));
+  };
+  for (const path of ['Dockerfile', 'package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'scripts', 'src', 'templates', 'alt_properties']) add(path);
+  return hash.digest('hex').slice(0, 12);
+}
 
 export const docker: RigService = {
   name: 'docker',
@@ -123,6 +138,8 @@ function startEngine(dir: string): ProcessRecord {
       '--pidfile', join(dir, 'docker.pid'),
       '--bridge', BRIDGE,
       '--default-address-pool', ADDRESS_POOL,
+      // Ports published without a host address listen on loopback only.
+      '--ip', '127.0.0.1',
       '--iptables=false',
       '--ip-forward=false',
       '--storage-driver', 'overlay2',
