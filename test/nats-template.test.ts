@@ -11,7 +11,7 @@ import { ROOT } from './helpers/cli.js';
 import { freePort, natsHandshake, waitFor } from './helpers/net.js';
 
 const haveServer = !spawnSync('nats-server', ['--version']).error;
-if (!haveServer && process.env.CI === 'true') throw new Error('CI needs nats-server (apt-get install nats-server); .ci/run installs it');
+if (!haveServer && process.env.CI === 'true') throw new Error('CI needs nats-server: npm run rig -- up nats installs it (apt-get install nats-server)');
 if (!haveServer) console.warn('skipping the NATS template suite: apt-get install nats-server to run it');
 
 type Service = { entrypoint: string[]; command: string[]; environment: string[] };
