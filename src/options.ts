@@ -1,4 +1,5 @@
-/** Reading numbers and durations from command-line text, with one clear message each. */
+/** Reading numbers, durations and secret files given on the command line or in the environment, with one clear message each. */
+import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 
 export function positiveInteger(value: string, what: string): number {
@@ -19,4 +20,13 @@ export function parseDuration(text: string, what: string): number {
   if (!match || Number(match[1]) <= 0) throw new UsageError(`${what}: cannot read the duration "${text}" (e.g. 500ms, 10s, 5m, 1h)`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
   return Number(match[1]) * unit;
+}
+
+/** Reads a secret from a file, without its final newline; the message names the file only. */
+export function readSecretFile(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    throw new UsageError(`cannot read the ${what} file ${file}`);
+  }
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client, ClientOptions } from 'cassandra-driver';
 import { RuntimeError } from '../errors.js';
+import { readSecretFile } from '../options.js';
 
 export interface CassandraConnection {
   /** host or host:port */
@@ -17,6 +18,12 @@ export interface CassandraConnection {
   tls?: { caFile?: string; certFile?: string; keyFile?: string; insecure?: boolean };
   /** Per-request timeout (the old bridge's CASSANDRA_TIMEOUT); default 30 s. */
   readTimeoutMs?: number;
+}
+
+/** A password file (--password-file, else CASSANDRA_PASSWORD_FILE) wins over a password (--password, else CASSANDRA_PASSWORD). */
+export function cassandraPassword(passwordFile?: string, password?: string): string | undefined {
+  const file = passwordFile ?? process.env.CASSANDRA_PASSWORD_FILE;
+  return file ? readSecretFile(file, 'Cassandra password') : (password ?? process.env.CASSANDRA_PASSWORD);
 }
 
 async function loadDriver() {

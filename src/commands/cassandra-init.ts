@@ -2,9 +2,8 @@
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { positiveInteger } from '../options.js';
-import { readSecretFile } from '../nats/connection.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { connectWithRetry, type CassandraConnection } from '../cassandra/connection.js';
+import { cassandraPassword, connectWithRetry, type CassandraConnection } from '../cassandra/connection.js';
 import { bookkeepingStatements, checkKeyspace, initSchema, loadScripts, replicationFor } from '../cassandra/migrations.js';
 
 export interface CassandraInitOptions {
@@ -61,9 +60,7 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
     localDc: options.localDc,
     username: options.username,
     // From the environment here, not as option defaults: --help would print them.
-    password: (options.passwordFile ?? process.env.CASSANDRA_PASSWORD_FILE)
-      ? readSecretFile((options.passwordFile ?? process.env.CASSANDRA_PASSWORD_FILE)!, 'Cassandra password')
-      : (options.password ?? process.env.CASSANDRA_PASSWORD),
+    password: cassandraPassword(options.passwordFile, options.password),
     tls: options.tls || options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, insecure: options.tlsInsecure } : undefined,
   };
   const spinner = process.stderr.isTTY && !options.json ? (await import('ora')).default({ text: 'connecting to Cassandra', stream: process.stderr }).start() : undefined;

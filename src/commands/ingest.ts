@@ -1,10 +1,10 @@
 /** `smartmeter ingest`: parse, connect to NATS and Cassandra, run the bridge, print. */
 import { RuntimeError, UsageError } from '../errors.js';
-import { nonNegativeInteger, parseDuration, positiveInteger } from '../options.js';
-import { connectWithRetry } from '../cassandra/connection.js';
+import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../options.js';
+import { cassandraPassword, connectWithRetry } from '../cassandra/connection.js';
 import { checkKeyspace } from '../cassandra/migrations.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';
-import { natsConnectionOptions, natsSettingsFromEnv, readSecretFile } from '../nats/connection.js';
+import { natsConnectionOptions, natsSettingsFromEnv } from '../nats/connection.js';
 
 export interface IngestCommandOptions {
   server: string[];
@@ -53,9 +53,6 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     tls: options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey } : undefined,
     name: `smartmeter-ingest${process.env.TASK_SLOT ? `-${process.env.TASK_SLOT}` : ''}`,
   };
-  const cassandraPassword = process.env.CASSANDRA_PASSWORD_FILE
-    ? readSecretFile(process.env.CASSANDRA_PASSWORD_FILE, 'Cassandra password')
-    : process.env.CASSANDRA_PASSWORD;
   const driver = (await import('cassandra-driver')).default;
   const consistency = consistencyLevel(driver.types.consistencies as unknown as Record<string, number>, options.consistency);
   const log = (line: string) => process.stderr.write(`ingest: ${line}\n`);
@@ -76,7 +73,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
         localDc: options.localDc,
         readTimeoutMs,
         username: process.env.CASSANDRA_USERNAME,
-        password: cassandraPassword,
+        password: cassandraPassword(),
       },
       waitMs,
       (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`),

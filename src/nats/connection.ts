@@ -2,9 +2,8 @@
  * NATS connection options from plain values, with the old containers' environment as
  * fallback (NATS_URI, NATS_USERNAME[_FILE], NATS_PASSWORD[_FILE]).
  */
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'nats';
-import { UsageError } from '../errors.js';
+import { readSecretFile } from '../options.js';
 
 export interface NatsSettings {
   servers: string[];
@@ -17,14 +16,6 @@ export interface NatsSettings {
   name?: string;
 }
 
-/** Reads a secret from a file, without its final newline; the message names the file only. */
-export function readSecretFile(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch {
-    throw new UsageError(`cannot read the ${what} file ${file}`);
-  }
-}
 
 /** NATS_URI may carry credentials itself (nats://user:pass@host:4222), as the old containers built it. */
 export function natsSettingsFromEnv(env: NodeJS.ProcessEnv): Partial<NatsSettings> {

@@ -140,3 +140,9 @@ export function canConnect(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+export async function ensurePortFree(port: number, what: string): Promise<void> {
+  if (await canConnect(port)) {
+    throw new RuntimeError(`${what}: 127.0.0.1:${port} is already taken by a process the rig did not start`);
+  }
+}

@@ -165,8 +165,6 @@ const compiled = new Map<string, CompiledText>();
 export function toHandlebarsSource(text: string): { source: string; placeholders: Placeholder[] } {
   const placeholders: Placeholder[] = [];
   let source = '';
-  // Handlebars treats a backslash right before `{{` as an escape, and any `{{` as a
-  // mustache; both must stay literal, so they become helper calls.
   let afterMustache = false;
   // Handlebars would read a `\` or `{` right before a mustache, a `}` right after one, and any
   // `{{`, as its own syntax: all of them become helpers that print the character.
@@ -248,9 +246,8 @@ export function renderTexts(
   lookup: (key: string) => string | undefined,
 ): { texts: string[]; used: string[]; missing: Placeholder[] } {
   const pending = texts.filter(mayHavePlaceholders);
-  const batch = batchText(texts);
-  if (batch === undefined) return { texts: [...texts], used: [], missing: [] };
-  const { template, placeholders } = compile(batch);
+  if (pending.length === 0) return { texts: [...texts], used: [], missing: [] };
+  const { template, placeholders } = compile(pending.join(SEPARATOR));
   const used: string[] = [];
   const missing: Placeholder[] = [];
   const values = placeholders.map((placeholder) => fill(placeholder, lookup, used, missing));

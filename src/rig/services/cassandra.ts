@@ -6,9 +6,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError } from '../../errors.js';
 import { ensureDebianPackages } from '../install.js';
-import { canConnect, isRunning, run, startDaemon, waitUntil } from '../process.js';
+import { ensurePortFree, isRunning, run, startDaemon, waitUntil } from '../process.js';
 import { cacheDir, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 
@@ -42,9 +41,7 @@ export const cassandra: RigService = {
     mkdirSync(join(data, 'logs'), { recursive: true });
     writeFileSync(join(conf, 'cassandra.yaml'), CASSANDRA_YAML);
     writeFileSync(join(conf, 'logback.xml'), LOGBACK_XML);
-    for (const port of [CQL_PORT, STORAGE_PORT]) {
-      if (await canConnect(port)) throw new RuntimeError(`cassandra: 127.0.0.1:${port} is already taken by a process the rig did not start`);
-    }
+    for (const port of [CQL_PORT, STORAGE_PORT]) await ensurePortFree(port, 'cassandra');
     const record = ctx.track(startDaemon({
       name: 'cassandra',
       executable: 'java',

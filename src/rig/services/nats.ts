@@ -8,9 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError } from '../../errors.js';
 import { ensureDebianPackages } from '../install.js';
-import { canConnect, isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
+import { canConnect, ensurePortFree, isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
 import { serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 
@@ -133,12 +132,5 @@ function instanceValues(instance: Instance, home: string): Record<string, string
         NATS_TLS_CERT: join(home, 'client.pem'),
         NATS_TLS_KEY: join(home, 'client.key'),
       };
-  }
-}
-
-
-async function ensurePortFree(port: number, what: string): Promise<void> {
-  if (await canConnect(port)) {
-    throw new RuntimeError(`${what}: 127.0.0.1:${port} is already taken by a process the rig did not start`);
   }
 }
