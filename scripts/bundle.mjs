@@ -16,5 +16,8 @@ await build({
   target: 'node20',
   // CommonJS dependencies call require(); give them one in the ESM bundle.
   banner: { js: "import { createRequire as __smartmeterRequire } from 'node:module'; const require = __smartmeterRequire(import.meta.url);" },
+  // Without splitting, esbuild would inline these dynamically imported clients into the one file
+  // and every command would parse them (2 MB); kept external, they load only when a command asks.
+  external: ['nats', 'cassandra-driver', 'ora'],
   logLevel: 'warning',
 });
