@@ -18,6 +18,6 @@ await build({
   banner: { js: "import { createRequire as __smartmeterRequire } from 'node:module'; const require = __smartmeterRequire(import.meta.url);" },
   // Without splitting, esbuild would inline these dynamically imported clients into the one file
   // and every command would parse them (2 MB); kept external, they load only when a command asks.
-  external: ['nats', 'cassandra-driver', 'ora'],
+  external: ['nats', 'cassandra-driver', 'ora', 'hdr-histogram-js'],
   logLevel: 'warning',
 });

@@ -1,7 +1,7 @@
 /**
  * The smart-meter model of the old Gatling injector, as pure functions: the topology derived
  * from the rate, the consumer voltage profile, the temperature model and the voltage formula.
- * (The message sequence, the accelerated clock and the publishing come with `smartmeter inject`.)
+ * The message sequence is in generator.ts, the accelerated clock in clock.ts.
  */
 
 export interface Topology {
@@ -42,20 +42,37 @@ export function interpolateAtHour(knots: readonly number[], hour: number): numbe
 /** Day of week as java.time's DayOfWeek.ordinal(): Monday = 0 … Sunday = 6. */
 export type IsoDayIndex = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 
-/**
- * |bias + profile(hour)|, with bias = 0.4 · range · (rnd + k − 0.5) and range = max − min of the
- * day's vector. `k` is the per-point offset; the old code computed it with an integer division
- * that always gave 0 (see pointOffset).
- */
-export function profileValue(profile: DailyProfile, day: IsoDayIndex, hour: number, rnd: number, k = 0): number {
+/** A profile at one day and hour: its interpolated level and the range (max − min) of that day's vector. */
+export interface ProfilePoint {
+  level: number;
+  range: number;
+}
+
+export function profileAt(profile: DailyProfile, day: IsoDayIndex, hour: number): ProfilePoint {
   const knots = day >= 5 ? profile.weekend : profile.week;
-  const range = Math.max(...knots) - Math.min(...knots);
-  return Math.fround(Math.abs(0.4 * range * (rnd + k - 0.5) + interpolateAtHour(knots, hour)));
+  return { level: interpolateAtHour(knots, hour), range: Math.max(...knots) - Math.min(...knots) };
+}
+
+/**
+ * |bias + level|, with bias = 0.4 · range · (rnd + k − 0.5). `k` is the per-point offset; the
+ * old code computed it with an integer division that always gave 0 (see pointOffset).
+ */
+export function biasedValue(point: ProfilePoint, rnd: number, k: number): number {
+  return Math.fround(Math.abs(0.4 * point.range * (rnd + k - 0.5) + point.level));
+}
+
+export function profileValue(profile: DailyProfile, day: IsoDayIndex, hour: number, rnd: number, k = 0): number {
+  return biasedValue(profileAt(profile, day, hour), rnd, k);
 }
 
 /** ((hashCode(pointId) + day + hour) mod 20) / 20, as real division: the per-point offset the old code meant. */
 export function pointOffset(pointId: string, day: IsoDayIndex, hour: number): number {
-  return ((javaStringHashCode(pointId) + day + hour) % 20) / 20;
+  return offsetFromHash(javaStringHashCode(pointId), day, hour);
+}
+
+/** pointOffset from the point's precomputed hash (Java int arithmetic: the sum wraps at 32 bits). */
+export function offsetFromHash(hash: number, day: IsoDayIndex, hour: number): number {
+  return (((hash + day + hour) | 0) % 20) / 20;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface NatsSettings {
   token?: string;
   /** A NATS credentials (.creds) file. */
   credsFile?: string;
+  /** A file holding an NKey seed (SU…). */
+  nkeyFile?: string;
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   name?: string;
 }
@@ -45,6 +47,10 @@ export async function natsConnectionOptions(settings: NatsSettings): Promise<Con
   if (settings.credsFile) {
     const { credsAuthenticator } = await import('nats');
     options.authenticator = credsAuthenticator(new TextEncoder().encode(readSecretFile(settings.credsFile, 'NATS credentials')));
+  }
+  if (settings.nkeyFile) {
+    const { nkeyAuthenticator } = await import('nats');
+    options.authenticator = nkeyAuthenticator(new TextEncoder().encode(readSecretFile(settings.nkeyFile, 'NATS NKey seed')));
   }
   if (settings.tls) options.tls = { caFile: settings.tls.caFile, certFile: settings.tls.certFile, keyFile: settings.tls.keyFile };
   return options;

@@ -1,8 +1,8 @@
 /**
- * The voltage readings on the wire, as the old injector sent them and the old consumers read
- * them (all big-endian): subject `<prefix>.voltage.data.<line>.<transformer>.<usagePoint>`,
+ * The messages on the wire, as the old injector sent them and the old consumers read them
+ * (all big-endian). Voltage readings: subject `<prefix>.voltage.data.<line>.<transformer>.<usagePoint>`,
  * 56-byte payload = int64 epoch seconds, float32 voltage, then 11 float32: demand and
- * val3…val12.
+ * val3…val12. Temperatures and forecasts: 12 bytes, epoch and °C.
  */
 export const VOLTAGE_PAYLOAD_BYTES = 56;
 export const EXTRA_VALUES = 10; // val3 … val12
@@ -26,11 +26,35 @@ const MAX_EPOCH = 253_402_300_799;
 export function encodeVoltagePayload(reading: Pick<VoltageReading, 'epoch' | 'voltage' | 'demand' | 'values'>): Uint8Array {
   const bytes = new Uint8Array(VOLTAGE_PAYLOAD_BYTES);
   const view = new DataView(bytes.buffer);
-  view.setBigInt64(0, BigInt(reading.epoch));
-  view.setFloat32(8, reading.voltage);
+  writeEpochAndValue(view, 0, reading.epoch, reading.voltage);
   view.setFloat32(12, reading.demand);
   for (let i = 0; i < EXTRA_VALUES; i += 1) view.setFloat32(16 + 4 * i, reading.values[i] ?? 0);
   return bytes;
+}
+
+/** Temperature and forecast messages: int64 epoch seconds and one float32 (°C). */
+export const TEMPERATURE_PAYLOAD_BYTES = 12;
+
+export function encodeTemperaturePayload(epoch: number, celsius: number): Uint8Array {
+  const bytes = new Uint8Array(TEMPERATURE_PAYLOAD_BYTES);
+  writeEpochAndValue(new DataView(bytes.buffer), 0, epoch, celsius);
+  return bytes;
+}
+
+export function decodeTemperaturePayload(payload: Uint8Array): { epoch: number; celsius: number } | 'bad-length' {
+  if (payload.length !== TEMPERATURE_PAYLOAD_BYTES) return 'bad-length';
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  return { epoch: Number(view.getBigInt64(0)), celsius: view.getFloat32(8) };
+}
+
+/**
+ * The 12 bytes every message starts with: int64 epoch seconds (big-endian, as two 32-bit
+ * halves — no BigInt per message) and a float32 value. The epoch must be ≥ 0.
+ */
+export function writeEpochAndValue(view: DataView, offset: number, epoch: number, value: number): void {
+  view.setUint32(offset, Math.floor(epoch / 0x1_0000_0000));
+  view.setUint32(offset + 4, epoch >>> 0);
+  view.setFloat32(offset + 8, value);
 }
 
 export function voltageSubject(prefix: string, line: number, transformer: number, usagePoint: number): string {

@@ -1,0 +1,165 @@
+/**
+ * The stream of messages the old injector produced, one at a time: per cycle a temperature, a
+ * forecast, then one voltage reading for every usage point of the topology.
+ *
+ * Deviations from the old state machine (README, "inject"): every point gets its reading (the
+ * old one skipped x.1.1 and x.1.2, whose turns the temperature and forecast used up), the run
+ * starts with the temperature (the old one started with a forecast), the per-point bias term
+ * is a real fraction (it was always 0), and forecasts are stamped 12 h ahead (not 30 h).
+ */
+import { CONSUMER_VOLTAGE, biasedValue, javaStringHashCode, offsetFromHash, profileAt, temperature, voltage, type ProfilePoint, type Topology } from './model.js';
+import { simulatedDate, type SimulatedDate } from './clock.js';
+import type { Random } from './random.js';
+import { TEMPERATURE_PAYLOAD_BYTES, VOLTAGE_PAYLOAD_BYTES, voltageSubject, writeEpochAndValue } from '../wire/voltage.js';
+
+export type MessageKind = 'temperature' | 'forecast' | 'voltage';
+export const MESSAGE_KINDS: readonly MessageKind[] = ['temperature', 'forecast', 'voltage'];
+
+export interface GeneratorSettings {
+  topology: Topology;
+  /** Line numbers are 10 × slot + 1 … */
+  slot: number;
+  subjectPrefix: string;
+  /** Amplitude of the voltage noise (RANDOMNESS, 0.2). */
+  randomness: number;
+  /** Length of the temperature queue: how many cycles a temperature waits before it is sent. */
+  predictionLength: number;
+  random: Random;
+}
+
+const FORECAST_AHEAD_SECONDS = 12 * 3600;
+/** Above this many points, subjects and hashes are built per message instead of kept. */
+const MAX_CACHED_POINTS = 1 << 18;
+const SLAB_BYTES = 64 * 1024;
+
+export class MessageGenerator {
+  /** Subject and payload of the last message `next` produced. */
+  subject = '';
+  payload: Uint8Array = new Uint8Array(0);
+
+  readonly temperatureSubject: string;
+  readonly forecastSubject: string;
+  readonly pointsPerCycle: number;
+
+  private readonly settings: GeneratorSettings;
+  private readonly random: Random;
+  private readonly firstLine: number;
+  private readonly subjects: string[] | undefined;
+  private readonly hashes: Int32Array | undefined;
+  /** Ring buffer of the temperature queue (front = oldest). */
+  private readonly queue: Float64Array;
+  private queueFront = 0;
+  /** Position in the cycle: 0 temperature, 1 forecast, 2 … voltage of point (position − 2). */
+  private position = 0;
+  private epoch = Number.NaN;
+  private date: SimulatedDate = { day: 0, hour: 0, dayOfYear: 1 };
+  private profile: ProfilePoint = { level: 0, range: 0 };
+  private slab = new ArrayBuffer(SLAB_BYTES);
+  private slabView = new DataView(this.slab);
+  private slabOffset = 0;
+
+  constructor(settings: GeneratorSettings) {
+    this.settings = settings;
+    this.random = settings.random;
+    const { lines, transformers, usagePoints } = settings.topology;
+    this.pointsPerCycle = lines * transformers * usagePoints;
+    this.firstLine = 10 * settings.slot + 1;
+    this.temperatureSubject = `${settings.subjectPrefix}.temperature.data`;
+    // The "12" is part of the subject consumers subscribe to; it does not follow --prediction-length.
+    this.forecastSubject = `${settings.subjectPrefix}.temperature.forecast.12`;
+    if (this.pointsPerCycle <= MAX_CACHED_POINTS) {
+      this.subjects = new Array<string>(this.pointsPerCycle);
+      this.hashes = new Int32Array(this.pointsPerCycle);
+      for (let i = 0; i < this.pointsPerCycle; i += 1) {
+        this.subjects[i] = this.pointSubject(i);
+        this.hashes[i] = javaStringHashCode(this.pointId(i));
+      }
+    }
+    // The old queue: 5.0 at the front, then PREDICTION_LENGTH − 1 values of 5 ± 0.5.
+    this.queue = new Float64Array(settings.predictionLength);
+    this.queue[0] = 5;
+    for (let i = 1; i < settings.predictionLength; i += 1) this.queue[i] = Math.fround(5 + (this.random.uniform() - 0.5));
+  }
+
+  /** Produces the next message, stamped with the simulated `epoch`; sets `subject` and `payload`. */
+  next(epoch: number): MessageKind {
+    if (epoch !== this.epoch) this.setEpoch(epoch);
+    const position = this.position;
+    this.position = position + 1 === this.pointsPerCycle + 2 ? 0 : position + 1;
+    if (position === 0) {
+      // The new temperature joins the back of the queue; the oldest one is sent.
+      const oldest = this.queue[this.queueFront]!;
+      this.queue[this.queueFront] = temperature(this.date.dayOfYear, this.date.day, this.date.hour, this.random.uniform());
+      this.queueFront = (this.queueFront + 1) % this.queue.length;
+      this.subject = this.temperatureSubject;
+      this.payload = this.take(TEMPERATURE_PAYLOAD_BYTES);
+      writeEpochAndValue(this.slabView, this.payload.byteOffset, epoch, oldest);
+      return 'temperature';
+    }
+    if (position === 1) {
+      const newest = this.queue[(this.queueFront + this.queue.length - 1) % this.queue.length]!;
+      this.subject = this.forecastSubject;
+      this.payload = this.take(TEMPERATURE_PAYLOAD_BYTES);
+      writeEpochAndValue(this.slabView, this.payload.byteOffset, epoch + FORECAST_AHEAD_SECONDS, newest);
+      return 'forecast';
+    }
+    const point = position - 2;
+    const hash = this.hashes ? this.hashes[point]! : javaStringHashCode(this.pointId(point));
+    const k = offsetFromHash(hash, this.date.day, this.date.hour);
+    const base = biasedValue(this.profile, this.settings.randomness * (this.random.uniform() - 0.5), k);
+    const volts = voltage(base, this.queue[this.queueFront]!);
+    this.subject = this.subjects ? this.subjects[point]! : this.pointSubject(point);
+    this.payload = this.take(VOLTAGE_PAYLOAD_BYTES);
+    const view = this.slabView;
+    const offset = this.payload.byteOffset;
+    writeEpochAndValue(view, offset, epoch, volts);
+    // demand = 100 + U, val3 … val12 = k + U. Each 32-bit draw gives two U of 16 bits: about
+    // what a float32 near 100 keeps anyway, at half the cost (this runs a million times a second).
+    let bits = this.random.uint32();
+    view.setFloat32(offset + 12, 100 + (bits >>> 16) / 65_536);
+    for (let k = 3; k <= 12; k += 1) {
+      if (k % 2 === 1) {
+        view.setFloat32(offset + 4 * (k + 1), k + (bits & 0xffff) / 65_536);
+      } else {
+        bits = this.random.uint32();
+        view.setFloat32(offset + 4 * (k + 1), k + (bits >>> 16) / 65_536);
+      }
+    }
+    return 'voltage';
+  }
+
+  /** "11.3.42" for the point at `index` in the cycle (line, then transformer, then point). */
+  pointId(index: number): string {
+    const { transformers, usagePoints } = this.settings.topology;
+    const usagePoint = (index % usagePoints) + 1;
+    const transformer = (Math.floor(index / usagePoints) % transformers) + 1;
+    const line = Math.floor(index / (usagePoints * transformers)) + this.firstLine;
+    return `${line}.${transformer}.${usagePoint}`;
+  }
+
+  private pointSubject(index: number): string {
+    const [line, transformer, usagePoint] = this.pointId(index).split('.').map(Number) as [number, number, number];
+    return voltageSubject(this.settings.subjectPrefix, line, transformer, usagePoint);
+  }
+
+  private setEpoch(epoch: number): void {
+    this.epoch = epoch;
+    this.date = simulatedDate(epoch);
+    this.profile = profileAt(CONSUMER_VOLTAGE, this.date.day, this.date.hour);
+  }
+
+  /**
+   * A fresh view for one payload. Views come out of 64 KB slabs: the NATS client keeps a
+   * reference to a payload until it copies it out, so a buffer is never reused.
+   */
+  private take(bytes: number): Uint8Array {
+    if (this.slabOffset + bytes > SLAB_BYTES) {
+      this.slab = new ArrayBuffer(SLAB_BYTES);
+      this.slabView = new DataView(this.slab);
+      this.slabOffset = 0;
+    }
+    const view = new Uint8Array(this.slab, this.slabOffset, bytes);
+    this.slabOffset += bytes;
+    return view;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * One injection run: the open-model scheduler that hands generated messages to a sink at the
+ * planned times, and the figures of the run (live snapshot, per-second samples, final report).
+ *
+ * Messages are due on a clock, not when the server answers: each tick sends every message due
+ * by now (a batch, so high rates are exact). When the sink's window is full the scheduler falls
+ * behind; the late sends are counted, and latencies are measured from the planned time, so
+ * waiting is not hidden (no coordinated omission).
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import type { ArrivalSchedule } from './schedule.js';
+import type { MessageGenerator, MessageKind } from './generator.js';
+import { simulatedEpoch } from './clock.js';
+import { summarise, type HistogramFactory, type LatencySummary } from './histogram.js';
+import { sleep, totalLost, type LossReason, type Sink } from './sinks.js';
+
+export interface InjectionPlan {
+  /** The arrival schedule, or 'max' to send flat-out. */
+  schedule: ArrivalSchedule | 'max';
+  /** Flat-out: stop after this many messages / this long (either may be absent). */
+  maxCount?: number;
+  maxDurationMs?: number;
+  simulatedStartEpoch: number;
+  /** A send later than this after its planned time missed its slot. */
+  slackMs: number;
+  /** Stop when sends stay later than the slack for a whole second. */
+  abortOnMiss: boolean;
+  /** Scheduler period. */
+  tickMs: number;
+  /** How long, after the last send, to wait for confirmations (and reconnection). */
+  drainMs: number;
+}
+
+export interface Sample {
+  /** Seconds since the start (end of this one-second interval). */
+  second: number;
+  target: number;
+  published: number;
+  confirmed: number;
+  lost: number;
+  errors: number;
+  /** Latency percentiles of the acknowledgements received in this second (JetStream). */
+  latency?: { p50: number; p99: number; max: number };
+}
+
+export interface Snapshot {
+  elapsedSeconds: number;
+  targetRate: number;
+  /** Publishes in the last second. */
+  currentRate: number;
+  scheduled: number;
+  published: number;
+  confirmed: number;
+  lost: number;
+  errors: number;
+  missedSlots: number;
+  lagMs: number;
+  latency?: { p50: number; p99: number };
+}
+
+export interface InjectionReport {
+  mode: 'core' | 'jetstream';
+  targetRate: number | 'max';
+  peakTargetRate?: number;
+  achievedRate: number;
+  durationSeconds: number;
+  scheduled: number;
+  published: number;
+  confirmed: number;
+  lost: number;
+  lostReasons: Record<LossReason, number>;
+  errors: Record<string, number>;
+  retried: number;
+  duplicates: number;
+  reconnects: number;
+  kinds: Record<MessageKind, number>;
+  missedSlots: number;
+  maxLagMs: number;
+  /** False when the target rate could not be held (see `rateHeld` in the README). */
+  rateHeld: boolean;
+  abortedOnMiss: boolean;
+  stoppedEarly: boolean;
+  simulatedStart: string;
+  simulatedEnd: string;
+  latencyMs?: LatencySummary;
+}
+
+export class Injection {
+  readonly samples: Sample[] = [];
+  readonly kinds: Record<MessageKind, number> = { temperature: 0, forecast: 0, voltage: 0 };
+  private readonly generator: MessageGenerator;
+  private readonly sink: Sink;
+  private readonly plan: InjectionPlan;
+  private readonly mode: 'core' | 'jetstream';
+  private readonly total: Histogram | undefined;
+  private interval: Histogram | undefined;
+  private start = 0;
+  private sent = 0;
+  private scheduled = 0;
+  private missed = 0;
+  private lagMs = 0;
+  private maxLagMs = 0;
+  private lateSince: number | undefined;
+  private stopping = false;
+  private aborted = false;
+  private lastEpoch: number;
+  private nextSampleAt = 1000;
+  private previous = { published: 0, confirmed: 0, lost: 0, errors: 0, scheduled: 0 };
+  private recent: { at: number; published: number }[] = [];
+
+  constructor(generator: MessageGenerator, sink: Sink, plan: InjectionPlan, mode: 'core' | 'jetstream', histograms?: HistogramFactory) {
+    this.generator = generator;
+    this.sink = sink;
+    this.plan = plan;
+    this.mode = mode;
+    this.lastEpoch = plan.simulatedStartEpoch;
+    if (histograms) {
+      this.total = histograms();
+      this.interval = histograms();
+    }
+  }
+
+  /** For the JetStream sink: one acknowledgement's latency, in microseconds. */
+  recordLatency(microseconds: number): void {
+    this.total?.recordValue(microseconds);
+    this.interval?.recordValue(microseconds);
+  }
+
+  /** Ends the run gracefully: no more sends, then the drain. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  async run(): Promise<InjectionReport> {
+    this.start = performance.now();
+    const { schedule } = this.plan;
+    if (schedule === 'max') await this.runFlatOut();
+    else await this.runScheduled(schedule);
+    const sendEnd = this.elapsed();
+    await this.sink.drain(performance.now() + this.plan.drainMs);
+    this.closeSamples(this.elapsed(), true);
+    return this.report(sendEnd);
+  }
+
+  snapshot(): Snapshot {
+    const elapsed = this.elapsed();
+    const counts = this.sink.counts;
+    const now = performance.now();
+    this.recent.push({ at: now, published: counts.published });
+    while (this.recent.length > 1 && now - this.recent[0]!.at > 1000) this.recent.shift();
+    const first = this.recent[0]!;
+    const span = (now - first.at) / 1000;
+    const last = this.samples[this.samples.length - 1];
+    return {
+      elapsedSeconds: elapsed / 1000,
+      targetRate: this.plan.schedule === 'max' ? Number.POSITIVE_INFINITY : this.plan.schedule.rateAt(elapsed),
+      currentRate: span > 0 ? (counts.published - first.published) / span : 0,
+      scheduled: this.plan.schedule === 'max' ? this.sent : this.scheduled,
+      published: counts.published,
+      confirmed: counts.confirmed,
+      lost: totalLost(counts),
+      errors: errorCount(counts.errors),
+      missedSlots: this.missed,
+      lagMs: this.lagMs,
+      latency: last?.latency ? { p50: last.latency.p50, p99: last.latency.p99 } : undefined,
+    };
+  }
+
+  private async runScheduled(schedule: ArrivalSchedule): Promise<void> {
+    const { sink } = this;
+    while (!this.stopping) {
+      const now = this.elapsed();
+      const due = schedule.dueBy(now);
+      this.scheduled = due;
+      while (this.sent < due && sink.canSend()) {
+        const planned = schedule.plannedMs(this.sent);
+        if (now - planned > this.plan.slackMs) this.missed += 1;
+        this.emit(planned);
+      }
+      sink.tick();
+      this.trackLag(now, this.sent < due ? now - schedule.plannedMs(this.sent) : 0);
+      this.closeSamples(now, false);
+      if (this.sent >= schedule.total || (now >= schedule.durationMs && this.sent >= due)) break;
+      await sleep(this.plan.tickMs);
+    }
+  }
+
+  private async runFlatOut(): Promise<void> {
+    const { sink } = this;
+    const maxCount = this.plan.maxCount ?? Number.POSITIVE_INFINITY;
+    const maxDuration = this.plan.maxDurationMs ?? Number.POSITIVE_INFINITY;
+    const batch = 1000;
+    while (!this.stopping) {
+      const now = this.elapsed();
+      if (this.sent >= maxCount || now >= maxDuration) break;
+      const end = Math.min(maxCount, this.sent + batch);
+      while (this.sent < end && sink.canSend()) this.emit(now);
+      sink.tick();
+      this.closeSamples(now, false);
+      // Room in the window is the only pacing flat-out; the await also lets the socket drain.
+      await sink.waitForRoom();
+      await immediate();
+    }
+    this.scheduled = this.sent;
+  }
+
+  private emit(plannedMs: number): void {
+    const epoch = simulatedEpoch(this.plan.simulatedStartEpoch, plannedMs);
+    this.lastEpoch = epoch;
+    const kind = this.generator.next(epoch);
+    this.kinds[kind] += 1;
+    this.sink.send(this.generator.subject, this.generator.payload, this.start + plannedMs, this.sent);
+    this.sent += 1;
+  }
+
+  private trackLag(now: number, lagMs: number): void {
+    this.lagMs = Math.max(0, lagMs);
+    if (this.lagMs > this.maxLagMs) this.maxLagMs = this.lagMs;
+    if (this.lagMs > this.plan.slackMs) {
+      this.lateSince ??= now;
+      if (this.plan.abortOnMiss && now - this.lateSince >= 1000) {
+        this.aborted = true;
+        this.stopping = true;
+      }
+    } else {
+      this.lateSince = undefined;
+    }
+  }
+
+  /** Closes the one-second samples whose end has passed (all of them, partial last one included, at the end). */
+  private closeSamples(now: number, final: boolean): void {
+    while (now >= this.nextSampleAt || (final && now > this.nextSampleAt - 1000)) {
+      const counts = this.sink.counts;
+      const lost = totalLost(counts);
+      const errors = errorCount(counts.errors);
+      const scheduled = this.plan.schedule === 'max' ? this.sent : this.scheduled;
+      const sample: Sample = {
+        second: Math.round(Math.min(now, this.nextSampleAt) / 100) / 10,
+        target: scheduled - this.previous.scheduled,
+        published: counts.published - this.previous.published,
+        confirmed: counts.confirmed - this.previous.confirmed,
+        lost: lost - this.previous.lost,
+        errors: errors - this.previous.errors,
+      };
+      if (this.interval && this.interval.totalCount > 0) {
+        const s = summarise(this.interval);
+        sample.latency = { p50: s.p50, p99: s.p99, max: s.max };
+        this.interval.reset();
+      }
+      this.samples.push(sample);
+      this.previous = { published: counts.published, confirmed: counts.confirmed, lost, errors, scheduled };
+      this.nextSampleAt += 1000;
+      if (final) break;
+    }
+  }
+
+  private report(sendEndMs: number): InjectionReport {
+    const counts = this.sink.counts;
+    const seconds = Math.max(sendEndMs, 1) / 1000;
+    const schedule = this.plan.schedule;
+    const published = counts.published;
+    const scheduled = schedule === 'max' ? this.sent : this.scheduled;
+    const held =
+      schedule === 'max' || (published >= 0.99 * scheduled && this.missed <= 0.01 * Math.max(1, published) && !this.aborted);
+    return {
+      mode: this.mode,
+      targetRate: schedule === 'max' ? 'max' : round(schedule.averageRate()),
+      peakTargetRate: schedule === 'max' ? undefined : schedule.peakRate(),
+      achievedRate: round(published / seconds),
+      durationSeconds: round(seconds, 3),
+      scheduled,
+      published,
+      confirmed: counts.confirmed,
+      lost: totalLost(counts),
+      lostReasons: { ...counts.lost },
+      errors: { ...counts.errors },
+      retried: counts.retried,
+      duplicates: counts.duplicates,
+      reconnects: counts.reconnects,
+      kinds: { ...this.kinds },
+      missedSlots: this.missed,
+      maxLagMs: round(this.maxLagMs, 1),
+      rateHeld: held,
+      abortedOnMiss: this.aborted,
+      stoppedEarly: this.stopping && !this.aborted && (schedule === 'max' ? false : this.sent < schedule.total),
+      simulatedStart: new Date(this.plan.simulatedStartEpoch * 1000).toISOString(),
+      simulatedEnd: new Date(this.lastEpoch * 1000).toISOString(),
+      latencyMs: this.total ? summarise(this.total) : undefined,
+    };
+  }
+
+  private elapsed(): number {
+    return performance.now() - this.start;
+  }
+}
+
+function errorCount(errors: Record<string, number>): number {
+  let n = 0;
+  for (const key in errors) n += errors[key]!;
+  return n;
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function immediate(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,282 @@
+/**
+ * Where generated messages go, with honest counts. Core NATS has no acknowledgements, so a
+ * message counts as confirmed only once a PING sent after it has its PONG; what was published
+ * but never confirmed when the connection dropped is counted lost (an upper bound: some of it
+ * may have arrived). JetStream publishes are acknowledged one by one and retried (same message
+ * id, so the server drops duplicates) until acknowledged or the drain deadline passes.
+ */
+import type { JetStreamClient, NatsConnection, PubAck } from 'nats';
+
+export type LossReason = 'disconnected' | 'buffer-full' | 'not-reconnected' | 'no-ack';
+
+export interface SinkCounts {
+  published: number;
+  /** Core: confirmed by a PING/PONG round trip. JetStream: acknowledged by the stream. */
+  confirmed: number;
+  lost: Record<LossReason, number>;
+  /** JetStream: publishes tried again after a failure. */
+  retried: number;
+  /** JetStream: acknowledgements the server marked as duplicates of an earlier try. */
+  duplicates: number;
+  errors: Record<string, number>;
+  reconnects: number;
+}
+
+export interface Sink {
+  readonly counts: SinkCounts;
+  /** False while the window of unconfirmed messages is full: the scheduler waits (and falls behind). */
+  canSend(): boolean;
+  send(subject: string, payload: Uint8Array, plannedMs: number, seq: number): void;
+  /** Called once per scheduler tick (core mode sends its PING here). */
+  tick(): void;
+  /** Resolves when a slot frees up (used flat-out, instead of a timer). */
+  waitForRoom(): Promise<void>;
+  /** Waits until everything sent is confirmed or counted lost, at most until `deadline` (performance.now()). */
+  drain(deadline: number): Promise<void>;
+  /** Current number of unconfirmed messages or publishes in flight. */
+  inFlight(): number;
+  /** The client's status events ('disconnect', 'reconnect', …). */
+  onStatus(type: string): void;
+}
+
+function emptyCounts(): SinkCounts {
+  return { published: 0, confirmed: 0, lost: { disconnected: 0, 'buffer-full': 0, 'not-reconnected': 0, 'no-ack': 0 }, retried: 0, duplicates: 0, errors: {}, reconnects: 0 };
+}
+
+export function totalLost(counts: SinkCounts): number {
+  return counts.lost.disconnected + counts.lost['buffer-full'] + counts.lost['not-reconnected'] + counts.lost['no-ack'];
+}
+
+export interface CoreSinkOptions {
+  /** Messages kept while disconnected, sent after the reconnection (bytes of payload). */
+  reconnectBufferBytes: number;
+  /** PINGs awaiting their PONG before the scheduler holds back. */
+  maxUnconfirmedPings: number;
+  /** Messages between two PINGs, at most (flat-out). */
+  pingEvery: number;
+}
+
+export class CoreSink implements Sink {
+  readonly counts = emptyCounts();
+  private connected = true;
+  private readonly pending: { subject: string; payload: Uint8Array }[] = [];
+  private pendingBytes = 0;
+  private pings = 0;
+  private sinceLastPing = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly nc: NatsConnection;
+  private readonly options: CoreSinkOptions;
+  /** Bumped at each disconnection: PONGs of an earlier connection confirm nothing. */
+  private connection = 0;
+
+  constructor(nc: NatsConnection, options: CoreSinkOptions) {
+    this.nc = nc;
+    this.options = options;
+  }
+
+  /** Follows the connection's status (disconnect / reconnect events from the client). */
+  onStatus(type: string): void {
+    if (type === 'disconnect' && this.connected) {
+      this.connected = false;
+      this.connection += 1;
+      // Whatever was handed to the client and not confirmed may be gone with the socket.
+      this.counts.lost.disconnected += this.counts.published - this.counts.confirmed;
+      this.counts.confirmed = this.counts.published;
+      this.pings = 0;
+      this.wake();
+    } else if (type === 'reconnect' && !this.connected) {
+      this.connected = true;
+      this.counts.reconnects += 1;
+      const backlog = this.pending.splice(0);
+      this.pendingBytes = 0;
+      for (const m of backlog) this.publish(m.subject, m.payload);
+      this.ping();
+    }
+  }
+
+  canSend(): boolean {
+    return !this.connected || this.pings < this.options.maxUnconfirmedPings;
+  }
+
+  send(subject: string, payload: Uint8Array): void {
+    if (!this.connected) {
+      if (this.pendingBytes + payload.length > this.options.reconnectBufferBytes) {
+        this.counts.lost['buffer-full'] += 1;
+        return;
+      }
+      this.pending.push({ subject, payload });
+      this.pendingBytes += payload.length;
+      return;
+    }
+    this.publish(subject, payload);
+    if (++this.sinceLastPing >= this.options.pingEvery) this.ping();
+  }
+
+  tick(): void {
+    if (this.sinceLastPing > 0) this.ping();
+  }
+
+  waitForRoom(): Promise<void> {
+    if (this.canSend()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  inFlight(): number {
+    return this.counts.published - this.counts.confirmed + this.pending.length;
+  }
+
+  async drain(deadline: number): Promise<void> {
+    while (performance.now() < deadline) {
+      if (this.connected) {
+        this.ping();
+        await this.settled(deadline);
+        if (this.connected && this.inFlight() === 0) return;
+      } else {
+        await sleep(50);
+      }
+    }
+    // Still disconnected or unconfirmed at the deadline.
+    this.counts.lost['not-reconnected'] += this.pending.length;
+    this.pending.length = 0;
+    this.counts.lost.disconnected += this.counts.published - this.counts.confirmed;
+    this.counts.confirmed = this.counts.published;
+  }
+
+  private publish(subject: string, payload: Uint8Array): void {
+    try {
+      this.nc.publish(subject, payload);
+      this.counts.published += 1;
+    } catch (error) {
+      // The client refuses publishes once closed; count them as lost rather than throw mid-run.
+      const reason = (error as { code?: string }).code ?? 'publish';
+      this.counts.errors[reason] = (this.counts.errors[reason] ?? 0) + 1;
+      this.counts.lost.disconnected += 1;
+    }
+  }
+
+  private ping(): void {
+    this.sinceLastPing = 0;
+    const mark = this.counts.published;
+    const connection = this.connection;
+    this.pings += 1;
+    this.nc.flush().then(
+      () => {
+        if (connection !== this.connection) return;
+        this.pings -= 1;
+        if (mark > this.counts.confirmed) this.counts.confirmed = mark;
+        this.wake();
+      },
+      () => undefined, // the disconnection itself is counted in onStatus
+    );
+  }
+
+  private settled(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.inFlight() === 0 || !this.connected || performance.now() >= deadline) resolve();
+        else setTimeout(check, 5);
+      };
+      check();
+    });
+  }
+
+  private wake(): void {
+    while (this.waiters.length && this.canSend()) this.waiters.shift()!();
+  }
+}
+
+export interface JetStreamSinkOptions {
+  /** Publishes awaiting their acknowledgement, at most. */
+  window: number;
+  /** Per-try acknowledgement timeout. */
+  ackTimeoutMs: number;
+  /** Prefix of message ids (unique per run), for the server's duplicate detection on retries. */
+  runId: string;
+  /** Records one latency (from the planned send time to the acknowledgement), in microseconds. */
+  recordLatency: (microseconds: number) => void;
+}
+
+export class JetStreamSink implements Sink {
+  readonly counts = emptyCounts();
+  private inflight = 0;
+  private readonly waiters: (() => void)[] = [];
+  private deadline = Number.POSITIVE_INFINITY;
+  private readonly js: JetStreamClient;
+  private readonly options: JetStreamSinkOptions;
+
+  constructor(js: JetStreamClient, options: JetStreamSinkOptions) {
+    this.js = js;
+    this.options = options;
+  }
+
+  canSend(): boolean {
+    return this.inflight < this.options.window;
+  }
+
+  send(subject: string, payload: Uint8Array, plannedMs: number, seq: number): void {
+    this.inflight += 1;
+    this.counts.published += 1;
+    this.attempt(subject, payload, plannedMs, `${this.options.runId}-${seq}`);
+  }
+
+  tick(): void {}
+
+  onStatus(type: string): void {
+    if (type === 'reconnect') this.counts.reconnects += 1;
+  }
+
+  waitForRoom(): Promise<void> {
+    if (this.canSend()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  inFlight(): number {
+    return this.inflight;
+  }
+
+  async drain(deadline: number): Promise<void> {
+    this.deadline = deadline;
+    while (this.inflight > 0 && performance.now() < deadline) await sleep(10);
+    // Whatever is still unacknowledged is given up when its current try fails (see attempt).
+    while (this.inflight > 0) await sleep(10);
+  }
+
+  private attempt(subject: string, payload: Uint8Array, plannedMs: number, msgID: string): void {
+    this.js.publish(subject, payload, { msgID, timeout: this.options.ackTimeoutMs }).then(
+      (ack: PubAck) => {
+        if (ack.duplicate) this.counts.duplicates += 1;
+        this.counts.confirmed += 1;
+        this.options.recordLatency(Math.max(1, Math.round((performance.now() - plannedMs) * 1000)));
+        this.release();
+      },
+      (error: unknown) => {
+        const reason = errorReason(error);
+        this.counts.errors[reason] = (this.counts.errors[reason] ?? 0) + 1;
+        if (performance.now() >= this.deadline) {
+          this.counts.lost['no-ack'] += 1;
+          this.release();
+          return;
+        }
+        this.counts.retried += 1;
+        setTimeout(() => this.attempt(subject, payload, plannedMs, msgID), 250);
+      },
+    );
+  }
+
+  private release(): void {
+    this.inflight -= 1;
+    while (this.waiters.length && this.canSend()) this.waiters.shift()!();
+  }
+}
+
+/** A short, stable name for a publish failure: "timeout", "503", "disconnect", … */
+export function errorReason(error: unknown): string {
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'TIMEOUT') return 'timeout';
+  if (code) return code.toLowerCase();
+  return (error as Error | undefined)?.message?.slice(0, 40) ?? 'error';
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
