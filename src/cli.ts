@@ -238,7 +238,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command that finished its work can still report an outcome (inject: rate not held → 3).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander already printed its message (or the help / version text).

@@ -34,9 +34,10 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
 
   const nats = await import('nats');
   const servers = settings.nats.servers.map(withoutCredentials).join(',');
+  const connectionOptions = await natsConnectionOptions(settings.nats); // reads the credential files: bad input, not a connection problem
   let nc: import('nats').NatsConnection;
   try {
-    nc = await nats.connect({ ...(await natsConnectionOptions(settings.nats)), timeout: settings.connectTimeoutMs, reconnectTimeWait: 250 });
+    nc = await nats.connect({ ...connectionOptions, timeout: settings.connectTimeoutMs, reconnectTimeWait: 250 });
   } catch (error) {
     throw new RuntimeError(`cannot connect to NATS at ${servers}: ${connectProblem(error)}`);
   }
@@ -69,7 +70,7 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
       const histograms = await histogramFactory();
       const jsSink: JetStreamSink = new JetStreamSink(nc.jetstream(), {
         window: settings.jetstream.window,
-        ackTimeoutMs: 5000,
+        ackTimeoutMs: 2000, // a try lost in an outage is retried soon; the message id makes retries safe
         runId: `${seed.toString(36)}${Date.now().toString(36)}`,
         recordLatency: (us) => injection.recordLatency(us),
       });

@@ -68,6 +68,8 @@ export class CoreSink implements Sink {
   private readonly options: CoreSinkOptions;
   /** Bumped at each disconnection: PONGs of an earlier connection confirm nothing. */
   private connection = 0;
+  /** Published messages already confirmed or counted lost. */
+  private accounted = 0;
 
   constructor(nc: NatsConnection, options: CoreSinkOptions) {
     this.nc = nc;
@@ -80,8 +82,7 @@ export class CoreSink implements Sink {
       this.connected = false;
       this.connection += 1;
       // Whatever was handed to the client and not confirmed may be gone with the socket.
-      this.counts.lost.disconnected += this.counts.published - this.counts.confirmed;
-      this.counts.confirmed = this.counts.published;
+      this.countUnconfirmedLost();
       this.pings = 0;
       this.wake();
     } else if (type === 'reconnect' && !this.connected) {
@@ -122,7 +123,7 @@ export class CoreSink implements Sink {
   }
 
   inFlight(): number {
-    return this.counts.published - this.counts.confirmed + this.pending.length;
+    return this.counts.published - this.accounted + this.pending.length;
   }
 
   async drain(deadline: number): Promise<void> {
@@ -138,8 +139,12 @@ export class CoreSink implements Sink {
     // Still disconnected or unconfirmed at the deadline.
     this.counts.lost['not-reconnected'] += this.pending.length;
     this.pending.length = 0;
-    this.counts.lost.disconnected += this.counts.published - this.counts.confirmed;
-    this.counts.confirmed = this.counts.published;
+    this.countUnconfirmedLost();
+  }
+
+  private countUnconfirmedLost(): void {
+    this.counts.lost.disconnected += this.counts.published - this.accounted;
+    this.accounted = this.counts.published;
   }
 
   private publish(subject: string, payload: Uint8Array): void {
@@ -163,7 +168,10 @@ export class CoreSink implements Sink {
       () => {
         if (connection !== this.connection) return;
         this.pings -= 1;
-        if (mark > this.counts.confirmed) this.counts.confirmed = mark;
+        if (mark > this.accounted) {
+          this.counts.confirmed += mark - this.accounted;
+          this.accounted = mark;
+        }
         this.wake();
       },
       () => undefined, // the disconnection itself is counted in onStatus

@@ -1,0 +1,35 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, natsHandshake, waitFor } from './net.js';
+
+/**
+ * A nats-server of the test's own (Debian's binary, which the rig installs), with JetStream in
+ * a fresh directory: for tests that kill and restart the server without disturbing the rig's.
+ */
+export class OwnNatsServer {
+  readonly dir = mkdtempSync(join(tmpdir(), 'smartmeter-nats-'));
+  port = 0;
+  private child: ChildProcess | undefined;
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    const log = openSync(join(this.dir, 'nats-server.log'), 'a');
+    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'jetstream')], { stdio: ['ignore', log, log] });
+    await waitFor(async () => ((await natsHandshake(this.port, '', '')) === 'PONG' ? true : undefined), 15_000, `nats-server on ${this.port} (log ${this.dir}/nats-server.log)`);
+  }
+
+  /** Kills the server (SIGKILL: a crash, not a clean shutdown) and waits for it to be gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}

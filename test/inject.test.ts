@@ -1,0 +1,322 @@
+// `smartmeter inject` against real NATS servers: the rig's (plain, user/password, mutual TLS)
+// and, for the restart faults, a nats-server of the test's own that is killed mid-run.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeTemperaturePayload, decodeVoltage } from '../src/wire/voltage.js';
+import { BIN, ROOT, runCli } from './helpers/cli.js';
+import { freePort } from './helpers/net.js';
+import { OwnNatsServer } from './helpers/nats-server.js';
+import { rigService } from './helpers/rig.js';
+
+const rig = rigService('nats');
+
+interface Report {
+  mode: string;
+  targetRate: number | 'max';
+  achievedRate: number;
+  scheduled: number;
+  published: number;
+  confirmed: number;
+  lost: number;
+  lostReasons: Record<string, number>;
+  kinds: Record<string, number>;
+  rateHeld: boolean;
+  abortedOnMiss: boolean;
+  reconnects: number;
+  retried: number;
+  missedSlots: number;
+  durationSeconds: number;
+  latencyMs?: { count: number; p50: number; p99: number; max: number };
+  seed: number;
+  topology: { lines: number; transformers: number; usagePoints: number };
+}
+
+let unique = 0;
+/** A subject prefix no other test publishes on. */
+const freshPrefix = () => `t${process.pid}x${Date.now() % 100_000}x${(unique += 1)}.raw`;
+
+interface Captured {
+  subject: string;
+  payload: Uint8Array;
+}
+
+async function capture(nc: NatsConnection, prefix: string): Promise<{ sub: Subscription; messages: Captured[] }> {
+  const messages: Captured[] = [];
+  const sub = nc.subscribe(`${prefix}.>`, { callback: (_err, msg) => messages.push({ subject: msg.subject, payload: msg.data }) });
+  await nc.flush();
+  return { sub, messages };
+}
+
+/** Runs inject in the background (so a test can act on the server meanwhile). */
+function injectAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; report?: Report; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'inject', '--json', ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } });
+    let out = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (status) => resolve({ status, report: out ? (JSON.parse(out) as Report) : undefined, stderr }));
+  });
+}
+
+function inject(args: string[], env: Record<string, string> = {}): { status: number | null; report?: Report; stderr: string; stdout: string } {
+  const r = runCli(['inject', ...args], { env });
+  let report: Report | undefined;
+  try {
+    report = args.includes('--json') && r.stdout ? (JSON.parse(r.stdout) as Report) : undefined;
+  } catch {
+    report = undefined;
+  }
+  return { ...r, report };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
+describe.runIf(rig)('inject on the rig NATS', () => {
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    nc = await connect({ servers: rig!.NATS_URL! });
+  });
+  afterAll(async () => {
+    await nc?.close();
+  });
+
+  it('publishes exactly --count messages, in the old layout, and counts them by kind', async () => {
+    const prefix = freshPrefix();
+    const { messages } = await capture(nc, prefix);
+    const r = inject(['--rate', '5000', '--count', '3000', '--subject-prefix', prefix, '--json', '-s', rig!.NATS_URL!]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe(''); // no live line when stderr is not a terminal
+    await settle();
+    const report = r.report!;
+    expect(report).toMatchObject({ mode: 'core', scheduled: 3000, published: 3000, confirmed: 3000, lost: 0, rateHeld: true });
+    expect(messages.length).toBe(3000);
+    const byKind = { temperature: 0, forecast: 0, voltage: 0 };
+    for (const m of messages) {
+      if (m.subject === `${prefix}.temperature.data`) {
+        byKind.temperature += 1;
+        expect(decodeTemperaturePayload(m.payload)).not.toBe('bad-length');
+      } else if (m.subject === `${prefix}.temperature.forecast.12`) {
+        byKind.forecast += 1;
+        expect(m.payload.length).toBe(12);
+      } else {
+        byKind.voltage += 1;
+        const reading = decodeVoltage(m.subject, m.payload);
+        expect(typeof reading, m.subject).toBe('object');
+      }
+    }
+    expect(byKind).toEqual(report.kinds);
+    // 5000 msgs/s → 2 lines × 8 transformers × 312 points: a cycle is 4994 messages.
+    expect(report.topology).toEqual({ lines: 2, transformers: 8, usagePoints: 312 });
+    expect(byKind.temperature).toBe(1);
+  });
+
+  it('replays the same messages from the same seed and simulated start', async () => {
+    const run = async (seed: string) => {
+      const prefix = freshPrefix();
+      const { sub, messages } = await capture(nc, prefix);
+      const r = inject(['--rate', '10000', '--count', '800', '--seed', seed, '--sim-start', '2024-01-15T00:00:00Z', '--subject-prefix', prefix, '-s', rig!.NATS_URL!]);
+      expect(r.status, r.stderr).toBe(0);
+      await settle();
+      sub.unsubscribe();
+      return messages.map((m) => `${m.subject.slice(prefix.length)} ${Buffer.from(m.payload).toString('hex')}`);
+    };
+    const first = await run('42');
+    expect(first.length).toBe(800);
+    expect(await run('42')).toEqual(first);
+    expect(await run('43')).not.toEqual(first);
+    // The first message is stamped with the simulated start.
+    expect(first[0]!.split(' ')[1]!.slice(0, 16)).toBe((Date.UTC(2024, 0, 15) / 1000).toString(16).padStart(16, '0'));
+  });
+
+  it('takes the old container variables, credentials from files included', async () => {
+    const prefix = freshPrefix();
+    const { messages } = await capture(nc, prefix);
+    const r = inject(['--count', '1200', '--json'], {
+      GATLING_USERS_PER_SEC: '1000',
+      GATLING_DURATION: '1',
+      STREAMING_DURATION: '5000',
+      TASK_SLOT: '2',
+      GATLING_TO_NATS_SUBJECT: prefix,
+      NATS_URI: rig!.NATS_URL!,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.report!.topology).toEqual({ lines: 2, transformers: 5, usagePoints: 100 });
+    await settle();
+    const lines = new Set(messages.filter((m) => m.subject.includes('.voltage.data.')).map((m) => m.subject.split('.').at(-3)));
+    expect([...lines].sort()).toEqual(['21', '22']);
+
+    const auth = inject(['--count', '10', '--rate', '1000'], {
+      NATS_URI: rig!.NATS_AUTH_URL!,
+      NATS_USERNAME_FILE: rig!.NATS_AUTH_USER_FILE!,
+      NATS_PASSWORD_FILE: rig!.NATS_AUTH_PASSWORD_FILE!,
+    });
+    expect(auth.status, auth.stderr).toBe(0);
+  });
+
+  it('ramps through --stages', () => {
+    const r = inject(['--stages', '1s:4000,1s:0', '--json', '-s', rig!.NATS_URL!]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.report).toMatchObject({ scheduled: 4000, published: 4000, rateHeld: true, targetRate: 2000 });
+  });
+
+  it('publishes into JetStream with acknowledgements and latency percentiles', async () => {
+    const prefix = freshPrefix();
+    const stream = `INJECT_${process.pid}_${unique}`;
+    const r = inject(['--rate', '2000', '--count', '2000', '--jetstream', stream, '--create-stream', '--subject-prefix', prefix, '--json', '-s', rig!.NATS_URL!]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.report).toMatchObject({ mode: 'jetstream', published: 2000, confirmed: 2000, lost: 0 });
+    const latency = r.report!.latencyMs!;
+    expect(latency.count).toBe(2000);
+    expect(latency.p50).toBeGreaterThan(0);
+    expect(latency.p99).toBeGreaterThanOrEqual(latency.p50);
+    const jsm = await nc.jetstreamManager();
+    expect((await jsm.streams.info(stream)).state.messages).toBe(2000);
+    await jsm.streams.delete(stream);
+  });
+
+  it('says when the rate cannot be held, with exit code 3, and stops early with --abort-on-miss', async () => {
+    const prefix = freshPrefix();
+    const stream = `SLOW_${process.pid}_${unique}`;
+    const args = ['--rate', '100000', '--jetstream', stream, '--create-stream', '--window', '1', '--subject-prefix', prefix, '--json', '-s', rig!.NATS_URL!];
+    const slow = inject([...args, '--duration', '2s']);
+    expect(slow.status, slow.stderr).toBe(3);
+    expect(slow.stderr).toMatch(/the target rate could not be held/);
+    expect(slow.report!.rateHeld).toBe(false);
+    expect(slow.report!.missedSlots).toBeGreaterThan(0);
+    expect(slow.report!.published).toBeLessThan(slow.report!.scheduled);
+
+    const aborted = inject([...args, '--duration', '60s', '--abort-on-miss']);
+    expect(aborted.status).toBe(3);
+    expect(aborted.report!.abortedOnMiss).toBe(true);
+    expect(aborted.report!.durationSeconds).toBeLessThan(10);
+    await (await nc.jetstreamManager()).streams.delete(stream);
+  });
+
+  it('writes a self-contained HTML report and sends Graphite lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inject-report-'));
+    const received: string[] = [];
+    const graphite = createServer((socket) => socket.on('data', (chunk) => received.push(...chunk.toString().split('\n').filter(Boolean))));
+    const port = await new Promise<number>((resolve) => graphite.listen(0, '127.0.0.1', () => resolve((graphite.address() as { port: number }).port)));
+    const file = join(dir, 'run.html');
+    const r = await injectAsync(['--rate', '1000', '--duration', '2500ms', '--report', file, '--graphite', `127.0.0.1:${port}`, '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()]);
+    graphite.close();
+    expect(r.status, r.stderr).toBe(0);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('</html>');
+    expect(html).toContain('<svg');
+    expect(html).toContain('Messages per second');
+    expect(html).not.toMatch(/<script|src=|href=/); // nothing to fetch
+    expect(statSync(file).size).toBeGreaterThan(1000);
+    const published = received.filter((l) => l.startsWith('smartmeter.inject.slot1.published '));
+    expect(published.length).toBeGreaterThanOrEqual(2);
+    for (const line of received) expect(line).toMatch(/^smartmeter\.inject\.slot1\.[a-z_.0-9]+ -?[\d.]+ \d{10}$/);
+    expect(Number(published.at(-1)!.split(' ')[1])).toBe(2500);
+  });
+
+  it('connects with mutual TLS, and refuses a server whose certificate it cannot check', () => {
+    const ok = inject(['--count', '10', '-s', rig!.NATS_TLS_URL!, '--tls-ca', rig!.NATS_TLS_CA!, '--tls-cert', rig!.NATS_TLS_CERT!, '--tls-key', rig!.NATS_TLS_KEY!]);
+    expect(ok.status, ok.stderr).toBe(0);
+    const bad = inject(['--count', '10', '-s', rig!.NATS_TLS_URL!]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^smartmeter: cannot connect to NATS at tls:\/\/127\.0\.0\.1:4224: /);
+  });
+
+  it('fails with one line, naming the problem, on bad input and unreachable or refusing servers', async () => {
+    const password = readFileSync(rig!.NATS_AUTH_PASSWORD_FILE!, 'utf8');
+    const closed = await freePort();
+    const cases: [string[], number, RegExp][] = [
+      [['--rate', '0'], 2, /--rate must be a positive number/],
+      [['--rate', 'lots'], 2, /--rate must be a positive number/],
+      [['--duration', '5 minutes'], 2, /--duration: cannot read the duration "5 minutes"/],
+      [['--stages', '30s:fast'], 2, /--stages: cannot read the stage "30s:fast"/],
+      [['--slot', '12'], 2, /--slot must be a whole number from 0 to 11/],
+      [['--creds', '/nonexistent/user.creds', '-s', rig!.NATS_URL!], 2, /cannot read the NATS credentials file \/nonexistent\/user\.creds/],
+      [['-s', `nats://127.0.0.1:${closed}`, '--count', '5'], 1, new RegExp(`cannot connect to NATS at nats://127\\.0\\.0\\.1:${closed}: connection refused`)],
+      [['-s', rig!.NATS_AUTH_URL!, '--user', 'nobody', '--password', `${password}x`, '--count', '5'], 1, /authorization failed/],
+      [['-s', rig!.NATS_URL!, '--jetstream', 'NO_SUCH_STREAM', '--count', '5'], 2, /stream "NO_SUCH_STREAM" does not exist \(add --create-stream/],
+    ];
+    for (const [args, status, message] of cases) {
+      const started = Date.now();
+      const r = inject(args);
+      expect(r.status, args.join(' ')).toBe(status);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr).not.toContain(password);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
+  });
+});
+
+describe.runIf(rig)('inject when the NATS server crashes mid-run', () => {
+  const server = new OwnNatsServer();
+  let nc: NatsConnection | undefined;
+  beforeAll(async () => {
+    await server.start();
+  });
+  afterAll(async () => {
+    await nc?.close().catch(() => undefined);
+    await server.kill();
+  });
+
+  /** A stream that records, server-side, what reached the server. */
+  async function recordingStream(prefix: string, name: string): Promise<void> {
+    const client = await connect({ servers: server.url });
+    await (await client.jetstreamManager()).streams.add({ name, subjects: [`${prefix}.>`] });
+    await client.close();
+  }
+
+  async function storedCount(name: string): Promise<number> {
+    const client = await connect({ servers: server.url });
+    const n = (await (await client.jetstreamManager()).streams.info(name)).state.messages;
+    await client.close();
+    return n;
+  }
+
+  async function crashDuring(run: Promise<{ status: number | null; report?: Report; stderr: string }>) {
+    await new Promise((r) => setTimeout(r, 1500));
+    await server.kill();
+    await new Promise((r) => setTimeout(r, 1000));
+    await server.start();
+    return run;
+  }
+
+  it('core mode reconnects, keeps sending, and reports what may be lost', async () => {
+    const prefix = freshPrefix();
+    await recordingStream(prefix, 'CORE_RECORD');
+    const r = await crashDuring(injectAsync(['--rate', '5000', '--duration', '5s', '--subject-prefix', prefix, '-s', server.url]));
+    expect(r.status, r.stderr).toBe(0);
+    const report = r.report!;
+    expect(r.stderr).toMatch(/disconnected from .*reconnected to/s);
+    expect(report.reconnects).toBeGreaterThanOrEqual(1);
+    // Sends went on during the outage (buffered) and after it: the whole schedule was handed over.
+    expect(report.scheduled).toBe(25_000);
+    expect(report.published + report.lostReasons['buffer-full']!, JSON.stringify(report)).toBe(25_000);
+    expect(report.confirmed + report.lost - report.lostReasons['buffer-full']!).toBe(report.published);
+    // Honest counts: what the server stored is at most what was published, and at least what was not counted lost.
+    const stored = await storedCount('CORE_RECORD');
+    expect(stored).toBeLessThanOrEqual(report.published);
+    expect(stored).toBeGreaterThanOrEqual(report.published - report.lost);
+  });
+
+  it('JetStream mode loses nothing', async () => {
+    const prefix = freshPrefix();
+    await recordingStream(prefix, 'JS_INJECT');
+    // A count, not a duration: every message must get through however long the outage makes the run.
+    const r = await crashDuring(injectAsync(['--rate', '3000', '--count', '15000', '--jetstream', 'JS_INJECT', '--subject-prefix', prefix, '-s', server.url]));
+    expect(r.status === 0 || r.status === 3, r.stderr).toBe(true); // the outage may make sends late
+    const report = r.report!;
+    expect(report.reconnects).toBeGreaterThanOrEqual(1);
+    expect(report.retried).toBeGreaterThan(0);
+    expect(report).toMatchObject({ scheduled: 15_000, published: 15_000, confirmed: 15_000, lost: 0 });
+    expect(await storedCount('JS_INJECT')).toBe(15_000);
+  });
+});
