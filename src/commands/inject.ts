@@ -77,7 +77,7 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
       sink = jsSink;
       injection = new Injection(generator, sink, plan, 'jetstream', histograms);
     } else {
-      sink = new CoreSink(nc, { reconnectBufferBytes: 64 * 1024 * 1024, maxUnconfirmedPings: 100, pingEvery: 5000 });
+      sink = new CoreSink(nc, { generator, reconnectBufferBytes: 64 * 1024 * 1024, maxUnconfirmedPings: 16, pingEvery: 5000 });
       injection = new Injection(generator, sink, plan, 'core');
     }
   } catch (error) {

@@ -64,14 +64,14 @@ export class MessageGenerator {
     const { lines, transformers, usagePoints } = settings.topology;
     this.pointsPerCycle = lines * transformers * usagePoints;
     this.firstLine = 10 * settings.slot + 1;
-    this.temperatureSubject = `${settings.subjectPrefix}.temperature.data`;
+    this.temperatureSubject = flat(`${settings.subjectPrefix}.temperature.data`);
     // The "12" is part of the subject consumers subscribe to; it does not follow --prediction-length.
-    this.forecastSubject = `${settings.subjectPrefix}.temperature.forecast.12`;
+    this.forecastSubject = flat(`${settings.subjectPrefix}.temperature.forecast.12`);
     if (this.pointsPerCycle <= MAX_CACHED_POINTS) {
       this.subjects = new Array<string>(this.pointsPerCycle);
       this.hashes = new Int32Array(this.pointsPerCycle);
       for (let i = 0; i < this.pointsPerCycle; i += 1) {
-        this.subjects[i] = this.pointSubject(i);
+        this.subjects[i] = flat(this.pointSubject(i));
         this.hashes[i] = javaStringHashCode(this.pointId(i));
       }
     }
@@ -83,6 +83,30 @@ export class MessageGenerator {
 
   /** Produces the next message, stamped with the simulated `epoch`; sets `subject` and `payload`. */
   next(epoch: number): MessageKind {
+    const index = this.position;
+    this.payload = this.take(payloadBytes(index));
+    this.subject = this.subjectAt(index);
+    this.writeNext(epoch, this.slabView, this.payload.byteOffset);
+    return kindOf(index);
+  }
+
+  /**
+   * Index of the next message's subject: 0 temperature, 1 forecast, 2 + i the voltage of point i.
+   * Its payload is payloadBytes(index) long.
+   */
+  get nextSubjectIndex(): number {
+    return this.position;
+  }
+
+  /** Subject of a subject index. */
+  subjectAt(index: number): string {
+    if (index === 0) return this.temperatureSubject;
+    if (index === 1) return this.forecastSubject;
+    return this.subjects ? this.subjects[index - 2]! : this.pointSubject(index - 2);
+  }
+
+  /** Writes the next message's payload at `offset` in `view` (no allocation), and moves on. */
+  writeNext(epoch: number, view: DataView, offset: number): void {
     if (epoch !== this.epoch) this.setEpoch(epoch);
     const position = this.position;
     this.position = position + 1 === this.pointsPerCycle + 2 ? 0 : position + 1;
@@ -91,41 +115,31 @@ export class MessageGenerator {
       const oldest = this.queue[this.queueFront]!;
       this.queue[this.queueFront] = temperature(this.date.dayOfYear, this.date.day, this.date.hour, this.random.uniform());
       this.queueFront = (this.queueFront + 1) % this.queue.length;
-      this.subject = this.temperatureSubject;
-      this.payload = this.take(TEMPERATURE_PAYLOAD_BYTES);
-      writeEpochAndValue(this.slabView, this.payload.byteOffset, epoch, oldest);
-      return 'temperature';
+      writeEpochAndValue(view, offset, epoch, oldest);
+      return;
     }
     if (position === 1) {
       const newest = this.queue[(this.queueFront + this.queue.length - 1) % this.queue.length]!;
-      this.subject = this.forecastSubject;
-      this.payload = this.take(TEMPERATURE_PAYLOAD_BYTES);
-      writeEpochAndValue(this.slabView, this.payload.byteOffset, epoch + FORECAST_AHEAD_SECONDS, newest);
-      return 'forecast';
+      writeEpochAndValue(view, offset, epoch + FORECAST_AHEAD_SECONDS, newest);
+      return;
     }
     const point = position - 2;
     const hash = this.hashes ? this.hashes[point]! : javaStringHashCode(this.pointId(point));
     const k = offsetFromHash(hash, this.date.day, this.date.hour);
     const base = biasedValue(this.profile, this.settings.randomness * (this.random.uniform() - 0.5), k);
-    const volts = voltage(base, this.queue[this.queueFront]!);
-    this.subject = this.subjects ? this.subjects[point]! : this.pointSubject(point);
-    this.payload = this.take(VOLTAGE_PAYLOAD_BYTES);
-    const view = this.slabView;
-    const offset = this.payload.byteOffset;
-    writeEpochAndValue(view, offset, epoch, volts);
+    writeEpochAndValue(view, offset, epoch, voltage(base, this.queue[this.queueFront]!));
     // demand = 100 + U, val3 … val12 = k + U. Each 32-bit draw gives two U of 16 bits: about
     // what a float32 near 100 keeps anyway, at half the cost (this runs a million times a second).
     let bits = this.random.uint32();
     view.setFloat32(offset + 12, 100 + (bits >>> 16) / 65_536);
-    for (let k = 3; k <= 12; k += 1) {
-      if (k % 2 === 1) {
-        view.setFloat32(offset + 4 * (k + 1), k + (bits & 0xffff) / 65_536);
+    for (let v = 3; v <= 12; v += 1) {
+      if (v % 2 === 1) {
+        view.setFloat32(offset + 4 * (v + 1), v + (bits & 0xffff) / 65_536);
       } else {
         bits = this.random.uint32();
-        view.setFloat32(offset + 4 * (k + 1), k + (bits >>> 16) / 65_536);
+        view.setFloat32(offset + 4 * (v + 1), v + (bits >>> 16) / 65_536);
       }
     }
-    return 'voltage';
   }
 
   /** "11.3.42" for the point at `index` in the cycle (line, then transformer, then point). */
@@ -162,4 +176,21 @@ export class MessageGenerator {
     this.slabOffset += bytes;
     return view;
   }
+}
+
+export function kindOf(subjectIndex: number): MessageKind {
+  return subjectIndex === 0 ? 'temperature' : subjectIndex === 1 ? 'forecast' : 'voltage';
+}
+
+export function payloadBytes(subjectIndex: number): number {
+  return subjectIndex < 2 ? TEMPERATURE_PAYLOAD_BYTES : VOLTAGE_PAYLOAD_BYTES;
+}
+
+/**
+ * The same text as one flat string. Strings built by concatenation are trees that V8 flattens
+ * again each time the NATS client encodes them into its PUB line: twice the encoding cost per
+ * message, measured. Subjects kept for the whole run are flattened once.
+ */
+function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }

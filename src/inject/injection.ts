@@ -64,6 +64,8 @@ export interface InjectionReport {
   peakTargetRate?: number;
   achievedRate: number;
   durationSeconds: number;
+  /** After the last send: until everything was confirmed (or counted lost). */
+  drainSeconds: number;
   scheduled: number;
   published: number;
   confirmed: number;
@@ -87,7 +89,8 @@ export interface InjectionReport {
 
 export class Injection {
   readonly samples: Sample[] = [];
-  readonly kinds: Record<MessageKind, number> = { temperature: 0, forecast: 0, voltage: 0 };
+  /** Messages sent by kind: temperature, forecast, voltage. */
+  private readonly kindCounts = new Float64Array(3);
   private readonly generator: MessageGenerator;
   private readonly sink: Sink;
   private readonly plan: InjectionPlan;
@@ -138,8 +141,9 @@ export class Injection {
     else await this.runScheduled(schedule);
     const sendEnd = this.elapsed();
     await this.sink.drain(performance.now() + this.plan.drainMs);
-    this.closeSamples(this.elapsed(), true);
-    return this.report(sendEnd);
+    const drainEnd = this.elapsed();
+    this.closeSamples(drainEnd, true);
+    return this.report(sendEnd, drainEnd);
   }
 
   snapshot(): Snapshot {
@@ -208,9 +212,9 @@ export class Injection {
   private emit(plannedMs: number): void {
     const epoch = simulatedEpoch(this.plan.simulatedStartEpoch, plannedMs);
     this.lastEpoch = epoch;
-    const kind = this.generator.next(epoch);
-    this.kinds[kind] += 1;
-    this.sink.send(this.generator.subject, this.generator.payload, this.start + plannedMs, this.sent);
+    const index = this.sink.send(this.generator, epoch, this.start + plannedMs, this.sent);
+    const kind = index < 2 ? index : 2;
+    this.kindCounts[kind] = this.kindCounts[kind]! + 1;
     this.sent += 1;
   }
 
@@ -255,7 +259,7 @@ export class Injection {
     }
   }
 
-  private report(sendEndMs: number): InjectionReport {
+  private report(sendEndMs: number, drainEndMs: number): InjectionReport {
     const counts = this.sink.counts;
     const seconds = Math.max(sendEndMs, 1) / 1000;
     const schedule = this.plan.schedule;
@@ -269,6 +273,7 @@ export class Injection {
       peakTargetRate: schedule === 'max' ? undefined : schedule.peakRate(),
       achievedRate: round(published / seconds),
       durationSeconds: round(seconds, 3),
+      drainSeconds: round((drainEndMs - sendEndMs) / 1000, 3),
       scheduled,
       published,
       confirmed: counts.confirmed,
@@ -278,7 +283,7 @@ export class Injection {
       retried: counts.retried,
       duplicates: counts.duplicates,
       reconnects: counts.reconnects,
-      kinds: { ...this.kinds },
+      kinds: { temperature: this.kindCounts[0]!, forecast: this.kindCounts[1]!, voltage: this.kindCounts[2]! },
       missedSlots: this.missed,
       maxLagMs: round(this.maxLagMs, 1),
       rateHeld: held,
