@@ -126,6 +126,34 @@ describe.runIf(rig)('ingest on the rig', () => {
     await manager.streams.delete(stream);
   }, 240_000);
 
+  it('end to end: smartmeter inject → JetStream → smartmeter ingest → Cassandra, every reading a row', async () => {
+    const ks = freshKeyspace();
+    const stream = `E2E_${Date.now()}`;
+    const prefix = stream.toLowerCase();
+    // One cycle of 2 × 10 × 500 points: a temperature, a forecast and 10,000 readings, each its own row.
+    const inject = runCli(['inject', '--server', rig!.NATS_URL!, '--subject-prefix', prefix, '--jetstream', stream, '--create-stream',
+      '--meters', '2x10x500', '--rate', '5000', '--count', '10002', '--sim-start', '2024-01-15T06:00:00Z', '--seed', '7', '--json']);
+    expect(inject.status, inject.stderr).toBe(0);
+    expect(JSON.parse(inject.stdout)).toMatchObject({ published: 10_002, confirmed: 10_002, lost: 0, kinds: { temperature: 1, forecast: 1, voltage: 10_000 } });
+    const ingest = startIngest(['--server', rig!.NATS_URL!, '--keyspace', ks, '--subject-prefix', prefix, '--jetstream', stream, '--count', '10000']);
+    const { code, summary, stderr } = await ingest.done;
+    expect(code, stderr).toBe(0);
+    expect(summary).toMatchObject({ written: 10_000, malformed: { 'bad-subject': 0, 'bad-length': 0, 'bad-epoch': 0 } });
+    expect(await rows(ks)).toBe(10_000);
+    const perLine = (await cassandra.execute(`SELECT line, count FROM ${ks}.raw_data_count`)).rows.map((r) => [r.get('line'), Number(r.get('count'))]);
+    expect(perLine.sort()).toEqual([[11, 5000], [12, 5000]]);
+    // The first reading, in the first second of the run: Monday 15 January 2024, 06:00 UTC (day_of_week with Sunday = 0), and values in the old ranges.
+    const row = (await cassandra.execute(`SELECT * FROM ${ks}.raw_data WHERE line = 11 AND transformer = 1 AND usagepoint = 1`)).first();
+    expect([row.get('year'), row.get('month'), row.get('day'), row.get('hour'), row.get('minute'), row.get('day_of_week')]).toEqual([2024, 1, 15, 6, 0, 1]);
+    expect(row.get('voltage')).toBeGreaterThan(110);
+    expect(row.get('voltage')).toBeLessThan(125);
+    expect(row.get('demand')).toBeGreaterThanOrEqual(100);
+    expect(row.get('demand')).toBeLessThan(101);
+    expect(row.get('val12')).toBeGreaterThanOrEqual(12);
+    expect(row.get('val12')).toBeLessThan(13);
+    await (await nats.jetstreamManager()).streams.delete(stream);
+  }, 120_000);
+
   it("honours the old bridge's environment: NATS_URI, NATS_*_FILE credentials, CASSANDRA_URL, NATS_SUBJECT", async () => {
     const ks = freshKeyspace();
     const auth = await connect({
