@@ -57,6 +57,8 @@ export class Ingest {
   private readonly outstanding = new Set<Promise<unknown>>();
   private firstWrite = 0;
   private lastWrite = 0;
+  /** Acknowledgements of written rows, sent together once per event-loop turn (see ackSoon). */
+  private readonly acks: JsMsg[] = [];
 
   constructor(
     private readonly nats: NatsConnection,
@@ -88,6 +90,7 @@ export class Ingest {
       if (this.options.jetstream) await this.runJetStream(this.options.jetstream);
       else await this.runCore();
       while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
+      this.flushAcks(); // before the caller closes the connection
       await this.writer.close();
     } finally {
       if (timer) clearTimeout(timer);
@@ -152,7 +155,7 @@ export class Ingest {
         async (reading) => {
           try {
             await this.writer.write(reading);
-            message.ack();
+            this.ackSoon(message);
             acked += 1;
             // Checked here: the last acknowledgements come after the last message arrived.
             if (this.options.count !== undefined && acked >= this.options.count) this.stop();
@@ -217,6 +220,20 @@ export class Ingest {
         await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
       }
     }
+  }
+
+  /**
+   * Acknowledges a message whose row is written, with the others completed in the same turn of
+   * the event loop: each write completes in its own socket read, and an ack sent right away cost
+   * one socket write each (a tenth of ingest's CPU, measured). Still one ack per message.
+   */
+  private ackSoon(message: JsMsg): void {
+    if (this.acks.push(message) === 1) setImmediate(() => this.flushAcks());
+  }
+
+  private flushAcks(): void {
+    for (const m of this.acks) m.ack();
+    this.acks.length = 0;
   }
 
   private logOnce(kind: string, line: string): void {
