@@ -146,7 +146,8 @@ describe('arrival schedule', () => {
   it('plans a constant rate exactly', () => {
     const s = ArrivalSchedule.constant(1000, 10_000);
     expect(s.total).toBe(10_000);
-    expect(s.dueBy(0)).toBe(1);
+    expect(s.dueBy(0)).toBe(0);
+    expect(s.dueBy(0.5)).toBe(1);
     expect(s.dueBy(999.9)).toBe(1000);
     expect(s.dueBy(10_000)).toBe(10_000);
     expect(s.plannedMs(500)).toBe(500);
@@ -163,9 +164,17 @@ describe('arrival schedule', () => {
     expect(s.plannedMs(1250)).toBeCloseTo(5000, 6);
     // Second stage: 1000 τ − 50 τ² = 2500 → τ = 10 − √50.
     expect(s.plannedMs(7500)).toBeCloseTo(10_000 + (10 - Math.sqrt(50)) * 1000, 6);
-    expect(s.dueBy(5000)).toBe(1251);
+    expect(s.dueBy(5000)).toBe(1250);
     expect(s.peakRate()).toBe(1000);
     expect(s.averageRate()).toBe(500);
+  });
+
+  it('plans nothing during a stage at rate 0, and averages over the span a count leaves', () => {
+    const s = new ArrivalSchedule(parseStages('10s:0,10s:100'), 0);
+    expect(s.dueBy(9_999)).toBe(0);
+    expect(s.plannedMs(0)).toBe(10_000);
+    expect(s.total).toBe(500);
+    expect(ArrivalSchedule.constant(10, 3_600_000, 10).averageRate()).toBe(10);
   });
 
   it('refuses unreadable stages', () => {
@@ -189,6 +198,14 @@ describe('inject settings', () => {
     expect(s.topology).toEqual({ lines: 2, transformers: 4, usagePoints: 75 });
     expect([s.slot, s.randomness, s.predictionLength, s.timeRoot, s.subjectPrefix]).toEqual([3, 0.5, 6, 1_700_000_000, 'old.raw']);
     expect(s.nats.servers).toEqual(['nats://nats:4222']);
+  });
+
+  it('reads credentials from the environment only when no credential flag is given', () => {
+    const env = { NATS_USERNAME_FILE: '/nonexistent/user', NATS_PASSWORD: 'from-env' };
+    expect(() => resolveInjectSettings({}, env)).toThrow(/cannot read the NATS user file/);
+    expect(resolveInjectSettings({ token: 't' }, env).nats).toMatchObject({ token: 't', user: undefined, password: undefined });
+    // The plain variable wins over the file, as in the old entrypoint.
+    expect(resolveInjectSettings({}, { NATS_USERNAME: 'u', NATS_USERNAME_FILE: '/nonexistent/user' }).nats.user).toBe('u');
   });
 
   it('lets flags win over the environment', () => {
@@ -220,6 +237,7 @@ describe('inject settings', () => {
       [{ seed: '-1' }, {}, /--seed must be a whole number/],
       [{ subjectPrefix: 'a.*' }, {}, /is not a NATS subject/],
       [{ simStart: 'yesterday' }, {}, /--sim-start: cannot read "yesterday"/],
+      [{ simStart: '99999999999999' }, {}, /--sim-start: cannot read "99999999999999" as a date from 1970 to 9999/],
       [{ createStream: true }, {}, /--create-stream needs --jetstream/],
       [{ passwordFile: '/nonexistent/secret' }, {}, /cannot read the NATS password file \/nonexistent\/secret/],
     ];

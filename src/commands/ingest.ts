@@ -44,7 +44,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
   const retries = nonNegativeInteger(options.retries, '--retries');
   const readTimeoutMs = options.timeoutMs ? positiveInteger(options.timeoutMs, '--timeout-ms') : undefined;
-  const env = natsSettingsFromEnv(process.env);
+  const env = natsSettingsFromEnv(process.env, !(options.user || options.password || options.passwordFile || options.creds));
   const settings = {
     servers: options.server.length ? options.server : (env.servers ?? ['nats://127.0.0.1:4222']),
     user: options.user ?? env.user,

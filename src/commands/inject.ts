@@ -4,7 +4,6 @@ import { dirname, resolve } from 'node:path';
 import { RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { natsConnectionOptions } from '../nats/connection.js';
-import { simulatedStart } from '../inject/clock.js';
 import { MessageGenerator } from '../inject/generator.js';
 import { GraphiteReporter } from '../inject/graphite.js';
 import { histogramFactory } from '../inject/histogram.js';
@@ -55,7 +54,8 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
     schedule: settings.schedule,
     maxCount: settings.maxCount,
     maxDurationMs: settings.maxDurationMs,
-    simulatedStartEpoch: settings.simStart ?? simulatedStart(Date.now() / 1000, settings.timeRoot),
+    simStart: settings.simStart,
+    timeRoot: settings.timeRoot,
     slackMs: settings.slackMs,
     abortOnMiss: settings.abortOnMiss,
     tickMs: 5,
@@ -86,13 +86,14 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
   }
   void (async () => {
     for await (const status of nc.status()) {
-      sink.onStatus(status.type);
+      sink.onStatus(status.type, status.data);
       if (status.type === 'disconnect') log(`disconnected from ${withoutCredentials(String(status.data))}; buffering and reconnecting`);
       if (status.type === 'reconnect') log(`reconnected to ${withoutCredentials(String(status.data))}`);
     }
   })();
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => injection.stop());
+  const stop = () => injection.stop();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
   const live = process.stderr.isTTY && !options.json;
   const timer = setInterval(() => {
     const snapshot = injection.snapshot();
@@ -103,14 +104,13 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
   let report: InjectionReport;
   try {
     report = await injection.run();
+    graphite?.send(injection.snapshot());
   } finally {
     clearInterval(timer);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, stop);
     if (live) process.stderr.write('\n');
+    await graphite?.close();
     await nc.close().catch(() => undefined);
-  }
-  if (graphite) {
-    graphite.send(injection.snapshot());
-    await graphite.close();
   }
   if (reportPath) {
     writeFileAtomic(reportPath, renderHtmlReport(report, injection.samples, {
@@ -133,12 +133,20 @@ async function ensureStream(nc: import('nats').NatsConnection, js: NonNullable<I
   const jsm = await nc.jetstreamManager().catch((error: Error) => {
     throw new RuntimeError(`JetStream is not available on this server: ${error.message}`);
   });
-  const exists = await jsm.streams.info(js.stream).then(() => true, () => false);
+  const exists = await jsm.streams.info(js.stream).then(
+    () => true,
+    (error: { code?: string; api_error?: { err_code?: number }; message?: string }) => {
+      if (error.api_error?.err_code === 10059 || error.code === '404') return false; // stream not found
+      throw new RuntimeError(`cannot look up JetStream stream "${js.stream}": ${error.message ?? String(error)}`);
+    },
+  );
   if (!exists) {
     if (!js.create) throw new UsageError(`JetStream stream "${js.stream}" does not exist (add --create-stream to create it for ${prefix}.>)`);
-    await jsm.streams.add({ name: js.stream, subjects: [`${prefix}.>`] });
+    await jsm.streams.add({ name: js.stream, subjects: [`${prefix}.>`] }).catch((error: Error) => {
+      throw new RuntimeError(`cannot create JetStream stream "${js.stream}" for ${prefix}.>: ${error.message}`);
+    });
   }
-  for (const subject of [generator.temperatureSubject, generator.forecastSubject, `${prefix}.voltage.data.11.1.1`]) {
+  for (const subject of [generator.subjectAt(0), generator.subjectAt(1), generator.subjectAt(2)]) {
     const owner = await jsm.streams.find(subject).catch(() => undefined);
     if (owner !== js.stream) throw new UsageError(`JetStream stream "${js.stream}" does not take the subject ${subject}${owner ? ` (stream "${owner}" does)` : ''}`);
   }
@@ -149,6 +157,7 @@ function connectProblem(error: unknown): string {
   const message = (error as Error).message ?? String(error);
   if (code === 'AUTHORIZATION_VIOLATION' || /authoriz/i.test(message)) return 'authorization failed (check the user, password, token or credentials)';
   if (code === 'CONNECTION_REFUSED' || /ECONNREFUSED/.test(message)) return 'connection refused';
+  if (code === 'SERVER_OPT_NA' || message === 'tls') return 'the server does not offer TLS (check the URL and the --tls options)';
   if (code === 'TIMEOUT' || /timeout/i.test(message)) return 'no answer within the connect timeout';
   return message;
 }

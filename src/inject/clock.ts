@@ -17,9 +17,13 @@ export function simulatedStart(nowSeconds: number, timeRoot?: number): number {
   return timeRoot + (now - timeRoot) * SIMULATED_SECONDS_PER_SECOND;
 }
 
-/** The simulated epoch of a message planned `elapsedMs` after the start of the run. */
-export function simulatedEpoch(startEpoch: number, elapsedMs: number): number {
-  return startEpoch + Math.floor(elapsedMs / 1000) * SIMULATED_SECONDS_PER_SECOND;
+/**
+ * The simulated epoch of a message planned `elapsedMs` after the start of the run. Steps fall on
+ * whole wall-clock seconds when `startFractionMs` is the fraction of a second at which the run
+ * started (so injectors sharing TIME_ROOT step together, as the old ones did); 0 with --sim-start.
+ */
+export function simulatedEpoch(startEpoch: number, elapsedMs: number, startFractionMs = 0): number {
+  return startEpoch + Math.floor((startFractionMs + elapsedMs) / 1000) * SIMULATED_SECONDS_PER_SECOND;
 }
 
 /** What the models need of a date: day of week (Monday = 0), hour, and day of year (1-based), in UTC. */

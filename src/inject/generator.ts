@@ -13,7 +13,6 @@ import type { Random } from './random.js';
 import { TEMPERATURE_PAYLOAD_BYTES, VOLTAGE_PAYLOAD_BYTES, voltageSubject, writeEpochAndValue } from '../wire/voltage.js';
 
 export type MessageKind = 'temperature' | 'forecast' | 'voltage';
-export const MESSAGE_KINDS: readonly MessageKind[] = ['temperature', 'forecast', 'voltage'];
 
 export interface GeneratorSettings {
   topology: Topology;

@@ -10,7 +10,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { ArrivalSchedule } from './schedule.js';
 import type { MessageGenerator, MessageKind } from './generator.js';
-import { simulatedEpoch } from './clock.js';
+import { simulatedEpoch, simulatedStart } from './clock.js';
 import { summarise, type HistogramFactory, type LatencySummary } from './histogram.js';
 import { sleep, totalLost, type LossReason, type Sink } from './sinks.js';
 
@@ -20,7 +20,9 @@ export interface InjectionPlan {
   /** Flat-out: stop after this many messages / this long (either may be absent). */
   maxCount?: number;
   maxDurationMs?: number;
-  simulatedStartEpoch: number;
+  /** Simulated epoch of the first message (reproducible runs); else from TIME_ROOT or the start. */
+  simStart?: number;
+  timeRoot?: number;
   /** A send later than this after its planned time missed its slot. */
   slackMs: number;
   /** Stop when sends stay later than the slack for a whole second. */
@@ -98,6 +100,8 @@ export class Injection {
   private readonly total: Histogram | undefined;
   private interval: Histogram | undefined;
   private start = 0;
+  private simStartEpoch = 0;
+  private startFractionMs = 0;
   private sent = 0;
   private scheduled = 0;
   private missed = 0;
@@ -116,7 +120,7 @@ export class Injection {
     this.sink = sink;
     this.plan = plan;
     this.mode = mode;
-    this.lastEpoch = plan.simulatedStartEpoch;
+    this.lastEpoch = plan.simStart ?? 0;
     if (histograms) {
       this.total = histograms();
       this.interval = histograms();
@@ -132,15 +136,23 @@ export class Injection {
   /** Ends the run gracefully: no more sends, then the drain. */
   stop(): void {
     this.stopping = true;
+    this.sink.release();
   }
 
   async run(): Promise<InjectionReport> {
+    const wall = Date.now();
     this.start = performance.now();
+    this.simStartEpoch = this.plan.simStart ?? simulatedStart(wall / 1000, this.plan.timeRoot);
+    this.startFractionMs = this.plan.simStart === undefined ? wall % 1000 : 0;
+    this.lastEpoch = this.simStartEpoch;
     const { schedule } = this.plan;
     if (schedule === 'max') await this.runFlatOut();
     else await this.runScheduled(schedule);
     const sendEnd = this.elapsed();
+    // Confirmations during the drain still land in their own seconds of the report.
+    const sampler = setInterval(() => this.closeSamples(this.elapsed(), false), 250);
     await this.sink.drain(performance.now() + this.plan.drainMs);
+    clearInterval(sampler);
     const drainEnd = this.elapsed();
     this.closeSamples(drainEnd, true);
     return this.report(sendEnd, drainEnd);
@@ -195,6 +207,8 @@ export class Injection {
     const maxCount = this.plan.maxCount ?? Number.POSITIVE_INFINITY;
     const maxDuration = this.plan.maxDurationMs ?? Number.POSITIVE_INFINITY;
     const batch = 1000;
+    // A server that stops answering must not hold the run past its duration.
+    const deadline = Number.isFinite(maxDuration) ? setTimeout(() => sink.release(), maxDuration) : undefined;
     while (!this.stopping) {
       const now = this.elapsed();
       if (this.sent >= maxCount || now >= maxDuration) break;
@@ -206,11 +220,12 @@ export class Injection {
       await sink.waitForRoom();
       await immediate();
     }
+    clearTimeout(deadline);
     this.scheduled = this.sent;
   }
 
   private emit(plannedMs: number): void {
-    const epoch = simulatedEpoch(this.plan.simulatedStartEpoch, plannedMs);
+    const epoch = simulatedEpoch(this.simStartEpoch, plannedMs, this.startFractionMs);
     this.lastEpoch = epoch;
     const index = this.sink.send(this.generator, epoch, this.start + plannedMs, this.sent);
     const kind = index < 2 ? index : 2;
@@ -289,7 +304,7 @@ export class Injection {
       rateHeld: held,
       abortedOnMiss: this.aborted,
       stoppedEarly: this.stopping && !this.aborted && (schedule === 'max' ? false : this.sent < schedule.total),
-      simulatedStart: new Date(this.plan.simulatedStartEpoch * 1000).toISOString(),
+      simulatedStart: new Date(this.simStartEpoch * 1000).toISOString(),
       simulatedEnd: new Date(this.lastEpoch * 1000).toISOString(),
       latencyMs: this.total ? summarise(this.total) : undefined,
     };

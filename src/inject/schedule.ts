@@ -1,7 +1,8 @@
 /**
  * When each message is due, in an open model: the rate follows the stages (linear from one
  * target to the next, as k6's ramping-arrival-rate does), independent of how fast the server
- * answers. Message i (from 0) is planned at the instant the cumulative count reaches i.
+ * answers. Message i (from 0) is due once the cumulative count exceeds i, and is planned at the
+ * instant it reaches i; a stage at rate 0 plans nothing.
  */
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../options.js';
@@ -66,8 +67,8 @@ export class ArrivalSchedule {
 
   /** How many messages are due by `ms` (messages 0 … n−1). */
   dueBy(ms: number): number {
-    if (ms < 0) return 0;
-    return Math.min(this.total, Math.floor(this.cumulative(ms) + 1e-9) + 1);
+    if (ms <= 0) return 0;
+    return Math.min(this.total, Math.max(0, Math.ceil(this.cumulative(ms) - 1e-9)));
   }
 
   /** When message `i` is due, in ms from the start. */
@@ -85,9 +86,11 @@ export class ArrivalSchedule {
     return this.durationMs;
   }
 
-  /** Messages per second over the whole schedule (the constant rate when it has no end). */
+  /** Messages per second over the span the schedule covers (cut short by a count, if any). */
   averageRate(): number {
-    return Number.isFinite(this.durationMs) && this.durationMs > 0 ? this.total / (this.durationMs / 1000) : this.rateAt(0);
+    if (!Number.isFinite(this.total)) return this.rateAt(0);
+    const spanMs = Math.min(this.durationMs, this.plannedMs(this.total));
+    return spanMs > 0 ? this.total / (spanMs / 1000) : 0;
   }
 
   /** The highest rate any stage reaches. */

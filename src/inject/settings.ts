@@ -106,7 +106,8 @@ export function resolveInjectSettings(flags: InjectFlags, env: NodeJS.ProcessEnv
   const slotText = flags.slot ?? env.TASK_SLOT;
   const slot = slotText === undefined ? 1 : integerIn(slotText, flags.slot === undefined ? 'TASK_SLOT' : '--slot', 0, MAX_SLOT);
 
-  const envNats = natsSettingsFromEnv(env);
+  const credentialFlag = [flags.user, flags.password, flags.passwordFile, flags.token, flags.creds, flags.nkey].some((f) => f !== undefined);
+  const envNats = natsSettingsFromEnv(env, !credentialFlag);
   const password = flags.passwordFile ? readSecretFile(flags.passwordFile, 'NATS password') : (flags.password ?? envNats.password);
   const jetstream = flags.jetstream === undefined || flags.jetstream === false
     ? undefined
@@ -123,7 +124,7 @@ export function resolveInjectSettings(flags: InjectFlags, env: NodeJS.ProcessEnv
     subjectPrefix: parseSubjectPrefix(flags.subjectPrefix ?? env.GATLING_TO_NATS_SUBJECT ?? 'smartmeter.raw'),
     randomness: nonNegativeNumber(flags.randomness ?? env.RANDOMNESS ?? '0.2', flags.randomness === undefined && env.RANDOMNESS !== undefined ? 'RANDOMNESS' : '--randomness'),
     predictionLength: positiveInteger(flags.predictionLength ?? env.PREDICTION_LENGTH ?? '12', flags.predictionLength === undefined && env.PREDICTION_LENGTH !== undefined ? 'PREDICTION_LENGTH' : '--prediction-length'),
-    timeRoot: (flags.timeRoot ?? env.TIME_ROOT) === undefined ? undefined : integerIn((flags.timeRoot ?? env.TIME_ROOT)!, flags.timeRoot === undefined ? 'TIME_ROOT' : '--time-root', 0, 253_402_300_799),
+    timeRoot: (flags.timeRoot ?? env.TIME_ROOT) === undefined ? undefined : integerIn((flags.timeRoot ?? env.TIME_ROOT)!, flags.timeRoot === undefined ? 'TIME_ROOT' : '--time-root', 0, MAX_EPOCH),
     simStart: flags.simStart === undefined ? undefined : parseInstant(flags.simStart, '--sim-start'),
     nats: {
       servers: flags.server?.length ? flags.server : (envNats.servers ?? ['nats://127.0.0.1:4222']),
@@ -174,11 +175,13 @@ function nonNegativeNumber(text: string, what: string): number {
   return n;
 }
 
-/** Epoch seconds, or an ISO date such as 2024-01-15T08:00:00Z. */
+/** The last second of year 9999: the last epoch the table's calendar columns can hold. */
+const MAX_EPOCH = 253_402_300_799;
+
+/** Epoch seconds, or an ISO date such as 2024-01-15T08:00:00Z (1970 to 9999). */
 function parseInstant(text: string, what: string): number {
-  if (/^\d+$/.test(text.trim())) return Number(text);
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms) || ms < 0) throw new UsageError(`${what}: cannot read "${text}" as a date (e.g. 2024-01-15T08:00:00Z) or epoch seconds`);
+  const ms = /^\d+$/.test(text.trim()) ? Number(text) * 1000 : Date.parse(text);
+  if (Number.isNaN(ms) || ms < 0 || ms > MAX_EPOCH * 1000) throw new UsageError(`${what}: cannot read "${text}" as a date from 1970 to 9999 (e.g. 2024-01-15T08:00:00Z) or as epoch seconds`);
   return Math.floor(ms / 1000);
 }
 

@@ -8,7 +8,13 @@
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats';
 import { payloadBytes, type MessageGenerator } from './generator.js';
 
-export type LossReason = 'disconnected' | 'buffer-full' | 'not-reconnected' | 'no-ack';
+/**
+ * disconnected: handed to the client, unconfirmed when the connection dropped; unconfirmed: still
+ * unconfirmed at the drain deadline; refused: the server answered a publish with a permissions
+ * error; not-reconnected: kept for after a reconnection that did not come before the deadline;
+ * no-ack: a JetStream publish still unacknowledged at the deadline.
+ */
+export type LossReason = 'disconnected' | 'unconfirmed' | 'refused' | 'not-reconnected' | 'no-ack';
 
 export interface SinkCounts {
   published: number;
@@ -31,26 +37,51 @@ export interface Sink {
   send(generator: MessageGenerator, epoch: number, plannedMs: number, seq: number): number;
   /** Called once per scheduler tick (core mode sends its PING here). */
   tick(): void;
-  /** Resolves when a slot frees up (used flat-out, instead of a timer). */
+  /** Resolves when a slot frees up (used flat-out, instead of a timer), or at release(). */
   waitForRoom(): Promise<void>;
+  /** Resolves every waitForRoom (the run is stopping). */
+  release(): void;
   /** Waits until everything sent is confirmed or counted lost, at most until `deadline` (performance.now()). */
   drain(deadline: number): Promise<void>;
   /** Current number of unconfirmed messages or publishes in flight. */
   inFlight(): number;
-  /** The client's status events ('disconnect', 'reconnect', …). */
-  onStatus(type: string): void;
+  /** The client's status events ('disconnect', 'reconnect', 'error', …) and their data. */
+  onStatus(type: string, data?: unknown): void;
 }
 
 function emptyCounts(): SinkCounts {
-  return { published: 0, confirmed: 0, lost: { disconnected: 0, 'buffer-full': 0, 'not-reconnected': 0, 'no-ack': 0 }, retried: 0, duplicates: 0, errors: {}, reconnects: 0 };
+  return { published: 0, confirmed: 0, lost: { disconnected: 0, unconfirmed: 0, refused: 0, 'not-reconnected': 0, 'no-ack': 0 }, retried: 0, duplicates: 0, errors: {}, reconnects: 0 };
 }
 
 export function totalLost(counts: SinkCounts): number {
-  return counts.lost.disconnected + counts.lost['buffer-full'] + counts.lost['not-reconnected'] + counts.lost['no-ack'];
+  let n = 0;
+  for (const reason in counts.lost) n += counts.lost[reason as LossReason];
+  return n;
 }
 
+/** Callers waiting for room in a sink's window. */
+class RoomWaiters {
+  private readonly waiting: (() => void)[] = [];
+
+  wait(canSend: () => boolean): Promise<void> {
+    if (canSend()) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  wake(canSend: () => boolean): void {
+    while (this.waiting.length && canSend()) this.waiting.shift()!();
+  }
+
+  releaseAll(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}
+
+/** What a message kept for after a reconnection costs in memory, beyond its payload and subject. */
+const PENDING_ENTRY_BYTES = 200;
+
 export interface CoreSinkOptions {
-  /** Messages kept while disconnected, sent after the reconnection (bytes of payload). */
+  /** Memory for messages kept while disconnected and sent after the reconnection; when it is full, sends wait. */
   reconnectBufferBytes: number;
   /** Write whole PUB frames of this generator's subjects through the client's protocol handler (see PubFrames); absent: nc.publish. */
   generator?: MessageGenerator;
@@ -67,13 +98,15 @@ export class CoreSink implements Sink {
   private pendingBytes = 0;
   private pings = 0;
   private sinceLastPing = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters = new RoomWaiters();
   private readonly nc: NatsConnection;
   private readonly options: CoreSinkOptions;
   /** Bumped at each disconnection: PONGs of an earlier connection confirm nothing. */
   private connection = 0;
   /** Published messages already confirmed or counted lost. */
   private accounted = 0;
+  /** Publishes the server refused (counted lost) that a PONG has not yet passed. */
+  private refusedUnaccounted = 0;
   private readonly frames: PubFrames | undefined;
 
   constructor(nc: NatsConnection, options: CoreSinkOptions) {
@@ -83,13 +116,18 @@ export class CoreSink implements Sink {
     this.frames = writer && options.generator ? new PubFrames(writer, (n) => (this.counts.published += n), options.generator) : undefined;
   }
 
-  /** Follows the connection's status (disconnect / reconnect events from the client). */
-  onStatus(type: string): void {
-    if (type === 'disconnect' && this.connected) {
+  /** Follows the connection's status (disconnect / reconnect / permission errors). */
+  onStatus(type: string, data?: unknown): void {
+    if (type === 'error' && data === 'PERMISSIONS_VIOLATION') {
+      // A publish the server refused; it is counted lost, not confirmed by the next PONG.
+      this.counts.lost.refused += 1;
+      this.refusedUnaccounted += 1;
+      this.counts.errors.permissions = (this.counts.errors.permissions ?? 0) + 1;
+    } else if (type === 'disconnect' && this.connected) {
       this.connected = false;
       this.connection += 1;
       // Whatever was handed to the client and not confirmed may be gone with the socket.
-      this.countUnconfirmedLost();
+      this.countUnconfirmedLost('disconnected');
       this.pings = 0;
       this.wake();
     } else if (type === 'reconnect' && !this.connected) {
@@ -100,23 +138,21 @@ export class CoreSink implements Sink {
       this.pendingBytes = 0;
       for (const m of backlog) this.publish(m.subject, m.payload);
       this.ping();
+      this.wake();
     }
   }
 
+  /** Connected: room in the PING window. Disconnected: room in the reconnect buffer (flat-out waits there). */
   canSend(): boolean {
-    return !this.connected || this.pings < this.options.maxUnconfirmedPings;
+    return this.connected ? this.pings < this.options.maxUnconfirmedPings : this.pendingBytes < this.options.reconnectBufferBytes;
   }
 
   send(generator: MessageGenerator, epoch: number): number {
     const index = generator.nextSubjectIndex;
     if (!this.connected) {
       generator.next(epoch);
-      if (this.pendingBytes + generator.payload.length > this.options.reconnectBufferBytes) {
-        this.counts.lost['buffer-full'] += 1;
-      } else {
-        this.pending.push({ subject: generator.subject, payload: generator.payload });
-        this.pendingBytes += generator.payload.length;
-      }
+      this.pending.push({ subject: generator.subject, payload: generator.payload });
+      this.pendingBytes += generator.payload.length + generator.subject.length + PENDING_ENTRY_BYTES;
       return index;
     }
     if (this.frames) {
@@ -135,8 +171,11 @@ export class CoreSink implements Sink {
   }
 
   waitForRoom(): Promise<void> {
-    if (this.canSend()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.waiters.wait(() => this.canSend());
+  }
+
+  release(): void {
+    this.waiters.releaseAll();
   }
 
   inFlight(): number {
@@ -156,12 +195,22 @@ export class CoreSink implements Sink {
     // Still disconnected or unconfirmed at the deadline.
     this.counts.lost['not-reconnected'] += this.pending.length + (this.frames?.discard() ?? 0);
     this.pending.length = 0;
-    this.countUnconfirmedLost();
+    this.countUnconfirmedLost(this.connected ? 'unconfirmed' : 'disconnected');
   }
 
-  private countUnconfirmedLost(): void {
-    this.counts.lost.disconnected += this.counts.published - this.accounted;
-    this.accounted = this.counts.published;
+  /** Counts what was published and never confirmed as lost for `reason` (refused ones are counted already). */
+  private countUnconfirmedLost(reason: LossReason): void {
+    this.counts.lost[reason] += this.takeAccounted(this.counts.published);
+  }
+
+  /** Moves the accounted mark to `mark`; returns how many messages that covers, less the refused ones. */
+  private takeAccounted(mark: number): number {
+    const n = mark - this.accounted;
+    if (n <= 0) return 0;
+    this.accounted = mark;
+    const refused = Math.min(n, this.refusedUnaccounted);
+    this.refusedUnaccounted -= refused;
+    return n - refused;
   }
 
   private publish(subject: string, payload: Uint8Array): void {
@@ -190,10 +239,7 @@ export class CoreSink implements Sink {
       () => {
         if (connection !== this.connection) return;
         this.pings -= 1;
-        if (mark > this.accounted) {
-          this.counts.confirmed += mark - this.accounted;
-          this.accounted = mark;
-        }
+        this.counts.confirmed += this.takeAccounted(mark);
         this.wake();
       },
       () => undefined, // the disconnection itself is counted in onStatus
@@ -211,7 +257,7 @@ export class CoreSink implements Sink {
   }
 
   private wake(): void {
-    while (this.waiters.length && this.canSend()) this.waiters.shift()!();
+    this.waiters.wake(() => this.canSend());
   }
 }
 
@@ -229,7 +275,7 @@ export interface JetStreamSinkOptions {
 export class JetStreamSink implements Sink {
   readonly counts = emptyCounts();
   private inflight = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters = new RoomWaiters();
   private deadline = Number.POSITIVE_INFINITY;
   private readonly js: JetStreamClient;
   private readonly options: JetStreamSinkOptions;
@@ -259,8 +305,11 @@ export class JetStreamSink implements Sink {
   }
 
   waitForRoom(): Promise<void> {
-    if (this.canSend()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.waiters.wait(() => this.canSend());
+  }
+
+  release(): void {
+    this.waiters.releaseAll();
   }
 
   inFlight(): number {
@@ -280,14 +329,14 @@ export class JetStreamSink implements Sink {
         if (ack.duplicate) this.counts.duplicates += 1;
         this.counts.confirmed += 1;
         this.options.recordLatency(Math.max(1, Math.round((performance.now() - plannedMs) * 1000)));
-        this.release();
+        this.settle();
       },
       (error: unknown) => {
         const reason = errorReason(error);
         this.counts.errors[reason] = (this.counts.errors[reason] ?? 0) + 1;
         if (performance.now() >= this.deadline) {
           this.counts.lost['no-ack'] += 1;
-          this.release();
+          this.settle();
           return;
         }
         this.counts.retried += 1;
@@ -296,9 +345,10 @@ export class JetStreamSink implements Sink {
     );
   }
 
-  private release(): void {
+  /** One publish is done with (acknowledged or given up): room for the next. */
+  private settle(): void {
     this.inflight -= 1;
-    while (this.waiters.length && this.canSend()) this.waiters.shift()!();
+    this.waiters.wake(() => this.canSend());
   }
 }
 

@@ -19,20 +19,49 @@ export interface NatsSettings {
 }
 
 
-/** NATS_URI may carry credentials itself (nats://user:pass@host:4222), as the old containers built it. */
-export function natsSettingsFromEnv(env: NodeJS.ProcessEnv): Partial<NatsSettings> {
+/**
+ * The old containers' NATS variables. Credentials come from NATS_USERNAME / NATS_PASSWORD, or
+ * else from the files NATS_USERNAME_FILE / NATS_PASSWORD_FILE (the old entrypoint's order); they
+ * are read only when `credentials` is true, i.e. when no credential was given as a flag.
+ * NATS_URI may also carry them (nats://user:pass@host:4222): see natsConnectionOptions.
+ */
+export function natsSettingsFromEnv(env: NodeJS.ProcessEnv, credentials = true): Partial<NatsSettings> {
   const settings: Partial<NatsSettings> = {};
-  if (env.NATS_URI) settings.servers = env.NATS_URI.split(',').map((s) => s.trim());
-  const user = env.NATS_USERNAME_FILE ? readSecretFile(env.NATS_USERNAME_FILE, 'NATS user') : env.NATS_USERNAME;
-  const password = env.NATS_PASSWORD_FILE ? readSecretFile(env.NATS_PASSWORD_FILE, 'NATS password') : env.NATS_PASSWORD;
+  if (env.NATS_URI) settings.servers = env.NATS_URI.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!credentials) return settings;
+  const user = env.NATS_USERNAME || (env.NATS_USERNAME_FILE ? readSecretFile(env.NATS_USERNAME_FILE, 'NATS user') : undefined);
+  const password = env.NATS_PASSWORD || (env.NATS_PASSWORD_FILE ? readSecretFile(env.NATS_PASSWORD_FILE, 'NATS password') : undefined);
   if (user) settings.user = user;
   if (password) settings.password = password;
   return settings;
 }
 
+/**
+ * nats://user:pass@host:4222 → the credentials and nats://host:4222. The NATS client ignores
+ * credentials in server URLs, and the old containers put them exactly there.
+ */
+export function splitServerCredentials(url: string): { server: string; user?: string; password?: string } {
+  const match = /^([a-z]+:\/\/)([^/@]*)@(.*)$/i.exec(url.trim());
+  if (!match) return { server: url.trim() };
+  const [name, ...rest] = match[2]!.split(':');
+  return {
+    server: `${match[1]}${match[3]}`,
+    user: name ? decodeURIComponent(name) : undefined,
+    password: rest.length ? decodeURIComponent(rest.join(':')) : undefined,
+  };
+}
+
 export async function natsConnectionOptions(settings: NatsSettings): Promise<ConnectionOptions> {
+  const servers = settings.servers.map(splitServerCredentials);
+  const fromUrl = servers.find((s) => s.user !== undefined);
+  if (fromUrl && settings.user === undefined && !settings.token && !settings.credsFile && !settings.nkeyFile) {
+    settings = { ...settings, user: fromUrl.user, password: fromUrl.password };
+  }
+  for (const file of [settings.tls?.caFile, settings.tls?.certFile, settings.tls?.keyFile]) {
+    if (file !== undefined) readSecretFile(file, 'TLS'); // a missing file is bad input, said before connecting
+  }
   const options: ConnectionOptions = {
-    servers: settings.servers,
+    servers: servers.map((s) => s.server),
     name: settings.name,
     timeout: 5000,
     maxReconnectAttempts: -1,
