@@ -235,6 +235,17 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     expect(bad.stderr).toMatch(/^smartmeter: cannot connect to NATS at tls:\/\/127\.0\.0\.1:4224: /);
   });
 
+  it('gives up after the connect timeout on a server that never answers', async () => {
+    const silent = createServer(() => undefined); // accepts, never sends INFO
+    const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)));
+    const started = Date.now();
+    const r = await injectAsync(['-s', `nats://127.0.0.1:${port}`, '--connect-timeout', '1s', '--count', '5']);
+    silent.close();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`cannot connect to NATS at nats://127\\.0\\.0\\.1:${port}: no answer within the connect timeout`));
+    expect(Date.now() - started).toBeLessThan(6000);
+  });
+
   it('fails with one line, naming the problem, on bad input and unreachable or refusing servers', async () => {
     const password = readFileSync(rig!.NATS_AUTH_PASSWORD_FILE!, 'utf8');
     const closed = await freePort();

@@ -107,9 +107,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
       process.stderr.write('\n');
     }
     await nats.close().catch(() => undefined); // the subscriptions were drained or stopped by run()
-    await cassandra.shutdown();
-    // After a reconnection the NATS client can keep a timer alive; the work is done, so do not wait for it.
-    setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+    await cassandra.shutdown(); // a NATS timer left after a reconnection is dealt with by bin/smartmeter
   }
   process.stdout.write(options.json ? `${JSON.stringify(stats)}\n` : summary(stats));
 }
