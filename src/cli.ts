@@ -142,6 +142,9 @@ Examples:
     .option('--count <n>', 'stop after this many readings')
     .option('--duration <time>', 'stop after this long (10s, 5m, 1h)')
     .option('--wait <seconds>', 'how long to wait for Cassandra at start', '120')
+    .option('--graphite <host[:port]>', 'send live counters to Graphite (plaintext, port 2003 by default) every second')
+    .option('--graphite-prefix <path>', 'metric path prefix (default smartmeter.ingest.slot<TASK_SLOT or 1>)')
+    .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default)')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -206,6 +209,7 @@ Examples:
     .option('--report <file.html>', 'write a self-contained HTML report')
     .option('--graphite <host[:port]>', 'send live counters to Graphite (plaintext, port 2003 by default) every second')
     .option('--graphite-prefix <path>', 'metric path prefix (default smartmeter.inject.slot<N>)')
+    .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default)')
     .option('--json', 'print the summary as one JSON object')
     .addHelpText(
       'after',

@@ -5,6 +5,10 @@ import { cassandraPassword, connectWithRetry } from '../cassandra/connection.js'
 import { checkKeyspace } from '../cassandra/migrations.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';
 import { natsConnectionOptions, natsSettingsFromEnv } from '../nats/connection.js';
+import { GraphiteReporter } from '../metrics/graphite.js';
+import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
+import { prometheusText } from '../metrics/samples.js';
+import { ingestSamples, RateMeter } from '../ingest/metrics.js';
 
 export interface IngestCommandOptions {
   server: string[];
@@ -32,6 +36,9 @@ export interface IngestCommandOptions {
   duration?: string;
   wait: string;
   json?: boolean;
+  graphite?: string;
+  graphitePrefix?: string;
+  metricsPort?: string;
 }
 
 export async function runIngest(options: IngestCommandOptions): Promise<void> {
@@ -56,6 +63,9 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   const driver = (await import('cassandra-driver')).default;
   const consistency = consistencyLevel(driver.types.consistencies as unknown as Record<string, number>, options.consistency);
   const log = (line: string) => process.stderr.write(`ingest: ${line}\n`);
+  const slot = process.env.TASK_SLOT ?? '1';
+  const graphite = options.graphite === undefined ? undefined : new GraphiteReporter(options.graphite, options.graphitePrefix ?? `smartmeter.ingest.slot${slot}`, log);
+  const metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort, '--metrics-port');
 
   const { connect } = await import('nats');
   let nats;
@@ -96,16 +106,33 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     retries,
     log,
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => ingest.stop());
+  const meter = new RateMeter();
+  const samples = () => ingestSamples(ingest.stats, ingest.inFlight, meter.update(ingest.stats.written));
+  let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  try {
+    metrics = metricsAddress ? await serveMetrics(metricsAddress, () => prometheusText('ingest', { slot }, samples())) : undefined;
+  } catch (error) {
+    await nats.close().catch(() => undefined);
+    await cassandra.shutdown();
+    throw error;
+  }
+  const stop = () => ingest.stop();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
   const live = process.stderr.isTTY && !options.json ? setInterval(() => process.stderr.write(`\r${statusLine(ingest)}\u001b[K`), 250) : undefined;
+  const pushing = graphite ? setInterval(() => graphite.send(samples()), 1000) : undefined;
   let stats: IngestStats;
   try {
     stats = await ingest.run();
+    graphite?.send(samples());
   } finally {
     if (live) {
       clearInterval(live);
       process.stderr.write('\n');
     }
+    clearInterval(pushing);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, stop);
+    await graphite?.close();
+    await metrics?.close();
     await nats.close().catch(() => undefined); // the subscriptions were drained or stopped by run()
     await cassandra.shutdown(); // a NATS timer left after a reconnection is dealt with by bin/smartmeter
   }

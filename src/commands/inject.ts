@@ -5,7 +5,10 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { natsConnectionOptions } from '../nats/connection.js';
 import { MessageGenerator } from '../inject/generator.js';
-import { GraphiteReporter } from '../inject/graphite.js';
+import { GraphiteReporter } from '../metrics/graphite.js';
+import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
+import { prometheusText } from '../metrics/samples.js';
+import { injectSamples } from '../inject/metrics.js';
 import { histogramFactory } from '../inject/histogram.js';
 import { Injection, type InjectionReport, type Snapshot } from '../inject/injection.js';
 import { Random, randomSeed } from '../inject/random.js';
@@ -18,6 +21,7 @@ export interface InjectCommandOptions extends InjectFlags {
   report?: string;
   graphite?: string;
   graphitePrefix?: string;
+  metricsPort?: string;
 }
 
 /** Exit code when the target rate could not be held (the run itself went through). */
@@ -30,6 +34,7 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
   const reportPath = options.report === undefined ? undefined : resolve(options.report);
   if (reportPath && !existsSync(dirname(reportPath))) throw new UsageError(`--report: the directory ${dirname(reportPath)} does not exist`);
   const graphite = options.graphite === undefined ? undefined : new GraphiteReporter(options.graphite, options.graphitePrefix ?? `smartmeter.inject.slot${settings.slot}`, log);
+  const metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort, '--metrics-port');
 
   const nats = await import('nats');
   const servers = settings.nats.servers.map(withoutCredentials).join(',');
@@ -92,24 +97,31 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
     }
   })();
 
+  const metrics = metricsAddress
+    ? await serveMetrics(metricsAddress, () => prometheusText('inject', { slot: String(settings.slot) }, injectSamples(injection.snapshot()))).catch(async (error: unknown) => {
+        await nc.close().catch(() => undefined);
+        throw error;
+      })
+    : undefined;
   const stop = () => injection.stop();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
   const live = process.stderr.isTTY && !options.json;
   const timer = setInterval(() => {
     const snapshot = injection.snapshot();
     if (live) process.stderr.write(`\r${statusLine(snapshot)}\u001b[K`);
-    graphite?.send(snapshot);
+    graphite?.send(injectSamples(snapshot));
   }, live ? 250 : 1000);
   const startedAt = new Date();
   let report: InjectionReport;
   try {
     report = await injection.run();
-    graphite?.send(injection.snapshot());
+    graphite?.send(injectSamples(injection.snapshot()));
   } finally {
     clearInterval(timer);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, stop);
     if (live) process.stderr.write('\n');
     await graphite?.close();
+    await metrics?.close();
     await nc.close().catch(() => undefined);
   }
   if (reportPath) {

@@ -14,9 +14,10 @@ import { cassandra } from './services/cassandra.js';
 import { docker } from './services/docker.js';
 import { helm } from './services/helm.js';
 import { nats } from './services/nats.js';
+import { graphite, prometheus } from './services/metrics.js';
 
 /** In start order; `down` goes the other way. */
-export const SERVICES: RigService[] = [nats, cassandra, docker, helm];
+export const SERVICES: RigService[] = [nats, cassandra, graphite, prometheus, docker, helm];
 
 let tracked: ProcessRecord[] = [];
 const ctx: RigContext = {

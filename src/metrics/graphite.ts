@@ -1,11 +1,11 @@
 /**
- * Sends the live counters to Graphite (carbon plaintext, `path value epoch\n` over TCP) once a
- * second, as the old injector's Gatling did for the stack's dashboards. A Graphite that is down
- * never slows the injection: lines are dropped while the socket is not connected.
+ * Sends live metrics to Graphite (carbon plaintext, `path value epoch\n` over TCP), as the old
+ * injector's Gatling did for the stack's dashboards. A Graphite that is down never slows the
+ * work: lines are dropped while the socket is not connected, and it is retried every 5 s.
  */
 import { Socket } from 'node:net';
 import { UsageError } from '../errors.js';
-import type { Snapshot } from './injection.js';
+import { graphiteLines, type MetricSample } from './samples.js';
 
 export class GraphiteReporter {
   private socket: Socket | undefined;
@@ -25,24 +25,11 @@ export class GraphiteReporter {
     this.log = log;
   }
 
-  /** One line per counter, stamped with the wall-clock second. */
-  send(snapshot: Snapshot, nowMs = Date.now()): void {
+  /** One line per sample, stamped with the wall-clock second. */
+  send(samples: readonly MetricSample[], nowMs = Date.now()): void {
     this.ensureConnected(nowMs);
     if (!this.connected || !this.socket) return;
-    const t = Math.floor(nowMs / 1000);
-    const metrics: [string, number][] = [
-      ['rate.target', Number.isFinite(snapshot.targetRate) ? snapshot.targetRate : 0],
-      ['rate.achieved', snapshot.currentRate],
-      ['scheduled', snapshot.scheduled],
-      ['published', snapshot.published],
-      ['confirmed', snapshot.confirmed],
-      ['lost', snapshot.lost],
-      ['errors', snapshot.errors],
-      ['missed_slots', snapshot.missedSlots],
-      ['lag_ms', snapshot.lagMs],
-    ];
-    if (snapshot.latency) metrics.push(['latency.p50_ms', snapshot.latency.p50], ['latency.p99_ms', snapshot.latency.p99]);
-    this.socket.write(metrics.map(([name, value]) => `${this.prefix}.${name} ${Math.round(value * 1000) / 1000} ${t}\n`).join(''));
+    this.socket.write(graphiteLines(this.prefix, samples, Math.floor(nowMs / 1000)));
   }
 
   close(): Promise<void> {
