@@ -69,12 +69,17 @@ describe.runIf(rig)('ingest on the rig', () => {
   it('core mode: every reading becomes a row, exactly; malformed messages are counted, not fatal', async () => {
     const ks = freshKeyspace();
     const n = 2000;
-    const ingest = startIngest(['--server', rig!.NATS_URL!, '--keyspace', ks, '--count', String(n + 2)]);
+    const metricsPort = await freePort();
+    const ingest = startIngest(['--server', rig!.NATS_URL!, '--keyspace', ks, '--count', String(n + 2), '--metrics-port', String(metricsPort)]);
     // The queue subscription must exist before publishing (core NATS keeps nothing).
     await waitFor(async () => {
       const connz = (await (await fetch(`${rig!.NATS_MONITOR_URL}/connz?subs=1`)).json()) as { connections: { name?: string; subscriptions_list?: string[] }[] };
       return connz.connections.some((c) => c.name === 'smartmeter-ingest' && (c.subscriptions_list ?? []).length > 0) ? true : undefined;
     }, 20_000, 'ingest to subscribe');
+    // Its Prometheus endpoint answers while it runs, with the shared names.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^smartmeter_ingest_written_total\{slot="1"\} 0$/m);
+    expect(metrics).toMatch(/^# TYPE smartmeter_ingest_in_flight gauge$/m);
     nats.publish('smartmeter.raw.voltage.data.eleven.1.1', reading(0).payload);
     nats.publish(voltageSubject('smartmeter.raw', 11, 1, 1), new Uint8Array(12));
     for (let i = 0; i < n; i += 1) nats.publish(reading(i).subject, reading(i).payload);
