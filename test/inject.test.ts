@@ -1,6 +1,6 @@
 // `smartmeter inject` against real NATS servers: the rig's (plain, user/password, mutual TLS)
 // and, for the restart faults, a nats-server of the test's own that is killed mid-run.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,16 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     // 5000 msgs/s → 2 lines × 8 transformers × 312 points: a cycle is 4994 messages.
     expect(report.topology).toEqual({ lines: 2, transformers: 8, usagePoints: 312 });
     expect(byKind.temperature).toBe(1);
+  });
+
+  it('shows a live line on a terminal, a few times a second', () => {
+    // `script` gives the command a pseudo-terminal (util-linux, on every Debian).
+    const command = [process.execPath, BIN, 'inject', '--rate', '1000', '--duration', '2s', '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()].join(' ');
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.status, r.stderr).toBe(0);
+    const updates = r.stdout.split('\r').filter((part) => /^\d+\.\d s {2}target 1000\/s {2}achieved \d+\/s {2}sent \d+ {2}lost 0 {2}errors 0/.test(part));
+    expect(updates.length).toBeGreaterThanOrEqual(5); // every 250 ms over 2 s
+    expect(r.stdout).toMatch(/published +2000 /);
   });
 
   it('replays the same messages from the same seed and simulated start', async () => {
