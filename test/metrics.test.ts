@@ -57,8 +57,9 @@ function whisperValues(file: string): number[] {
 describe.runIf(graphite && nats)('inject metrics in a real Graphite', () => {
   it('lands the counters in Whisper files with the right values', async () => {
     const prefix = `smartmeter.test${process.pid}x${Date.now() % 100_000}.inject`;
+    // The address as the stack's compose fragment passes it (the flag is tested in inject.test.ts).
     const r = runCli(['inject', '--rate', '1000', '--duration', '3s', '-s', nats!.NATS_URL!, '--subject-prefix', `metrics${process.pid}.raw`,
-      '--graphite', graphite!.GRAPHITE_PLAINTEXT!, '--graphite-prefix', prefix]);
+      '--graphite-prefix', prefix], { env: { SMARTMETER_GRAPHITE: graphite!.GRAPHITE_PLAINTEXT! } });
     expect(r.status, r.stderr).toBe(0);
     const dir = join(graphite!.GRAPHITE_WHISPER_DIR!, ...prefix.split('.'));
     const published = await waitFor(async () => {

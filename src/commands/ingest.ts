@@ -64,7 +64,9 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   const consistency = consistencyLevel(driver.types.consistencies as unknown as Record<string, number>, options.consistency);
   const log = (line: string) => process.stderr.write(`ingest: ${line}\n`);
   const slot = process.env.TASK_SLOT ?? '1';
-  const graphite = options.graphite === undefined ? undefined : new GraphiteReporter(options.graphite, options.graphitePrefix ?? `smartmeter.ingest.slot${slot}`, log);
+  // SMARTMETER_GRAPHITE: how the stack's compose fragments (inject_metrics) point at Graphite.
+  const graphiteAddress = options.graphite ?? (process.env.SMARTMETER_GRAPHITE || undefined);
+  const graphite = graphiteAddress === undefined ? undefined : new GraphiteReporter(graphiteAddress, options.graphitePrefix ?? `smartmeter.ingest.slot${slot}`, log);
   const metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort, '--metrics-port');
 
   const { connect } = await import('nats');

@@ -33,7 +33,9 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`inject: ${line}\n`);
   const reportPath = options.report === undefined ? undefined : resolve(options.report);
   if (reportPath && !existsSync(dirname(reportPath))) throw new UsageError(`--report: the directory ${dirname(reportPath)} does not exist`);
-  const graphite = options.graphite === undefined ? undefined : new GraphiteReporter(options.graphite, options.graphitePrefix ?? `smartmeter.inject.slot${settings.slot}`, log);
+  // SMARTMETER_GRAPHITE: how the stack's compose fragments (inject_metrics) point at Graphite.
+  const graphiteAddress = options.graphite ?? (process.env.SMARTMETER_GRAPHITE || undefined);
+  const graphite = graphiteAddress === undefined ? undefined : new GraphiteReporter(graphiteAddress, options.graphitePrefix ?? `smartmeter.inject.slot${settings.slot}`, log);
   const metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort, '--metrics-port');
 
   const nats = await import('nats');
