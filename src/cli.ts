@@ -48,6 +48,7 @@ export function buildProgram(): Command {
     .option('--allow-missing', 'leave unresolved placeholders in the output instead of failing')
     .option('--list-targets', 'list the targets and what they expand to, then exit')
     .option('--templates <dir>', 'use another compose templates directory (hierarchy.yml, fragments/, properties/)')
+    .option('--config-dir <dir>', 'also write the stack\'s configuration files (Grafana provisioning and dashboards) there; the stack mounts them from SMARTMETER_CONFIG_DIR (default ./config)')
     .option('-e', 'accepted for old scripts (`combine_services -e …`); properties are always applied')
     .addHelpText(
       'after',

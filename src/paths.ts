@@ -6,3 +6,6 @@ export const PACKAGE_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** The compose templates shipped with smartmeter. */
 export const COMPOSE_TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates', 'compose');
+
+/** Configuration files of the stack (Grafana provisioning, …), written out by `combine --config-dir`. */
+export const CONFIG_TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates', 'config');

@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
-import { COMPOSE_TEMPLATES_DIR } from '../paths.js';
+import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
+import { writeConfigFiles } from '../templates/config-files.js';
 import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy } from '../templates/combine.js';
 import { formatCompose, formatExplanation, formatTargetList } from '../templates/output.js';
 
@@ -20,6 +21,7 @@ export interface CombineOptions {
   allowMissing?: boolean;
   listTargets?: boolean;
   templates?: string;
+  configDir?: string;
 }
 
 export async function runCombine(options: CombineOptions): Promise<void> {
@@ -60,6 +62,10 @@ export async function runCombine(options: CombineOptions): Promise<void> {
     writeFileAtomic(options.output, text, { mode: result.containsSecrets ? 0o600 : 0o644 });
   } else {
     process.stdout.write(text);
+  }
+  if (options.configDir !== undefined) {
+    const written = writeConfigFiles(CONFIG_TEMPLATES_DIR, resolve(options.configDir));
+    process.stderr.write(`smartmeter: wrote ${written.length} configuration files under ${options.configDir} (mounted from SMARTMETER_CONFIG_DIR)\n`);
   }
 }
 

@@ -57,6 +57,8 @@ export interface Snapshot {
   errors: number;
   missedSlots: number;
   lagMs: number;
+  /** Messages handed to the sink, by kind. */
+  kinds: Record<MessageKind, number>;
   latency?: { p50: number; p99: number };
 }
 
@@ -178,6 +180,7 @@ export class Injection {
       errors: errorCount(counts.errors),
       missedSlots: this.missed,
       lagMs: this.lagMs,
+      kinds: this.kinds(),
       latency: last?.latency ? { p50: last.latency.p50, p99: last.latency.p99 } : undefined,
     };
   }
@@ -298,7 +301,7 @@ export class Injection {
       retried: counts.retried,
       duplicates: counts.duplicates,
       reconnects: counts.reconnects,
-      kinds: { temperature: this.kindCounts[0]!, forecast: this.kindCounts[1]!, voltage: this.kindCounts[2]! },
+      kinds: this.kinds(),
       missedSlots: this.missed,
       maxLagMs: round(this.maxLagMs, 1),
       rateHeld: held,
@@ -308,6 +311,10 @@ export class Injection {
       simulatedEnd: new Date(this.lastEpoch * 1000).toISOString(),
       latencyMs: this.total ? summarise(this.total) : undefined,
     };
+  }
+
+  private kinds(): Record<MessageKind, number> {
+    return { temperature: this.kindCounts[0]!, forecast: this.kindCounts[1]!, voltage: this.kindCounts[2]! };
   }
 
   private elapsed(): number {
