@@ -15,9 +15,10 @@ import { docker } from './services/docker.js';
 import { helm } from './services/helm.js';
 import { nats } from './services/nats.js';
 import { graphite, prometheus } from './services/metrics.js';
+import { telegraf } from './services/telegraf.js';
 
 /** In start order; `down` goes the other way. */
-export const SERVICES: RigService[] = [nats, cassandra, graphite, prometheus, docker, helm];
+export const SERVICES: RigService[] = [nats, cassandra, graphite, prometheus, docker, helm, telegraf];
 
 let tracked: ProcessRecord[] = [];
 const ctx: RigContext = {
