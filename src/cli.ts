@@ -232,6 +232,33 @@ Examples:
       await runInject(options);
     });
 
+  const metrics = program.command('metrics').summary("check smartmeter's own metrics in Graphite or Prometheus");
+  metrics
+    .command('check')
+    .summary('is each series inject and ingest emit arriving?')
+    .description(
+      'Asks Graphite (render API) and/or Prometheus (HTTP API) whether every series that inject and\n' +
+        'ingest emit has a value in the last --window: the quick answer to "is the dashboard empty\n' +
+        'because nothing flows?". Exit 1 when a series is missing (JetStream-only ones are optional).',
+    )
+    .option('--graphite-url <url>', 'graphite-web, e.g. http://graphite:80 (render API)')
+    .option('--prometheus-url <url>', 'Prometheus, e.g. http://prometheus:9090')
+    .option('--command <list>', 'whose series: inject, ingest or both', 'inject,ingest')
+    .option('--prefix <path>', 'Graphite path prefix (series are <prefix>.<command>.<slot>.<name>)', 'smartmeter')
+    .option('--window <time>', 'how recent a value must be', '1m')
+    .option('--json', 'print the checks as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ smartmeter metrics check --graphite-url http://localhost:81 --command inject
+  $ smartmeter metrics check --prometheus-url http://localhost:9090 --window 5m --json`,
+    )
+    .action(async (options) => {
+      const { runMetricsCheck } = await import('./commands/metrics-check.js');
+      await runMetricsCheck(options);
+    });
+
   return program;
 }
 

@@ -36,6 +36,17 @@ describe('metric names and formats', () => {
     );
   });
 
+  it('metrics check refuses bad input and names an unreachable back end, in one line', async () => {
+    const none = runCli(['metrics', 'check']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/give --graphite-url, --prometheus-url or both/);
+    expect(runCli(['metrics', 'check', '--prometheus-url', 'http://127.0.0.1:9', '--command', 'spark']).stderr).toMatch(/unknown command "spark"/);
+    const closed = runCli(['metrics', 'check', '--graphite-url', `http://127.0.0.1:${await freePort()}`]);
+    expect(closed.status).toBe(1);
+    expect(closed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(closed.stderr).toMatch(/cannot reach Graphite at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+  });
+
   it('reads listen addresses, and refuses bad ones', () => {
     expect(parseListenAddress('9464', '--metrics-port')).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(parseListenAddress('0.0.0.0:9464', '--metrics-port')).toEqual({ host: '0.0.0.0', port: 9464 });
@@ -56,7 +67,8 @@ function whisperValues(file: string): number[] {
 
 describe.runIf(graphite && nats)('inject metrics in a real Graphite', () => {
   it('lands the counters in Whisper files with the right values', async () => {
-    const prefix = `smartmeter.test${process.pid}x${Date.now() % 100_000}.inject`;
+    const root = `smartmeter.test${process.pid}x${Date.now() % 100_000}`;
+    const prefix = `${root}.inject.slot1`; // the default scheme <root>.<command>.slot<N>, under a root of the test's own
     // The address as the stack's compose fragment passes it (the flag is tested in inject.test.ts).
     const r = runCli(['inject', '--rate', '1000', '--duration', '3s', '-s', nats!.NATS_URL!, '--subject-prefix', `metrics${process.pid}.raw`,
       '--graphite-prefix', prefix], { env: { SMARTMETER_GRAPHITE: graphite!.GRAPHITE_PLAINTEXT! } });
@@ -72,7 +84,19 @@ describe.runIf(graphite && nats)('inject metrics in a real Graphite', () => {
     expect(published.at(-1)).toBe(3000);
     expect([...published].sort((a, b) => a - b)).toEqual(published);
     await waitFor(async () => (existsSync(join(dir, 'rate_target.wsp')) && whisperValues(join(dir, 'rate_target.wsp')).includes(1000) ? true : undefined), 30_000, 'rate_target');
-    rmSync(dir, { recursive: true, force: true });
+
+    // metrics check reads the same series back through graphite-web's render API.
+    const check = runCli(['metrics', 'check', '--graphite-url', graphite!.GRAPHITE_URL!, '--prefix', root, '--command', 'inject', '--window', '5m', '--json']);
+    expect(check.status, check.stderr).toBe(0);
+    const result = JSON.parse(check.stdout) as { missing: number; checks: { series: string; arriving: boolean; optional: boolean; last?: { value: number } }[] };
+    expect(result.missing).toBe(0);
+    expect(result.checks.find((c) => c.series === `${root}.inject.*.published`)!.last!.value).toBe(3000);
+    expect(result.checks.filter((c) => c.optional).map((c) => c.arriving)).toEqual([false, false]); // JetStream latency: not a JetStream run
+    const ingest = runCli(['metrics', 'check', '--graphite-url', graphite!.GRAPHITE_URL!, '--prefix', root, '--command', 'ingest']);
+    expect(ingest.status).toBe(1);
+    expect(ingest.stdout).toMatch(new RegExp(`^MISSING +graphite +${root.replace('.', '\\.')}\\.ingest\\.\\*\\.written`, 'm'));
+    expect(ingest.stderr).toMatch(/8 of 8 series are not arriving/);
+    rmSync(join(graphite!.GRAPHITE_WHISPER_DIR!, ...root.split('.')), { recursive: true, force: true });
   });
 });
 
@@ -98,6 +122,9 @@ describe.runIf(prometheus && nats)('inject metrics scraped by a real Prometheus'
       expect(Number(published[0]!.value[1])).toBeLessThanOrEqual(6000);
       const target = await query(`max_over_time(smartmeter_inject_rate_target{instance="127.0.0.1:${port}"}[5m])`);
       expect(Number(target[0]!.value[1])).toBe(1000);
+      const check = runCli(['metrics', 'check', '--prometheus-url', prometheus!.PROMETHEUS_URL!, '--command', 'inject', '--window', '5m']);
+      expect(check.status, check.stderr).toBe(0);
+      expect(check.stdout).toMatch(/^ok +prometheus +smartmeter_inject_published_total +last \d+/m);
     } finally {
       rmSync(target, { force: true });
     }

@@ -1,18 +1,21 @@
 /**
  * The metrics back ends for the tests, from Debian packages, on 127.0.0.1:
  *   graphite    carbon-cache (graphite-carbon): plaintext 2003, pickle 2004, cache query 7002;
- *               Whisper files under the rig's directory, read back with whisper-fetch
+ *               Whisper files under the rig's directory, read back with whisper-fetch; and
+ *               graphite-web's render API on 8080 (Django's server, settings of the rig's own)
  *   prometheus  Debian's prometheus on 9090, scraping every second the targets that tests
  *               write as file_sd JSON files into PROMETHEUS_TARGETS_DIR
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages } from '../install.js';
-import { canConnect, ensurePortFree, isRunning, startDaemon, waitUntil, which } from '../process.js';
+import { randomBytes } from 'node:crypto';
+import { canConnect, ensurePortFree, isRunning, run, startDaemon, stopProcess, waitUntil, which, type ProcessRecord } from '../process.js';
 import { serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 
 const CARBON = { plaintext: 2003, pickle: 2004, cacheQuery: 7002 };
+const GRAPHITE_WEB_PORT = 8080;
 const PROMETHEUS_PORT = 9090;
 
 /** Retention that fits smartmeter's once-a-second metrics: 1 s for 6 h, 10 s for a week, 1 min for 90 days. */
@@ -23,12 +26,14 @@ export const graphite: RigService = {
   describe: `carbon-cache (graphite-carbon) on 127.0.0.1: plaintext :${CARBON.plaintext}, Whisper files under the rig`,
 
   async up(ctx: RigContext, previous?: ServiceState): Promise<ServiceState> {
-    ensureDebianPackages({ 'carbon-cache': 'graphite-carbon', 'whisper-fetch': 'python3-whisper' }, ctx.log);
+    ensureDebianPackages({ 'carbon-cache': 'graphite-carbon', 'whisper-fetch': 'python3-whisper', 'graphite-manage': 'graphite-web' }, ctx.log);
     const dir = serviceDir('graphite');
     const whisper = join(dir, 'storage', 'whisper');
-    const values = { GRAPHITE_PLAINTEXT: `127.0.0.1:${CARBON.plaintext}`, GRAPHITE_WHISPER_DIR: whisper };
-    const running = previous?.processes.find((p) => p.name === 'carbon-cache' && isRunning(p));
-    if (running) return { processes: [running], values };
+    const values = { GRAPHITE_PLAINTEXT: `127.0.0.1:${CARBON.plaintext}`, GRAPHITE_WHISPER_DIR: whisper, GRAPHITE_URL: `http://127.0.0.1:${GRAPHITE_WEB_PORT}` };
+    const carbonRunning = previous?.processes.find((p) => p.name === 'carbon-cache' && isRunning(p));
+    const webRunning = previous?.processes.find((p) => p.name === 'graphite-web' && isRunning(p));
+    if (carbonRunning && webRunning) return { processes: [carbonRunning, webRunning], values };
+    for (const p of [carbonRunning, webRunning]) if (p) await stopProcess(p);
     for (const sub of ['storage/whisper', 'storage/lists', 'log']) mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, 'carbon.conf'), carbonConf(dir));
     writeFileSync(join(dir, 'storage-schemas.conf'), `[smartmeter]\npattern = ^smartmeter\\.\nretentions = ${SMARTMETER_RETENTIONS}\n\n[default]\npattern = .*\nretentions = 10s:1d\n`);
@@ -48,7 +53,8 @@ export const graphite: RigService = {
     await waitUntil(async () => ((await canConnect(CARBON.plaintext)) ? true : undefined), {
       timeoutMs: 30_000, what: `carbon-cache on 127.0.0.1:${CARBON.plaintext}`, alive: () => isRunning(record), log: record.log,
     });
-    return { processes: [record], values };
+    const web = await startGraphiteWeb(ctx, dir, whisper, interpreter);
+    return { processes: [record, web], values };
   },
 };
 
@@ -89,6 +95,43 @@ export const prometheus: RigService = {
     return { processes: [record], values };
   },
 };
+
+/**
+ * graphite-web with settings of the rig's own (a module that imports Debian's and points at the
+ * rig's Whisper files and a SQLite file), its database made once, served by Django on 127.0.0.1.
+ */
+async function startGraphiteWeb(ctx: RigContext, dir: string, whisper: string, python: string): Promise<ProcessRecord> {
+  const web = join(dir, 'web');
+  mkdirSync(join(web, 'log'), { recursive: true });
+  writeFileSync(join(web, 'rig_graphite_settings.py'), [
+    '# Written by the smartmeter test rig.',
+    'from graphite.settings import *  # noqa: F401,F403',
+    `STORAGE_DIR = ${JSON.stringify(join(dir, 'storage'))}`,
+    `WHISPER_DIR = ${JSON.stringify(whisper)}`,
+    'STANDARD_DIRS = [WHISPER_DIR]',
+    `LOG_DIR = ${JSON.stringify(join(web, 'log'))}`,
+    `INDEX_FILE = ${JSON.stringify(join(web, 'index'))}`,
+    `SECRET_KEY = ${JSON.stringify(randomBytes(16).toString('hex'))}`,
+    `DATABASES = {'default': {'NAME': ${JSON.stringify(join(web, 'graphite.db'))}, 'ENGINE': 'django.db.backends.sqlite3'}}`,
+    "ALLOWED_HOSTS = ['127.0.0.1', 'localhost']",
+    `CARBONLINK_HOSTS = ['127.0.0.1:${CARBON.cacheQuery}']`,
+    '',
+  ].join('\n'));
+  const env = { PYTHONPATH: web, DJANGO_SETTINGS_MODULE: 'rig_graphite_settings' };
+  run(python, ['-m', 'django', 'migrate', '--noinput'], { env });
+  await ensurePortFree(GRAPHITE_WEB_PORT, 'graphite-web');
+  const record = ctx.track(startDaemon({
+    name: 'graphite-web',
+    executable: python,
+    args: ['-m', 'django', 'runserver', `127.0.0.1:${GRAPHITE_WEB_PORT}`, '--noreload'],
+    env,
+    log: join(web, 'graphite-web.log'),
+  }));
+  await waitUntil(async () => ((await fetch(`http://127.0.0.1:${GRAPHITE_WEB_PORT}/render?target=none&format=json`)).ok ? true : undefined), {
+    timeoutMs: 60_000, what: `graphite-web on 127.0.0.1:${GRAPHITE_WEB_PORT}`, alive: () => isRunning(record), log: record.log,
+  });
+  return record;
+}
 
 function carbonConf(dir: string): string {
   return `# Written by the smartmeter test rig.
