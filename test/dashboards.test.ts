@@ -81,7 +81,7 @@ describe('Grafana provisioning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'smartmeter-config-'));
     const r = runCli(['combine', 'local', 'single', 'secrets', 'root_metrics', '-o', join(dir, 'docker-compose-merge.yml'), '--config-dir', join(dir, 'config')]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/wrote 10 configuration files/); // Grafana 4, Telegraf 5, Prometheus 1
+    expect(r.stderr).toMatch(/wrote 12 configuration files/); // Grafana 4, Telegraf 5, Prometheus 1, Graphite 2
     for (const { file } of dashboards) {
       expect(readFileSync(join(dir, 'config', 'grafana', 'provisioning', 'dashboards', 'json', file), 'utf8')).toBe(readFileSync(join(DASHBOARDS, file), 'utf8'));
     }

@@ -85,6 +85,12 @@ describe.runIf(graphite && nats)('inject metrics in a real Graphite', () => {
     expect([...published].sort((a, b) => a - b)).toEqual(published);
     await waitFor(async () => (existsSync(join(dir, 'rate_target.wsp')) && whisperValues(join(dir, 'rate_target.wsp')).includes(1000) ? true : undefined), 30_000, 'rate_target');
 
+    // Stored with the stack's own schema and roll-up (templates/config/graphite, which the rig's carbon uses).
+    const info = spawnSync('whisper-info', [join(dir, 'published.wsp')], { encoding: 'utf8' }).stdout;
+    expect(info).toMatch(/aggregationMethod: max/);
+    expect([...info.matchAll(/secondsPerPoint: (\d+)/g)].map((m) => Number(m[1]))).toEqual([1, 10, 60]);
+    expect(spawnSync('whisper-info', [join(dir, 'lag_ms.wsp')], { encoding: 'utf8' }).stdout).toMatch(/aggregationMethod: average/);
+
     // metrics check reads the same series back through graphite-web's render API.
     const check = runCli(['metrics', 'check', '--graphite-url', graphite!.GRAPHITE_URL!, '--prefix', root, '--command', 'inject', '--window', '5m', '--json']);
     expect(check.status, check.stderr).toBe(0);

@@ -225,6 +225,8 @@ function writeProperties(dir: string): string {
     lines.push(`docker-${key}-repository: ${repository}`, `docker-${key}-tag: "${tag}"`);
   }
   writeFileSync(join(properties, 'properties.yml'), `${lines.join('\n')}\n`);
+  // The rig's Graphite image is Debian's carbon, which reads its configuration from /etc/carbon.
+  writeFileSync(join(properties, 'configuration-application.properties'), '# Written by the test rig.\nMETRICS_GRAPHITE_CONF_DIR=/etc/carbon\n');
   return properties;
 }
 

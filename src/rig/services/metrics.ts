@@ -6,7 +6,8 @@
  *   prometheus  Debian's prometheus on 9090, scraping every second the targets that tests
  *               write as file_sd JSON files into PROMETHEUS_TARGETS_DIR
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { CONFIG_TEMPLATES_DIR } from '../../paths.js';
 import { join } from 'node:path';
 import { ensureDebianPackages } from '../install.js';
 import { randomBytes } from 'node:crypto';
@@ -17,9 +18,6 @@ import type { RigContext, RigService } from '../service.js';
 const CARBON = { plaintext: 2003, pickle: 2004, cacheQuery: 7002 };
 const GRAPHITE_WEB_PORT = 8080;
 const PROMETHEUS_PORT = 9090;
-
-/** Retention that fits smartmeter's once-a-second metrics: 1 s for 6 h, 10 s for a week, 1 min for 90 days. */
-export const SMARTMETER_RETENTIONS = '1s:6h,10s:7d,1m:90d';
 
 export const graphite: RigService = {
   name: 'graphite',
@@ -36,8 +34,8 @@ export const graphite: RigService = {
     for (const p of [carbonRunning, webRunning]) if (p) await stopProcess(p);
     for (const sub of ['storage/whisper', 'storage/lists', 'log']) mkdirSync(join(dir, sub), { recursive: true });
     writeFileSync(join(dir, 'carbon.conf'), carbonConf(dir));
-    writeFileSync(join(dir, 'storage-schemas.conf'), `[smartmeter]\npattern = ^smartmeter\\.\nretentions = ${SMARTMETER_RETENTIONS}\n\n[default]\npattern = .*\nretentions = 10s:1d\n`);
-    writeFileSync(join(dir, 'storage-aggregation.conf'), '[counters]\npattern = \\.(scheduled|published|confirmed|lost|errors|missed_slots|received|written|malformed|rejected|redelivered)$\nxFilesFactor = 0\naggregationMethod = max\n\n[default]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n');
+    // The stack's own retention and roll-up files, so the tests store series as the stack does.
+    for (const file of ['storage-schemas.conf', 'storage-aggregation.conf']) cpSync(join(CONFIG_TEMPLATES_DIR, 'graphite', file), join(dir, file));
     for (const port of Object.values(CARBON)) await ensurePortFree(port, 'carbon-cache');
     // carbon-cache is a Python script: started through the interpreter of its #! line (Debian's
     // python3, which has the carbon module), so that the rig's check of a process's command line
