@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { injectSamples } from '../src/inject/metrics.js';
-import { ingestSamples } from '../src/ingest/metrics.js';
+import { METRICS_COMMANDS, expectedSeries } from '../src/metrics/check.js';
 import { ROOT, runCli } from './helpers/cli.js';
 
 const PROVISIONING = join(ROOT, 'templates', 'config', 'grafana', 'provisioning');
@@ -21,16 +20,10 @@ interface Dashboard {
 
 const dashboards = readdirSync(DASHBOARDS).map((file) => ({ file, json: JSON.parse(readFileSync(join(DASHBOARDS, file), 'utf8')) as Dashboard }));
 
-/** The base names each command emits (every optional one included). */
-const EMITTED: Record<string, Set<string>> = {
-  inject: new Set(injectSamples({
-    elapsedSeconds: 0, targetRate: 0, currentRate: 0, scheduled: 0, published: 0, confirmed: 0, lost: 0, errors: 0, missedSlots: 0, lagMs: 0,
-    kinds: { temperature: 0, forecast: 0, voltage: 0 }, latency: { p50: 0, p99: 0 },
-  }).map((s) => s.name)),
-  ingest: new Set(ingestSamples({
-    mode: 'core', received: 0, written: 0, malformed: { 'bad-subject': 0, 'bad-length': 0, 'bad-epoch': 0 }, rejected: 0, lost: 0, redelivered: 0, durationSeconds: 0, rowsPerSecond: 0,
-  }, 0, 0).map((s) => s.name)),
-};
+/** The base names each command emits (every optional one included), as `metrics check` expects them. */
+const EMITTED: Record<string, Set<string>> = Object.fromEntries(
+  METRICS_COMMANDS.map((command) => [command, new Set(expectedSeries([command]).map((e) => e.sample.name))]),
+);
 
 describe('Grafana provisioning', () => {
   const datasources = yaml.load(readFileSync(join(PROVISIONING, 'datasources', 'smartmeter.yml'), 'utf8')) as { datasources: { uid: string; type: string; url: string }[] };

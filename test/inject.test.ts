@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTemperaturePayload, decodeVoltage } from '../src/wire/voltage.js';
+import type { InjectionReport } from '../src/inject/injection.js';
+import type { Topology } from '../src/inject/model.js';
 import { BIN, ROOT, runCli } from './helpers/cli.js';
 import { freePort } from './helpers/net.js';
 import { OwnNatsServer } from './helpers/nats-server.js';
@@ -15,26 +17,8 @@ import { rigService } from './helpers/rig.js';
 
 const rig = rigService('nats');
 
-interface Report {
-  mode: string;
-  targetRate: number | 'max';
-  achievedRate: number;
-  scheduled: number;
-  published: number;
-  confirmed: number;
-  lost: number;
-  lostReasons: Record<string, number>;
-  kinds: Record<string, number>;
-  rateHeld: boolean;
-  abortedOnMiss: boolean;
-  reconnects: number;
-  retried: number;
-  missedSlots: number;
-  durationSeconds: number;
-  latencyMs?: { count: number; p50: number; p99: number; max: number };
-  seed: number;
-  topology: { lines: number; transformers: number; usagePoints: number };
-}
+/** What `inject --json` prints. */
+type Report = InjectionReport & { seed: number; topology: Topology; slot: number };
 
 let unique = 0;
 /** A subject prefix no other test publishes on. */

@@ -4,7 +4,7 @@ import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } fr
 import { cassandraPassword, connectWithRetry } from '../cassandra/connection.js';
 import { checkKeyspace } from '../cassandra/migrations.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';
-import { natsConnectionOptions, natsSettingsFromEnv } from '../nats/connection.js';
+import { natsConnectionOptions, natsSettingsFromEnv, withoutCredentials } from '../nats/connection.js';
 import { GraphiteReporter } from '../metrics/graphite.js';
 import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
 import { prometheusText } from '../metrics/samples.js';
@@ -141,10 +141,6 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   process.stdout.write(options.json ? `${JSON.stringify(stats)}\n` : summary(stats));
 }
 
-/** nats://user:pass@host:4222 → nats://host:4222, for messages. */
-function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//');
-}
 
 function statusLine(ingest: Ingest): string {
   const s = ingest.stats;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
-import { natsConnectionOptions } from '../nats/connection.js';
+import { natsConnectionOptions, withoutCredentials } from '../nats/connection.js';
 import { MessageGenerator } from '../inject/generator.js';
 import { GraphiteReporter } from '../metrics/graphite.js';
 import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
@@ -176,10 +176,6 @@ function connectProblem(error: unknown): string {
   return message;
 }
 
-/** nats://user:pass@host:4222 → nats://host:4222, for messages. */
-function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//');
-}
 
 /** The command line in the report, without the value of --password / --token. */
 function maskSecretArgument(arg: string, index: number, all: string[]): string {

@@ -51,6 +51,11 @@ export function splitServerCredentials(url: string): { server: string; user?: st
   };
 }
 
+/** nats://user:pass@host:4222 → nats://host:4222, for messages. */
+export function withoutCredentials(url: string): string {
+  return splitServerCredentials(url).server;
+}
+
 export async function natsConnectionOptions(settings: NatsSettings): Promise<ConnectionOptions> {
   const servers = settings.servers.map(splitServerCredentials);
   const fromUrl = servers.find((s) => s.user !== undefined);
