@@ -66,8 +66,21 @@ Examples:
     });
 
   const cassandra = program.command('cassandra').summary('work with the Cassandra of the stack');
-  cassandra
-    .command('init')
+  const cassandraCommand = (name: string) =>
+    cassandra
+      .command(name)
+      .option('--contact-points <hosts>', 'comma-separated host[:port] (env CASSANDRA_URL)', process.env.CASSANDRA_URL ?? '127.0.0.1')
+      .option('--port <port>', 'CQL port', '9042')
+      .option('--local-dc <dc>', 'local data centre of the driver (default: any node)')
+      .option('--username <user>', 'user name (env CASSANDRA_USERNAME)', process.env.CASSANDRA_USERNAME)
+      .option('--password <password>', 'password (prefer --password-file; env CASSANDRA_PASSWORD)')
+      .option('--password-file <file>', 'file holding the password (env CASSANDRA_PASSWORD_FILE)')
+      .option('--tls', 'connect with TLS')
+      .option('--tls-ca <file>', 'CA certificate (PEM) to trust')
+      .option('--tls-cert <file>', 'client certificate (PEM)')
+      .option('--tls-key <file>', 'client key (PEM)')
+      .option('--tls-insecure', 'do not verify the server certificate');
+  cassandraCommand('init')
     .summary('create the keyspace and tables from CQL scripts (idempotent)')
     .description(
       'Create the keyspace with the replication of the cluster mode, then apply the CQL scripts of a\n' +
@@ -79,17 +92,6 @@ Examples:
     .option('--keyspace <name>', 'keyspace name (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
     .option('--replication-factor <n>', 'replicas (default 1 in single mode, 3 in cluster mode)')
     .option('--datacenter <dc>', 'data centre of the replicas in cluster mode (default: that of the node reached)')
-    .option('--contact-points <hosts>', 'comma-separated host[:port] (env CASSANDRA_URL)', process.env.CASSANDRA_URL ?? '127.0.0.1')
-    .option('--port <port>', 'CQL port', '9042')
-    .option('--local-dc <dc>', 'local data centre of the driver (default: any node)')
-    .option('--username <user>', 'user name (env CASSANDRA_USERNAME)', process.env.CASSANDRA_USERNAME)
-    .option('--password <password>', 'password (prefer --password-file; env CASSANDRA_PASSWORD)')
-    .option('--password-file <file>', 'file holding the password (env CASSANDRA_PASSWORD_FILE)')
-    .option('--tls', 'connect with TLS')
-    .option('--tls-ca <file>', 'CA certificate (PEM) to trust')
-    .option('--tls-cert <file>', 'client certificate (PEM)')
-    .option('--tls-key <file>', 'client key (PEM)')
-    .option('--tls-insecure', 'do not verify the server certificate')
     .option('--wait <seconds>', 'how long to wait for Cassandra to answer', '120')
     .option('--lock-wait <seconds>', 'how long to wait for another init to finish', '120')
     .option('--force', 're-apply scripts that changed since they were applied')
@@ -107,6 +109,35 @@ Examples:
     .action(async (options) => {
       const { runCassandraInit } = await import('./commands/cassandra-init.js');
       await runCassandraInit(options);
+    });
+
+  cassandraCommand('stats')
+    .summary('rows, writes, reads, write latency and disk use of each table, through CQL')
+    .description(
+      'Read per-table figures of the keyspace: rows (from the table\'s counter table when it has one, as\n' +
+        'raw_data has raw_data_count, else a count(*) bounded by --scan-timeout), and the writes, reads,\n' +
+        'write latency and disk use that Cassandra\'s virtual tables give, summed over every node.\n' +
+        'Once, or with --graphite/--metrics-port every --interval until Ctrl-C (the stack\'s cassandra_stats).',
+    )
+    .option('--keyspace <name>', 'keyspace (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
+    .option('--interval <time>', 'with --graphite or --metrics-port: read the figures this often', '10s')
+    .option('--scan-timeout <time>', 'longest count(*) of a table without a counter table', '10s')
+    .option('--wait <seconds>', 'how long to wait for Cassandra to answer', '120')
+    .option('--graphite <host[:port]>', 'send the figures to Graphite as <prefix>.<keyspace>.<table>.<name>')
+    .option('--graphite-prefix <path>', 'metric path prefix', 'smartmeter.cassandra')
+    .option('--metrics-port <[host:]port>', 'serve them as Prometheus metrics on http://host:port/metrics (host 127.0.0.1 by default)')
+    .option('--json', 'print the figures as JSON (once)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ smartmeter cassandra stats                                  # a table of figures, once
+  $ smartmeter cassandra stats --json --keyspace test_ks
+  $ smartmeter cassandra stats --graphite graphite:2003 --metrics-port 0.0.0.0:9465 --interval 10s`,
+    )
+    .action(async (options) => {
+      const { runCassandraStats } = await import('./commands/cassandra-stats.js');
+      await runCassandraStats(options);
     });
 
   program
@@ -145,7 +176,7 @@ Examples:
     .option('--wait <seconds>', 'how long to wait for Cassandra at start', '120')
     .option('--graphite <host[:port]>', 'send live counters to Graphite (plaintext, port 2003 by default) every second (env SMARTMETER_GRAPHITE)')
     .option('--graphite-prefix <path>', 'metric path prefix (default smartmeter.ingest.slot<TASK_SLOT or 1>)')
-    .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default)')
+    .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default; env SMARTMETER_METRICS_PORT)', process.env.SMARTMETER_METRICS_PORT)
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -210,7 +241,7 @@ Examples:
     .option('--report <file.html>', 'write a self-contained HTML report')
     .option('--graphite <host[:port]>', 'send live counters to Graphite (plaintext, port 2003 by default) every second (env SMARTMETER_GRAPHITE)')
     .option('--graphite-prefix <path>', 'metric path prefix (default smartmeter.inject.slot<N>)')
-    .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default)')
+    .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default; env SMARTMETER_METRICS_PORT)', process.env.SMARTMETER_METRICS_PORT)
     .option('--json', 'print the summary as one JSON object')
     .addHelpText(
       'after',
@@ -235,16 +266,16 @@ Examples:
   const metrics = program.command('metrics').summary("check smartmeter's own metrics in Graphite or Prometheus");
   metrics
     .command('check')
-    .summary('is each series inject and ingest emit arriving?')
+    .summary('is each series inject, ingest and cassandra stats emit arriving?')
     .description(
-      'Asks Graphite (render API) and/or Prometheus (HTTP API) whether every series that inject and\n' +
-        'ingest emit has a value in the last --window: the quick answer to "is the dashboard empty\n' +
-        'because nothing flows?". Exit 1 when a series is missing (JetStream-only ones are optional).',
+      'Asks Graphite (render API) and/or Prometheus (HTTP API) whether every series that inject,\n' +
+        'ingest and cassandra stats emit has a value in the last --window: the quick answer to "is\n' +
+        'the dashboard empty because nothing flows?". Exit 1 when a series is missing (JetStream-only ones are optional).',
     )
     .option('--graphite-url <url>', 'graphite-web, e.g. http://graphite:80 (render API)')
     .option('--prometheus-url <url>', 'Prometheus, e.g. http://prometheus:9090')
-    .option('--command <list>', 'whose series: inject, ingest or both', 'inject,ingest')
-    .option('--prefix <path>', 'Graphite path prefix (series are <prefix>.<command>.<slot>.<name>)', 'smartmeter')
+    .option('--command <list>', 'whose series, comma-separated: inject, ingest, cassandra (cassandra stats)', 'inject,ingest')
+    .option('--prefix <path>', 'Graphite path prefix (series are <prefix>.<command>.<slot>.<name>, cassandra: <prefix>.cassandra.<keyspace>.<table>.<name>)', 'smartmeter')
     .option('--window <time>', 'how recent a value must be', '1m')
     .option('--json', 'print the checks as JSON')
     .addHelpText(
@@ -252,7 +283,8 @@ Examples:
       `
 Examples:
   $ smartmeter metrics check --graphite-url http://localhost:81 --command inject
-  $ smartmeter metrics check --prometheus-url http://localhost:9090 --window 5m --json`,
+  $ smartmeter metrics check --prometheus-url http://localhost:9090 --window 5m --json
+  $ smartmeter metrics check --graphite-url http://localhost:81 --command inject,ingest,cassandra`,
     )
     .action(async (options) => {
       const { runMetricsCheck } = await import('./commands/metrics-check.js');

@@ -45,7 +45,7 @@ describe.each(COMBINATIONS)('combine %s %s %s of the full stack', (location, mod
   it('has the services of each mode, with credentials the way the secret mode says', () => {
     const doc = load(readFileSync(file, 'utf8')) as Doc;
     const names = Object.keys(doc.services);
-    expect(names).toEqual(expect.arrayContaining(['nats', 'inject', 'cassandra_inject', 'cassandra-cluster-main', 'graphite', 'grafana', 'prometheus', 'app_streaming', 'app_prediction_trainer', 'app_prediction_oracle', 'nats_monitor', 'telegraf_cassandra_count']));
+    expect(names).toEqual(expect.arrayContaining(['nats', 'inject', 'cassandra_inject', 'cassandra-cluster-main', 'graphite', 'grafana', 'prometheus', 'app_streaming', 'app_prediction_trainer', 'app_prediction_oracle', 'nats_monitor', 'cassandra_stats', 'telegraf_nats']));
     for (const clusterOnly of ['nats_cluster', 'spark-worker', 'cassandra-cluster-node']) {
       expect(names.includes(clusterOnly)).toBe(mode === 'cluster');
     }
@@ -65,8 +65,8 @@ describe.each(COMBINATIONS)('combine %s %s %s of the full stack', (location, mod
       expect(injectEnv).toContain('NATS_PASSWORD=xyz1234');
     }
     // Each env variable once, even where two targets bring the same service.
-    const telegrafEnv = doc.services.telegraf_cassandra_count!.environment as string[];
-    expect(new Set(telegrafEnv).size).toBe(telegrafEnv.length);
+    const statsEnv = doc.services.cassandra_stats!.environment as string[];
+    expect(new Set(statsEnv).size).toBe(statsEnv.length);
   });
 
   it('keeps credentials out of the file in secrets mode, and the file private otherwise', () => {

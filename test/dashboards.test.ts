@@ -7,6 +7,7 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { METRICS_COMMANDS, expectedSeries } from '../src/metrics/check.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { natsDashboardFields } from './helpers/dashboards.js';
 
 const PROVISIONING = join(ROOT, 'templates', 'config', 'grafana', 'provisioning');
 const DASHBOARDS = join(PROVISIONING, 'dashboards', 'json');
@@ -20,6 +21,7 @@ interface Dashboard {
 
 const dashboards = readdirSync(DASHBOARDS).map((file) => ({ file, json: JSON.parse(readFileSync(join(DASHBOARDS, file), 'utf8')) as Dashboard }));
 
+
 /** The base names each command emits (every optional one included), as `metrics check` expects them. */
 const EMITTED: Record<string, Set<string>> = Object.fromEntries(
   METRICS_COMMANDS.map((command) => [command, new Set(expectedSeries([command]).map((e) => e.sample.name))]),
@@ -29,8 +31,8 @@ describe('Grafana provisioning', () => {
   const datasources = yaml.load(readFileSync(join(PROVISIONING, 'datasources', 'smartmeter.yml'), 'utf8')) as { datasources: { uid: string; type: string; url: string }[] };
   const uids = new Set(datasources.datasources.map((d) => d.uid));
 
-  it('has one dashboard per command, each with unique panel ids and reference ids', () => {
-    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(['smartmeter-ingest', 'smartmeter-inject']);
+  it('has dashboards for inject, ingest, NATS and Cassandra, each with unique panel ids and reference ids', () => {
+    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(['smartmeter-cassandra', 'smartmeter-ingest', 'smartmeter-inject', 'smartmeter-nats']);
     for (const { file, json } of dashboards) {
       const ids = json.panels.map((p) => p.id);
       expect(new Set(ids).size, file).toBe(ids.length);
@@ -38,23 +40,31 @@ describe('Grafana provisioning', () => {
     }
   });
 
-  it('charts only series that inject and ingest emit, under the documented paths', () => {
+  it('charts only series that smartmeter emits, under the documented paths', () => {
     let checked = 0;
-    for (const { file, json } of dashboards) {
+    const emitted = (command: string, name: string, where: string) => {
+      expect(EMITTED[command], `${where}: unknown command`).toBeDefined();
+      expect(EMITTED[command]!.has(name), `${where}: ${command} emits no "${name}"`).toBe(true);
+      checked += 1;
+    };
+    for (const { file, json } of dashboards.filter((d) => d.json.uid !== 'smartmeter-nats')) {
       for (const panel of json.panels) {
         for (const { target } of panel.targets) {
-          const paths = [...target.matchAll(/smartmeter\.([a-z]+)\.\$slot\.([a-z0-9_]+)/g)];
+          const paths = [
+            ...[...target.matchAll(/smartmeter\.(inject|ingest)\.\$slot\.([a-z0-9_]+)/g)].map(([, command, name]) => [command!, name!]),
+            ...[...target.matchAll(/smartmeter\.cassandra\.\$keyspace\.\$table\.([a-z0-9_]+)/g)].map(([, name]) => ['cassandra', name!]),
+          ];
           expect(paths.length, `${file}: ${target}`).toBeGreaterThan(0);
-          for (const [, command, name] of paths) {
-            expect(EMITTED[command!], `${file}: unknown command in ${target}`).toBeDefined();
-            expect(EMITTED[command!]!.has(name!), `${file}: ${command} emits no "${name}"`).toBe(true);
-            checked += 1;
-          }
+          for (const [command, name] of paths) emitted(command!, name!, `${file}: ${target}`);
         }
       }
-      expect(json.templating.list[0]!.query).toMatch(/^smartmeter\.(inject|ingest)\.\*$/);
+      expect(json.templating.list[0]!.query).toMatch(/^smartmeter\.(inject|ingest|cassandra)\.\*$/);
     }
-    expect(checked).toBeGreaterThan(20);
+    expect(checked).toBeGreaterThan(25);
+    // NATS series come from Telegraf's nats input: telegraf.test.ts runs it and finds every one in Whisper.
+    const nats = natsDashboardFields();
+    expect(nats.matched).toBe(nats.targets);
+    expect(nats.fields.length).toBeGreaterThan(5);
   });
 
   it('uses only data sources the provisioning defines, whose URLs the stack sets', () => {
@@ -74,7 +84,7 @@ describe('Grafana provisioning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'smartmeter-config-'));
     const r = runCli(['combine', 'local', 'single', 'secrets', 'root_metrics', '-o', join(dir, 'docker-compose-merge.yml'), '--config-dir', join(dir, 'config')]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/wrote 12 configuration files/); // Grafana 4, Telegraf 5, Prometheus 1, Graphite 2
+    expect(r.stderr).toMatch(/wrote 14 configuration files/); // Grafana 6, Telegraf 5, Prometheus 1, Graphite 2
     for (const { file } of dashboards) {
       expect(readFileSync(join(dir, 'config', 'grafana', 'provisioning', 'dashboards', 'json', file), 'utf8')).toBe(readFileSync(join(DASHBOARDS, file), 'utf8'));
     }

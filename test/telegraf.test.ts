@@ -3,12 +3,13 @@
 // output at the stack's Graphite; then a real Telegraf (built by the rig) runs one against the
 // rig's NATS and carbon-cache, and the values land in Whisper.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli } from './helpers/cli.js';
+import { natsDashboardFields } from './helpers/dashboards.js';
 import { waitFor } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
 
@@ -66,7 +67,7 @@ describe.runIf(telegraf && nats && graphite)('a real Telegraf with the stack\'s 
       const env = {
         PATH: process.env.PATH!, TELEGRAF_INTERVAL: '1s', TELEGRAF_INPUT_TIMEOUT: '2s', TELEGRAF_DEBUG: 'false', TELEGRAF_QUIET: 'true',
         GRAPHITE_SERVER: graphite!.GRAPHITE_PLAINTEXT!, GRAPHITE_PREFIX: 'smartmeter.loadcheck', NATS_URI: nats!.NATS_URL!,
-        CASSANDRA_INJECT_METRICS: '127.0.0.1:9', // nothing listens: the scrape fails here, locally
+        NATS_MONITOR_URL: nats!.NATS_MONITOR_URL!, NATS_INSTANCE: 'nats',
       };
       const r = spawnSync(telegraf!.TELEGRAF!, ['--config', join(CONF_DIR, file), '--test', '--test-wait', '0'], { env, encoding: 'utf8', timeout: 30_000 });
       expect(r.stderr, file).toMatch(/Loading config/);
@@ -104,4 +105,30 @@ describe.runIf(telegraf && nats && graphite)('a real Telegraf with the stack\'s 
       await nc.close();
     }
   }, 60_000);
+
+  it('reads the NATS monitoring endpoint and lands every field the NATS dashboard charts in Graphite', async () => {
+    const prefix = `smartmeter.telegraf${process.pid}y${Date.now() % 100_000}`;
+    const env = {
+      PATH: process.env.PATH!, TELEGRAF_INTERVAL: '1s', TELEGRAF_INPUT_TIMEOUT: '5s', TELEGRAF_DEBUG: 'false', TELEGRAF_QUIET: 'true',
+      GRAPHITE_SERVER: graphite!.GRAPHITE_PLAINTEXT!, GRAPHITE_PREFIX: prefix, NATS_MONITOR_URL: nats!.NATS_MONITOR_URL!, NATS_INSTANCE: 'rig-nats',
+    };
+    const agent = spawn(telegraf!.TELEGRAF!, ['--config', join(CONF_DIR, 'nats.conf')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    agent.stderr.on('data', (c) => (log += c));
+    const root = join(graphite!.GRAPHITE_WHISPER_DIR!, ...prefix.split('.'));
+    try {
+      // <prefix>.nats.<instance>.<field>: one directory per server, named as the stack names it.
+      const server = await waitFor(async () => {
+        const dirs = existsSync(join(root, 'nats')) ? readdirSync(join(root, 'nats')) : [];
+        return dirs.length === 1 && existsSync(join(root, 'nats', dirs[0]!, 'in_msgs.wsp')) ? dirs[0] : undefined;
+      }, 40_000, `nats series under ${root} (telegraf log: ${log.slice(-500)})`);
+      expect(server).toBe('rig-nats');
+      const { fields } = natsDashboardFields();
+      await waitFor(async () => (fields.every((f) => existsSync(join(root, 'nats', server, `${f}.wsp`))) ? true : undefined), 20_000,
+        `every NATS dashboard field (${fields.join(', ')}) in ${join(root, 'nats', server)}`);
+    } finally {
+      agent.kill('SIGTERM');
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client, ClientOptions } from 'cassandra-driver';
 import { RuntimeError } from '../errors.js';
-import { readSecretFile } from '../options.js';
+import { positiveInteger, readSecretFile } from '../options.js';
 
 export interface CassandraConnection {
   /** host or host:port */
@@ -18,6 +18,33 @@ export interface CassandraConnection {
   tls?: { caFile?: string; certFile?: string; keyFile?: string; insecure?: boolean };
   /** Per-request timeout (the old bridge's CASSANDRA_TIMEOUT); default 30 s. */
   readTimeoutMs?: number;
+}
+
+/** The connection options every Cassandra command takes, as the CLI gives them. */
+export interface CassandraConnectionFlags {
+  contactPoints: string;
+  port: string;
+  localDc?: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  tls?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsInsecure?: boolean;
+}
+
+export function connectionFromFlags(flags: CassandraConnectionFlags): CassandraConnection {
+  return {
+    contactPoints: flags.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
+    port: positiveInteger(flags.port, '--port'),
+    localDc: flags.localDc,
+    username: flags.username,
+    // From the environment here, not as option defaults: --help would print them.
+    password: cassandraPassword(flags.passwordFile, flags.password),
+    tls: flags.tls || flags.tlsCa || flags.tlsCert ? { caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey, insecure: flags.tlsInsecure } : undefined,
+  };
 }
 
 /** A password file (--password-file, else CASSANDRA_PASSWORD_FILE) wins over a password (--password, else CASSANDRA_PASSWORD). */

@@ -3,26 +3,15 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { positiveInteger } from '../options.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { cassandraPassword, connectWithRetry, type CassandraConnection } from '../cassandra/connection.js';
+import { connectionFromFlags, connectWithRetry, type CassandraConnectionFlags } from '../cassandra/connection.js';
 import { bookkeepingStatements, checkKeyspace, initSchema, loadScripts, replicationFor } from '../cassandra/migrations.js';
 
-export interface CassandraInitOptions {
+export interface CassandraInitOptions extends CassandraConnectionFlags {
   scripts?: string;
   mode: string;
   keyspace: string;
   replicationFactor?: string;
   datacenter?: string;
-  contactPoints: string;
-  port: string;
-  localDc?: string;
-  username?: string;
-  password?: string;
-  passwordFile?: string;
-  tls?: boolean;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  tlsInsecure?: boolean;
   wait: string;
   lockWait: string;
   force?: boolean;
@@ -34,7 +23,7 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
   if (options.mode !== 'single' && options.mode !== 'cluster') throw new UsageError(`--mode must be single or cluster, got "${options.mode}"`);
   checkKeyspace(options.keyspace);
   const factor = options.replicationFactor === undefined ? undefined : positiveInteger(options.replicationFactor, '--replication-factor');
-  const port = positiveInteger(options.port, '--port');
+  positiveInteger(options.port, '--port'); // bad input fails before --dry-run too
   const waitMs = positiveInteger(options.wait, '--wait') * 1000;
   const lockWaitMs = positiveInteger(options.lockWait, '--lock-wait') * 1000;
   const scriptsDir = options.scripts ? resolve(options.scripts) : join(PACKAGE_ROOT, 'templates', 'cql');
@@ -54,15 +43,7 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
     return;
   }
 
-  const connection: CassandraConnection = {
-    contactPoints: options.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
-    port,
-    localDc: options.localDc,
-    username: options.username,
-    // From the environment here, not as option defaults: --help would print them.
-    password: cassandraPassword(options.passwordFile, options.password),
-    tls: options.tls || options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey, insecure: options.tlsInsecure } : undefined,
-  };
+  const connection = connectionFromFlags(options);
   const spinner = process.stderr.isTTY && !options.json ? (await import('ora')).default({ text: 'connecting to Cassandra', stream: process.stderr }).start() : undefined;
   let client;
   try {

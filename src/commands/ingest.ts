@@ -1,7 +1,7 @@
 /** `smartmeter ingest`: parse, connect to NATS and Cassandra, run the bridge, print. */
 import { RuntimeError, UsageError } from '../errors.js';
 import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../options.js';
-import { cassandraPassword, connectWithRetry } from '../cassandra/connection.js';
+import { connectionFromFlags, connectWithRetry } from '../cassandra/connection.js';
 import { checkKeyspace } from '../cassandra/migrations.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';
 import { natsConnectionOptions, natsSettingsFromEnv, withoutCredentials } from '../nats/connection.js';
@@ -45,7 +45,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   // Every option is checked before anything connects.
   checkKeyspace(options.keyspace);
   const concurrency = positiveInteger(options.concurrency, '--concurrency');
-  const port = positiveInteger(options.port, '--port');
+  positiveInteger(options.port, '--port'); // bad input fails before any connection
   const waitMs = positiveInteger(options.wait, '--wait') * 1000;
   const count = options.count === undefined ? undefined : positiveInteger(options.count, '--count');
   const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
@@ -79,14 +79,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   let cassandra;
   try {
     cassandra = await connectWithRetry(
-      {
-        contactPoints: options.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
-        port,
-        localDc: options.localDc,
-        readTimeoutMs,
-        username: process.env.CASSANDRA_USERNAME,
-        password: cassandraPassword(),
-      },
+      { ...connectionFromFlags({ contactPoints: options.contactPoints, port: options.port, localDc: options.localDc, username: process.env.CASSANDRA_USERNAME }), readTimeoutMs },
       waitMs,
       (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`),
     );

@@ -4,12 +4,16 @@
  * "is the dashboard empty because nothing flows?".
  */
 import { RuntimeError } from '../errors.js';
+import { cassandraSamples } from '../cassandra/stats.js';
 import { ingestSamples } from '../ingest/metrics.js';
 import { injectSamples } from '../inject/metrics.js';
 import { prometheusName, type MetricSample } from './samples.js';
 
-export type MetricsCommand = 'inject' | 'ingest';
-export const METRICS_COMMANDS: readonly MetricsCommand[] = ['inject', 'ingest'];
+export type MetricsCommand = 'inject' | 'ingest' | 'cassandra';
+export const METRICS_COMMANDS: readonly MetricsCommand[] = ['inject', 'ingest', 'cassandra'];
+
+/** The Graphite path nodes between `<prefix>.<command>` and the name: the slot, or keyspace and table. */
+const GRAPHITE_NODES: Record<MetricsCommand, string> = { inject: '*', ingest: '*', cassandra: '*.*' };
 
 export interface ExpectedSeries {
   command: MetricsCommand;
@@ -39,13 +43,17 @@ export function expectedSeries(commands: readonly MetricsCommand[]): ExpectedSer
     const stats = { mode: 'core' as const, received: 0, written: 0, malformed: { 'bad-subject': 0, 'bad-length': 0, 'bad-epoch': 0 }, rejected: 0, lost: 0, redelivered: 0, durationSeconds: 0, rowsPerSecond: 0 };
     for (const s of ingestSamples(stats, 0, 0)) all.push({ command: 'ingest', sample: s, optional: false });
   }
+  if (commands.includes('cassandra')) {
+    const table = { table: 't', rows: 0, rowsFrom: 'scan' as const, writes: 0, reads: 0, writeP99Ms: 0, diskMiB: 0 };
+    for (const s of cassandraSamples('ks', [table])) all.push({ command: 'cassandra', sample: s, optional: false });
+  }
   return all;
 }
 
 export async function checkGraphite(baseUrl: string, prefix: string, expected: readonly ExpectedSeries[], windowMs: number, nowMs = Date.now()): Promise<SeriesCheck[]> {
   const checks: SeriesCheck[] = [];
   for (const e of expected) {
-    const series = `${prefix}.${e.command}.*.${e.sample.name}`;
+    const series = `${prefix}.${e.command}.${GRAPHITE_NODES[e.command]}.${e.sample.name}`;
     const url = `${baseUrl.replace(/\/$/, '')}/render?format=json&from=-${Math.max(1, Math.ceil(windowMs / 1000))}s&target=${encodeURIComponent(series)}`;
     const body = (await getJson(url, 'Graphite')) as { datapoints: [number | null, number][] }[];
     let last: SeriesCheck['last'];
