@@ -10,7 +10,7 @@ import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli } from './helpers/cli.js';
 import { natsDashboardFields } from './helpers/dashboards.js';
-import { waitFor } from './helpers/net.js';
+import { freePort, waitFor } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
 
 const CONF_DIR = join(ROOT, 'templates', 'config', 'telegraf');
@@ -52,6 +52,8 @@ describe('Telegraf configurations of the stack', () => {
       expect(Object.keys(toml.inputs).length, file).toBeGreaterThan(0);
       expect(toml.outputs.graphite[0]!.servers, file).toEqual([env.GRAPHITE_SERVER]);
       expect(toml.outputs.graphite[0]!.prefix, file).toBe(env.GRAPHITE_PREFIX);
+      // The compose stack writes to Graphite only; the Prometheus output is for Kubernetes.
+      expect(commandLine, name).toMatch(/--output-filter graphite /);
     }
     expect([...used].sort()).toEqual(readdirSync(CONF_DIR).sort()); // and no file is left unused
   });
@@ -131,4 +133,27 @@ describe.runIf(telegraf && nats && graphite)('a real Telegraf with the stack\'s 
       rmSync(root, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('serves the same figures to Prometheus with --output-filter prometheus_client (the Kubernetes way)', async () => {
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH!, TELEGRAF_INTERVAL: '1s', TELEGRAF_INPUT_TIMEOUT: '5s', TELEGRAF_DEBUG: 'false', TELEGRAF_QUIET: 'true',
+      GRAPHITE_SERVER: '127.0.0.1:9', GRAPHITE_PREFIX: 'unused', NATS_MONITOR_URL: nats!.NATS_MONITOR_URL!, NATS_INSTANCE: 'rig-nats',
+      TELEGRAF_PROMETHEUS_PORT: String(port),
+    };
+    const agent = spawn(telegraf!.TELEGRAF!, ['--output-filter', 'prometheus_client', '--config', join(CONF_DIR, 'nats.conf')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    agent.stderr.on('data', (c) => (log += c));
+    try {
+      const text = await waitFor(async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+        const body = response?.ok ? await response.text() : '';
+        return /^nats_in_msgs\{/m.test(body) ? body : undefined;
+      }, 40_000, `nats_in_msgs on :${port} (telegraf log: ${log.slice(-500)})`);
+      expect(text).toMatch(/^nats_in_msgs\{instance="rig-nats"\} \d+/m);
+      expect(log).not.toMatch(/outputs\.graphite/); // filtered out: nothing listens on 127.0.0.1:9
+    } finally {
+      agent.kill('SIGTERM');
+    }
+  }, 60_000);
 });

@@ -15,8 +15,8 @@ export const TELEGRAF_VERSION = 'v1.37.2';
 /** The plugins of templates/config/telegraf/*.conf, and the parsers and serializers they need. */
 export const TELEGRAF_PLUGINS = [
   'inputs.docker', 'inputs.nats', 'inputs.nats_consumer', 'inputs.prometheus',
-  'outputs.graphite', 'outputs.file',
-  'parsers.json', 'parsers.prometheus', 'serializers.graphite', 'serializers.influx',
+  'outputs.graphite', 'outputs.prometheus_client', 'outputs.file',
+  'parsers.json', 'parsers.prometheus', 'serializers.graphite', 'serializers.influx', 'serializers.prometheus',
 ];
 
 export const telegraf: RigService = {
