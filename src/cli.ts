@@ -65,6 +65,78 @@ Examples:
       await runCombine({ location, clusterMode, secretMode, targets, ...options });
     });
 
+  const stackOptions = (command: Command) =>
+    command
+      .option('--name <name>', 'stack, project or release name', 'smartmeter')
+      .option('--state-dir <dir>', 'where up keeps the deployed file and what it created (env SMARTMETER_STATE_DIR)', process.env.SMARTMETER_STATE_DIR ?? '.smartmeter');
+
+  stackOptions(
+    program
+      .command('up')
+      .summary('combine and deploy a stack on Compose, Swarm or Kubernetes (Helm), then wait until it is healthy')
+      .description(
+        'Combine the targets (as `combine` does) and deploy the result: `docker compose up` (or docker-compose\n' +
+          'v1), `docker stack deploy` on a Swarm manager, or `helm upgrade --install` of the project\'s chart with\n' +
+          'values from the same targets. Creates the external network the stack expects, binds the secret files\n' +
+          '(secrets mode), then waits until every service is healthy (or running, when it has no health check,\n' +
+          'or finished cleanly). On failure it names the service, prints its last log lines and removes what it\n' +
+          'deployed, unless --keep-on-failure.',
+      )
+      .argument('[location]', 'local or remote')
+      .argument('[cluster-mode]', 'single or cluster')
+      .argument('[secret-mode]', 'secrets or no_secrets')
+      .argument('[targets...]', 'targets of the hierarchy (see combine --list-targets)'),
+  )
+    .addOption(new Option('--runtime <runtime>', 'where to deploy').choices(['compose', 'swarm', 'helm']).default('compose'))
+    .option('-p, --properties <dir>', 'directory of property files overriding the defaults')
+    .option('--set <key=value>', 'set a property (repeatable)', collect, [])
+    .option('--secrets-dir <dir>', 'directory of the secret files (secrets mode)', 'devsecrets')
+    .option('--timeout <time>', 'how long to wait for the services to be healthy', '5m')
+    .option('--keep-on-failure', 'leave a failed deployment in place to look at it')
+    .option('--publish-mode <mode>', 'swarm: publish ports through the routing mesh (ingress) or on the task\'s node (host)', 'ingress')
+    .option('--namespace <ns>', 'helm: Kubernetes namespace', 'smartmeter')
+    .option('--dry-run', 'print the generated file and the commands instead of running them')
+    .option('--json', 'print the final state of the services as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ smartmeter up local single no_secrets cassandra_inject inject
+  $ smartmeter up local single secrets root_metrics inject cassandra_inject --secrets-dir ./devsecrets --timeout 10m
+  $ smartmeter up local single secrets inject cassandra_inject --runtime swarm --publish-mode host
+  $ smartmeter up local cluster secrets inject cassandra_inject --runtime helm --namespace meters
+  $ smartmeter up local single no_secrets inject --dry-run`,
+    )
+    .action(async (location, clusterMode, secretMode, targets, options) => {
+      const { runUp } = await import('./commands/up.js');
+      await runUp({ location, clusterMode, secretMode, targets, ...options });
+    });
+
+  stackOptions(program.command('down').summary('remove a stack that up brought up'))
+    .option('-v, --volumes', 'also remove its volumes (the data of NATS, Cassandra, Graphite…)')
+    .addHelpText('after', '\nExamples:\n  $ smartmeter down\n  $ smartmeter down --name test --volumes')
+    .action(async (options) => {
+      const { runDown } = await import('./commands/down.js');
+      await runDown(options);
+    });
+
+  stackOptions(program.command('status').summary("each service of a stack and its state (exit 1 unless all are ready)"))
+    .option('--json', 'print the states as JSON')
+    .addHelpText('after', '\nExamples:\n  $ smartmeter status\n  $ smartmeter status --name test --json')
+    .action(async (options) => {
+      const { runStatus } = await import('./commands/status.js');
+      await runStatus(options);
+    });
+
+  stackOptions(program.command('logs').summary("a service's log, followed").argument('<service>', 'service name, as in the compose file'))
+    .option('--no-follow', 'print and exit')
+    .option('--tail <lines>', 'lines of history to start with', '100')
+    .addHelpText('after', '\nExamples:\n  $ smartmeter logs cassandra_inject\n  $ smartmeter logs nats --no-follow --tail 20')
+    .action(async (service, options) => {
+      const { runLogs } = await import('./commands/logs.js');
+      await runLogs(service, options);
+    });
+
   const cassandra = program.command('cassandra').summary('work with the Cassandra of the stack');
   const cassandraCommand = (name: string) =>
     cassandra

@@ -136,3 +136,22 @@ export async function waitForSchemaAgreement(client: Client, timeoutMs = 20_000)
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/**
+ * Waits until every table exists in the keyspace, polling once a second up to `waitMs`; says
+ * once which are missing. Fails naming them.
+ */
+export async function waitForTables(client: Client, keyspace: string, tables: readonly string[], waitMs: number, onWait: (missing: string[]) => void = () => undefined): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    const result = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [keyspace], { prepare: true });
+    const present = new Set(result.rows.map((row) => String(row.get('table_name'))));
+    const missing = tables.filter((t) => !present.has(t));
+    if (!missing.length) return;
+    if (Date.now() > deadline) throw new RuntimeError(`Cassandra has no table ${missing.map((t) => `${keyspace}.${t}`).join(', ')} (run smartmeter cassandra init)`);
+    if (!told) onWait(missing);
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}

@@ -4,7 +4,8 @@ import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
 import { writeConfigFiles } from '../templates/config-files.js';
-import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy } from '../templates/combine.js';
+import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy, type CombineResult } from '../templates/combine.js';
+import type { Modes } from '../templates/hierarchy.js';
 import { formatCompose, formatExplanation, formatTargetList } from '../templates/output.js';
 
 export interface CombineOptions {
@@ -35,21 +36,8 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   if (options.format === 'helm') {
     throw new UsageError('--format helm is reserved for the Helm chart, which is not in this version yet');
   }
-  const location = required(options.location, 'location', LOCATIONS);
-  const clusterMode = required(options.clusterMode, 'cluster-mode', CLUSTER_MODES);
-  const secretMode = required(options.secretMode, 'secret-mode', SECRET_MODES);
-
-  const result = combine({
-    templatesDir,
-    propertiesDir: options.properties ? resolve(options.properties) : undefined,
-    modes: { location, clusterMode, secretMode },
-    targets: options.targets,
-    env: process.env,
-    sets: options.set,
-    allowMissing: options.allowMissing === true,
-    now: Math.floor(Date.now() / 1000),
-    displayRoot,
-  });
+  const { result, modes } = combineStack(options, templatesDir);
+  const { location, clusterMode, secretMode } = modes;
 
   const text = options.json
     ? `${JSON.stringify(result.document, null, 2)}\n`
@@ -67,6 +55,30 @@ export async function runCombine(options: CombineOptions): Promise<void> {
     const written = writeConfigFiles(CONFIG_TEMPLATES_DIR, resolve(options.configDir));
     process.stderr.write(`smartmeter: wrote ${written.length} configuration files under ${options.configDir} (mounted from SMARTMETER_CONFIG_DIR)\n`);
   }
+}
+
+/** The combine part of `combine` and `up`: check the three words, then run the engine. */
+export function combineStack(
+  options: Pick<CombineOptions, 'location' | 'clusterMode' | 'secretMode' | 'targets' | 'properties' | 'set' | 'allowMissing'>,
+  templatesDir = COMPOSE_TEMPLATES_DIR,
+): { result: CombineResult; modes: Modes } {
+  const modes = {
+    location: required(options.location, 'location', LOCATIONS),
+    clusterMode: required(options.clusterMode, 'cluster-mode', CLUSTER_MODES),
+    secretMode: required(options.secretMode, 'secret-mode', SECRET_MODES),
+  };
+  const result = combine({
+    templatesDir,
+    propertiesDir: options.properties ? resolve(options.properties) : undefined,
+    modes,
+    targets: options.targets,
+    env: process.env,
+    sets: options.set,
+    allowMissing: options.allowMissing === true,
+    now: Math.floor(Date.now() / 1000),
+    displayRoot: process.cwd(),
+  });
+  return { result, modes };
 }
 
 /** Colour only on a terminal, and never with --no-color, NO_COLOR or TERM=dumb (cli.ts sets FORCE_COLOR=0 for those). */

@@ -1,7 +1,7 @@
 /** `smartmeter ingest`: parse, connect to NATS and Cassandra, run the bridge, print. */
 import { RuntimeError, UsageError } from '../errors.js';
 import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../options.js';
-import { connectionFromFlags, connectWithRetry } from '../cassandra/connection.js';
+import { connectionFromFlags, connectWithRetry, waitForTables } from '../cassandra/connection.js';
 import { checkKeyspace } from '../cassandra/migrations.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';
 import { natsConnectionOptions, natsSettingsFromEnv, withoutCredentials } from '../nats/connection.js';
@@ -83,7 +83,11 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
       waitMs,
       (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`),
     );
+    // A stack starts ingest before anyone ran `cassandra init`: wait for the tables rather than die.
+    await waitForTables(cassandra, options.keyspace, ['raw_data', 'raw_data_count'], waitMs, (missing) =>
+      log(`waiting for ${missing.map((t) => `${options.keyspace}.${t}`).join(', ')} (run smartmeter cassandra init)`));
   } catch (error) {
+    await cassandra?.shutdown().catch(() => undefined);
     await nats.close().catch(() => undefined);
     throw error;
   }

@@ -1,0 +1,21 @@
+/** `smartmeter logs <service>`: a service's log, followed unless --no-follow. */
+import { UsageError } from '../errors.js';
+import { nonNegativeInteger } from '../options.js';
+import { spawnRunner } from '../runtime/exec.js';
+import { dockerLogsCommand } from '../runtime/stack.js';
+import { recordOf } from './status.js';
+
+export interface LogsOptions {
+  name: string;
+  stateDir: string;
+  follow: boolean;
+  tail: string;
+}
+
+export async function runLogs(service: string, options: LogsOptions): Promise<void> {
+  const record = recordOf(options.stateDir, options.name);
+  const tail = nonNegativeInteger(options.tail, '--tail');
+  if (record.runtime === 'helm') throw new UsageError(`logs of a Helm release come from the cluster: kubectl logs -n ${record.namespace} -l app.kubernetes.io/component=${service} -f`);
+  const result = await spawnRunner(dockerLogsCommand(record, service, options.follow, tail), { inherit: true });
+  if (result.code !== 0) process.exitCode = result.code;
+}

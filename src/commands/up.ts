@@ -1,0 +1,98 @@
+/** `smartmeter up`: combine, then deploy on Compose, Swarm or Helm and wait until healthy. */
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { parseDuration } from '../options.js';
+import { CONFIG_TEMPLATES_DIR } from '../paths.js';
+import type { ServiceStatus } from '../runtime/docker.js';
+import { formatCommand, spawnRunner } from '../runtime/exec.js';
+import { RUNTIMES, stackDir, type RuntimeName } from '../runtime/stack-files.js';
+import { dockerUp, planDockerUp } from '../runtime/stack.js';
+import { writeConfigFiles } from '../templates/config-files.js';
+import { formatCompose } from '../templates/output.js';
+import { combineStack } from './combine.js';
+import { printStatuses } from './status.js';
+
+export interface UpOptions {
+  location?: string;
+  clusterMode?: string;
+  secretMode?: string;
+  targets: string[];
+  properties?: string;
+  set: string[];
+  runtime: string;
+  name: string;
+  stateDir: string;
+  secretsDir: string;
+  timeout: string;
+  keepOnFailure?: boolean;
+  dryRun?: boolean;
+  publishMode: string;
+  json?: boolean;
+}
+
+export async function runUp(options: UpOptions): Promise<void> {
+  const runtime = checkRuntime(options.runtime);
+  if (runtime === 'helm') {
+    const { runHelmUp } = await import('./up-helm.js');
+    await runHelmUp(options);
+    return;
+  }
+  if (options.publishMode !== 'ingress' && options.publishMode !== 'host') throw new UsageError(`--publish-mode must be ingress or host, got "${options.publishMode}"`);
+  const timeoutMs = parseDuration(options.timeout, '--timeout');
+  const dir = stackDir(options.stateDir, options.name);
+  // The metrics services mount their configuration from SMARTMETER_CONFIG_DIR: the stack's own copy.
+  const configDir = join(dir, 'config');
+  const { result, modes } = combineStack({ ...options, set: [`SMARTMETER_CONFIG_DIR=${configDir}`, ...options.set] });
+  for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);
+  const request = {
+    runtime,
+    name: options.name,
+    stateDir: options.stateDir,
+    document: result.document,
+    render: () => formatCompose(result, { modes, targets: options.targets }),
+    containsSecrets: result.containsSecrets,
+    secretsDir: options.secretsDir,
+    timeoutMs,
+    keepOnFailure: options.keepOnFailure === true,
+    publishMode: options.publishMode,
+  } as const;
+
+  if (options.dryRun) {
+    const plan = await planDockerUp(request, spawnRunner);
+    process.stdout.write(`# ${plan.file}\n${plan.text}\n# commands\n${plan.commands.map(formatCommand).join('\n')}\n`);
+    return;
+  }
+  writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir);
+  const statuses = await dockerUp(request, spawnRunner, await progressUi(options.json === true));
+  printStatuses(statuses, options.json === true);
+}
+
+export function checkRuntime(runtime: string): RuntimeName {
+  if (!RUNTIMES.includes(runtime as RuntimeName)) throw new UsageError(`--runtime must be ${RUNTIMES.join(', ')}, got "${runtime}"`);
+  return runtime as RuntimeName;
+}
+
+/** On a terminal a spinner with every service's state; otherwise one line per change of state. */
+async function progressUi(quiet: boolean): Promise<{ log: (line: string) => void; progress: (statuses: readonly ServiceStatus[]) => void }> {
+  const spinner = process.stderr.isTTY && !quiet ? (await import('ora')).default({ text: 'deploying', stream: process.stderr }).start() : undefined;
+  const seen = new Map<string, string>();
+  return {
+    log: (line) => {
+      if (spinner) spinner.clear();
+      process.stderr.write(`${line}\n`);
+      spinner?.render();
+    },
+    progress: (statuses) => {
+      if (spinner) {
+        const ready = statuses.filter((s) => s.phase !== 'starting').length;
+        spinner.text = `${ready}/${statuses.length} ready · ${statuses.map((s) => `${s.service}: ${s.detail}`).join(' · ')}`;
+        if (ready === statuses.length || statuses.some((s) => s.phase === 'failed')) spinner.stop();
+        return;
+      }
+      for (const s of statuses) {
+        if (seen.get(s.service) !== s.detail && !quiet) process.stderr.write(`${s.service}: ${s.detail}\n`);
+        seen.set(s.service, s.detail);
+      }
+    },
+  };
+}

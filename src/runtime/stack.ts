@@ -1,0 +1,161 @@
+/**
+ * `up`, `down`, `status` and `logs` on Docker Compose and Docker Swarm: from a combined document
+ * to a running stack and back, through the command lines of docker.ts. Helm is in helm.ts.
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { RuntimeError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import type { YamlMap } from '../templates/merge.js';
+import {
+  checkEngine,
+  composeDown,
+  composeLogs,
+  composeStatus,
+  composeUp,
+  detectComposeTool,
+  ensureImages,
+  ensureNetworks,
+  isReady,
+  lastLogLines,
+  serviceLogs,
+  stackDeploy,
+  stackRemove,
+  swarmActive,
+  swarmStatus,
+  type ServiceStatus,
+} from './docker.js';
+import { firstErrorLine, formatCommand, runChecked, type CommandLine, type Runner } from './exec.js';
+import { bindSecrets, externalNetworks, publishInHostMode, serviceImages, servicesOf, stackDir, writeRecord, type StackRecord } from './stack-files.js';
+
+export interface DockerUpRequest {
+  runtime: 'compose' | 'swarm';
+  name: string;
+  stateDir: string;
+  document: YamlMap;
+  /** Turns the (possibly edited) document into the file's text. */
+  render: (document: YamlMap) => string;
+  containsSecrets: boolean;
+  secretsDir: string;
+  timeoutMs: number;
+  keepOnFailure: boolean;
+  /** Swarm: publish ports on the task's node instead of the routing mesh. */
+  publishMode: 'ingress' | 'host';
+}
+
+export interface Ui {
+  log: (line: string) => void;
+  /** Called on every poll while waiting, with each service's state. */
+  progress: (statuses: readonly ServiceStatus[]) => void;
+}
+
+export interface DryRun {
+  file: string;
+  text: string;
+  commands: CommandLine[];
+}
+
+/** The file and the commands `up` would run, without touching the engine (compose tool detection aside). */
+export async function planDockerUp(request: DockerUpRequest, runner: Runner): Promise<DryRun> {
+  const { file, text, tool } = await prepare(request, runner);
+  const commands: CommandLine[] = externalNetworks(request.document).map((n) => ({
+    program: 'docker',
+    args: ['network', 'create', ...(request.runtime === 'swarm' ? ['--driver', 'overlay', '--attachable'] : []), n],
+  }));
+  commands.push(request.runtime === 'compose' ? composeUp(tool!, request.name, file) : stackDeploy(request.name, file));
+  return { file, text, commands };
+}
+
+async function prepare(request: DockerUpRequest, runner: Runner): Promise<{ dir: string; file: string; text: string; tool?: string[] }> {
+  const dir = stackDir(request.stateDir, request.name);
+  bindSecrets(request.document, request.secretsDir);
+  if (request.runtime === 'swarm' && request.publishMode === 'host') publishInHostMode(request.document);
+  const tool = request.runtime === 'compose' ? await detectComposeTool(runner) : undefined;
+  return { dir, file: join(dir, 'docker-compose.yml'), text: request.render(request.document), tool };
+}
+
+export async function dockerUp(request: DockerUpRequest, runner: Runner, ui: Ui): Promise<ServiceStatus[]> {
+  await checkEngine(runner);
+  if (request.runtime === 'swarm' && !(await swarmActive(runner))) {
+    throw new RuntimeError('this Docker engine is not a Swarm manager (run docker swarm init, or use --runtime compose)');
+  }
+  const { dir, file, text, tool } = await prepare(request, runner);
+  await ensureImages(runner, serviceImages(request.document), ui.log);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Inline credentials (no_secrets mode) make the deployed file a secret too.
+  writeFileAtomic(file, text, { mode: request.containsSecrets ? 0o600 : 0o644 });
+  const createdNetworks = await ensureNetworks(runner, externalNetworks(request.document), request.runtime === 'swarm');
+  const record: StackRecord = { runtime: request.runtime, name: request.name, file, createdNetworks, composeTool: tool, createdAt: new Date().toISOString() };
+  writeRecord(dir, record);
+
+  const services = Object.keys(servicesOf(request.document)).sort();
+  const fail = async (message: string, failed?: ServiceStatus): Promise<never> => {
+    if (failed) {
+      const logs = await lastLogLines(runner, failed.containers.length ? { container: failed.containers[0] } : { swarmService: `${request.name}_${failed.service}` }, 20);
+      if (logs) ui.log(`last log lines of ${failed.service}:\n${logs.split('\n').map((l) => `  ${l}`).join('\n')}`);
+    }
+    if (request.keepOnFailure) ui.log(`left as it is (--keep-on-failure); remove it with: smartmeter down --name ${request.name} --volumes`);
+    else await dockerDown(record, runner, { volumes: true, log: ui.log });
+    throw new RuntimeError(message);
+  };
+
+  const deploy = request.runtime === 'compose' ? composeUp(tool!, request.name, file) : stackDeploy(request.name, file);
+  const result = await runner(deploy);
+  if (result.code !== 0) return fail(`${formatCommand({ program: deploy.program, args: deploy.args.slice(0, 3) })}… failed: ${firstErrorLine(result)}`);
+
+  const deadline = Date.now() + request.timeoutMs;
+  for (;;) {
+    const statuses = request.runtime === 'compose' ? await composeStatus(runner, request.name, services) : await swarmStatus(runner, request.name, services);
+    ui.progress(statuses);
+    const failed = statuses.find((s) => s.phase === 'failed');
+    if (failed) return fail(`service ${failed.service} failed: ${failed.detail}`, failed);
+    if (statuses.every(isReady)) return statuses;
+    if (Date.now() > deadline) {
+      const waiting = statuses.filter((s) => !isReady(s));
+      return fail(`not healthy after ${Math.round(request.timeoutMs / 1000)} s: ${waiting.map((s) => `${s.service} (${s.detail})`).join(', ')}`, waiting[0]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+export interface DownOptions {
+  volumes: boolean;
+  log: (line: string) => void;
+}
+
+/** Removes what up created: the services, their networks, with --volumes their volumes, and the networks up made. */
+export async function dockerDown(record: StackRecord, runner: Runner, options: DownOptions): Promise<void> {
+  if (record.runtime === 'compose') {
+    await runChecked(runner, composeDown(record.composeTool ?? ['docker', 'compose'], record.name, record.file, options.volumes), 'compose down');
+  } else {
+    await runChecked(runner, stackRemove(record.name), 'docker stack rm');
+    // Swarm removes tasks asynchronously: volumes and networks can go once the containers have.
+    const deadline = Date.now() + 60_000;
+    const label = `label=com.docker.stack.namespace=${record.name}`;
+    while ((await runChecked(runner, { program: 'docker', args: ['ps', '--all', '--quiet', '--filter', label] }, 'docker ps')).stdout.trim()) {
+      if (Date.now() > deadline) throw new RuntimeError(`the containers of stack ${record.name} did not stop within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    if (options.volumes) {
+      const volumes = (await runChecked(runner, { program: 'docker', args: ['volume', 'ls', '--quiet', '--filter', label] }, 'docker volume ls')).stdout.split('\n').filter(Boolean);
+      if (volumes.length) await runChecked(runner, { program: 'docker', args: ['volume', 'rm', ...volumes] }, 'removing the volumes');
+    }
+  }
+  for (const network of record.createdNetworks) {
+    const removed = await runner({ program: 'docker', args: ['network', 'rm', network] });
+    if (removed.code !== 0 && !/not found|No such network/i.test(removed.stderr)) options.log(`network ${network} left: ${firstErrorLine(removed)}`);
+  }
+  const dir = join(record.file, '..');
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+}
+
+export async function dockerStatus(record: StackRecord, runner: Runner, services: readonly string[]): Promise<ServiceStatus[]> {
+  await checkEngine(runner);
+  return record.runtime === 'compose' ? composeStatus(runner, record.name, services) : swarmStatus(runner, record.name, services);
+}
+
+export function dockerLogsCommand(record: StackRecord, service: string, follow: boolean, tail: number): CommandLine {
+  return record.runtime === 'compose'
+    ? composeLogs(record.composeTool ?? ['docker', 'compose'], record.name, record.file, service, follow, tail)
+    : serviceLogs(record.name, service, follow, tail);
+}
