@@ -93,7 +93,7 @@ Examples:
     .option('--secrets-dir <dir>', 'directory of the secret files (secrets mode)', 'devsecrets')
     .option('--timeout <time>', 'how long to wait for the services to be healthy', '5m')
     .option('--keep-on-failure', 'leave a failed deployment in place to look at it')
-    .option('--publish-mode <mode>', 'swarm: publish ports through the routing mesh (ingress) or on the task\'s node (host)', 'ingress')
+    .option('--publish-mode <mode>', 'swarm: ports and service names through the routing mesh (ingress), or on the task\'s node with DNS round robin (host: for hosts without IPVS)', 'ingress')
     .option('--namespace <ns>', 'helm: Kubernetes namespace', 'smartmeter')
     .option('--dry-run', 'print the generated file and the commands instead of running them')
     .option('--json', 'print the final state of the services as JSON')

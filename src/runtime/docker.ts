@@ -94,7 +94,7 @@ interface InspectedContainer {
   Id: string;
   RestartCount: number;
   State: { Status: string; ExitCode: number; Health?: { Status: string } };
-  Config: { Labels: Record<string, string> };
+  Config: { Labels: Record<string, string>; Healthcheck?: { Test?: string[] } };
 }
 
 /** Restarts before a crash-looping container counts as failed rather than starting. */
@@ -118,7 +118,10 @@ export function containerPhase(service: string, containers: readonly InspectedCo
       if (health.Status === 'unhealthy') return ['failed', 'running (unhealthy)'];
       return ['starting', `running (health: ${health.Status})`];
     }
-    if (status === 'exited' && exit === 0) return ['completed', 'exited (0)'];
+    // A service with a health check is meant to keep running: its end is a failure, even exit 0.
+    const checked = (c.Config.Healthcheck?.Test ?? [])[0] !== undefined && c.Config.Healthcheck!.Test![0] !== 'NONE';
+    if (status === 'exited' && exit === 0 && !checked) return ['completed', 'exited (0)'];
+    if (status === 'exited' && checked && !restarts(c)) return ['failed', `exited (${exit})`];
     if (status === 'exited' || status === 'dead') return [c.RestartCount >= RESTARTS_TOLERATED || !restarts(c) ? 'failed' : 'starting', `${status} (${exit})`];
     if (status === 'restarting') return [c.RestartCount >= RESTARTS_TOLERATED ? 'failed' : 'starting', `restarting (${c.RestartCount} restarts, last exit ${exit})`];
     return ['starting', status];

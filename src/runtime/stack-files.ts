@@ -100,12 +100,16 @@ export function servicesOf(document: YamlMap): Record<string, Yaml> {
 }
 
 /**
- * Swarm publishes ports through its routing mesh, which needs IPVS in the kernel; `host` mode
- * binds on the node that runs the task instead (one task per node and port).
+ * Swarm without its routing mesh, for hosts whose kernel lacks IPVS (the mesh and the services'
+ * virtual IPs need it): ports published on the node that runs the task (`mode: host`, one task
+ * per node and port), and service names resolved to the tasks' own addresses (`dnsrr`).
  */
-export function publishInHostMode(document: YamlMap): void {
+export function withoutRoutingMesh(document: YamlMap): void {
   for (const definition of Object.values(servicesOf(document))) {
-    if (!isMap(definition) || !Array.isArray(definition.ports)) continue;
+    if (!isMap(definition)) continue;
+    const deploy = isMap(definition.deploy) ? definition.deploy : (definition.deploy = {});
+    deploy.endpoint_mode = 'dnsrr';
+    if (!Array.isArray(definition.ports)) continue;
     definition.ports = definition.ports.map((port) => {
       if (typeof port !== 'string' && typeof port !== 'number') return port;
       const match = /^(?:(?:\[[^\]]+\]|[\d.]+):)?(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(String(port));

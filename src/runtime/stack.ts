@@ -26,7 +26,7 @@ import {
   type ServiceStatus,
 } from './docker.js';
 import { firstErrorLine, formatCommand, runChecked, type CommandLine, type Runner } from './exec.js';
-import { bindSecrets, externalNetworks, publishInHostMode, serviceImages, servicesOf, stackDir, writeRecord, type StackRecord } from './stack-files.js';
+import { bindSecrets, externalNetworks, withoutRoutingMesh, serviceImages, servicesOf, stackDir, writeRecord, type StackRecord } from './stack-files.js';
 
 export interface DockerUpRequest {
   runtime: 'compose' | 'swarm';
@@ -69,7 +69,7 @@ export async function planDockerUp(request: DockerUpRequest, runner: Runner): Pr
 async function prepare(request: DockerUpRequest, runner: Runner): Promise<{ dir: string; file: string; text: string; tool?: string[] }> {
   const dir = stackDir(request.stateDir, request.name);
   bindSecrets(request.document, request.secretsDir);
-  if (request.runtime === 'swarm' && request.publishMode === 'host') publishInHostMode(request.document);
+  if (request.runtime === 'swarm' && request.publishMode === 'host') withoutRoutingMesh(request.document);
   const tool = request.runtime === 'compose' ? await detectComposeTool(runner) : undefined;
   return { dir, file: join(dir, 'docker-compose.yml'), text: request.render(request.document), tool };
 }

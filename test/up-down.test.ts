@@ -1,0 +1,206 @@
+// `smartmeter up` / `status` / `logs` / `down` on the rig's real Docker engine, with its offline
+// images: NATS, Cassandra, ingest and inject come up healthy; the schema is created from the host;
+// readings injected from the host end up as rows; `down --volumes` leaves nothing of the stack.
+// On Compose in both secret modes, and once on Swarm.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import driver from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { freePort, waitFor } from './helpers/net.js';
+import { rigService } from './helpers/rig.js';
+
+const rig = rigService('docker');
+const NATS_USER = 'deetazilla'; // the properties' default user and password (no_secrets mode)
+const NATS_PASSWORD = 'xyz1234';
+
+function docker(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: rig!.DOCKER_HOST } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Stack {
+  name: string;
+  dir: string;
+  network: string;
+  ports: { nats: number; monitor: number; cql: number };
+  cli: (args: string[]) => CliResult;
+}
+
+async function newStack(label: string): Promise<Stack> {
+  const name = `sm${label}${process.pid % 10_000}`;
+  const dir = mkdtempSync(join(tmpdir(), `smartmeter-up-${label}-`));
+  const ports = { nats: await freePort(), monitor: await freePort(), cql: await freePort() };
+  const cli = (args: string[]) => runCli(args, { cwd: dir, env: { DOCKER_HOST: rig!.DOCKER_HOST!, SMARTMETER_STATE_DIR: join(dir, 'state') } });
+  return { name, dir, network: `${name}net`, ports, cli };
+}
+
+/** up's arguments: the rig's images, the stack's own ports and network, a light injector in the stack. */
+function upArgs(stack: Stack, secretMode: string, extra: string[] = []): string[] {
+  return ['up', 'local', 'single', secretMode, 'cassandra_inject', 'inject', '--name', stack.name, '-p', rig!.DOCKER_PROPERTIES_DIR!,
+    '--set', `NATS_CLIENT_PORT=${stack.ports.nats}`, '--set', `NATS_MONITORING_PORT=${stack.ports.monitor}`, '--set', `CASSANDRA_CQL_PORT=${stack.ports.cql}`,
+    '--set', `NETWORK_NAME=${stack.network}`, '--set', 'GATLING_USERS_PER_SEC=50', '--timeout', '4m', '--json', ...extra];
+}
+
+/** Each of the four services ready, as `up --json` and `status --json` print them. */
+function expectAllReady(stdout: string): void {
+  const services = JSON.parse(stdout) as { service: string; phase: string }[];
+  expect(services.map((s) => s.service)).toEqual(['cassandra-cluster-main', 'cassandra_inject', 'inject', 'nats']);
+  for (const s of services) expect(['healthy', 'running'], s.service).toContain(s.phase);
+}
+
+/** cassandra init from the host, readings from the host on a slot of their own, then exactly as many rows. */
+async function injectAndCount(stack: Stack, slot: number, credentials: string[] = ['-s', `nats://${NATS_USER}:${NATS_PASSWORD}@127.0.0.1:${stack.ports.nats}`]): Promise<void> {
+  const init = stack.cli(['cassandra', 'init', '--contact-points', '127.0.0.1', '--port', String(stack.ports.cql), '--wait', '120']);
+  expect(init.status, init.stderr).toBe(0);
+  const client = new driver.Client({ contactPoints: [`127.0.0.1:${stack.ports.cql}`], localDataCenter: 'dc1' });
+  try {
+    // ingest waits for the tables, then subscribes: its subscription shows on the NATS monitoring port.
+    await waitFor(async () => {
+      const response = await fetch(`http://127.0.0.1:${stack.ports.monitor}/subsz?subs=1`).catch(() => undefined);
+      const body = response?.ok ? ((await response.json()) as { subscriptions_list?: { subject: string }[] }) : undefined;
+      return body?.subscriptions_list?.some((s) => s.subject === 'smartmeter.raw.voltage.data.>') ? true : undefined;
+    }, 120_000, "ingest's subscription");
+    // One cycle of 1x10x300 points: every reading its own row (line 10×slot+1).
+    const inject = stack.cli(['inject', '--count', '3002', '--rate', '3000', '--meters', '1x10x300', '--slot', String(slot), ...credentials, '--json']);
+    expect(inject.status, inject.stderr).toBe(0);
+    expect(JSON.parse(inject.stdout)).toMatchObject({ confirmed: 3002, kinds: { voltage: 3000 } });
+    const line = 10 * slot + 1;
+    await waitFor(async () => {
+      const rows = Number((await client.execute(`SELECT count(*) FROM smartmeter.raw_data WHERE line = ${line} ALLOW FILTERING`)).first().get('count'));
+      return rows === 3000 ? rows : undefined;
+    }, 90_000, `3000 rows of line ${line}`);
+  } finally {
+    await client.shutdown();
+  }
+}
+
+function expectNothingLeft(stack: Stack, label: string): void {
+  expect(docker('ps', '--all', '--quiet', '--filter', `label=${label}=${stack.name}`).stdout.trim()).toBe('');
+  expect(docker('volume', 'ls', '--quiet', '--filter', `label=${label}=${stack.name}`).stdout.trim()).toBe('');
+  expect(docker('network', 'ls', '--quiet', '--filter', `name=^${stack.network}$`).stdout.trim()).toBe('');
+  expect(docker('network', 'ls', '--quiet', '--filter', `label=${label}=${stack.name}`).stdout.trim()).toBe('');
+}
+
+function secretsDir(stack: Stack, mode = 0o600): string {
+  const dir = join(stack.dir, 'devsecrets');
+  mkdirSync(dir, { recursive: true });
+  const values = { nats_username_secret: 'meter', nats_password_secret: 's3cret-pw', nats_cluster_username_secret: 'route', nats_cluster_password_secret: 'r0ute-pw' };
+  for (const [file, value] of Object.entries(values)) {
+    writeFileSync(join(dir, file), value);
+    chmodSync(join(dir, file), mode);
+  }
+  return dir;
+}
+
+describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
+  it('no_secrets: up healthy, init, inject from the host, rows, status, logs, down --volumes leaves nothing', async () => {
+    const stack = await newStack('c');
+    const up = stack.cli(upArgs(stack, 'no_secrets'));
+    try {
+      expect(up.status, up.stderr).toBe(0);
+      expectAllReady(up.stdout);
+      // The deployed file holds the inline credentials: private.
+      expect(statSync(join(stack.dir, 'state', stack.name, 'docker-compose.yml')).mode & 0o777).toBe(0o600);
+      await injectAndCount(stack, 5);
+      const status = stack.cli(['status', '--name', stack.name, '--json']);
+      expect(status.status, status.stderr).toBe(0);
+      expectAllReady(status.stdout);
+      const logs = stack.cli(['logs', 'cassandra_inject', '--name', stack.name, '--no-follow', '--tail', '50']);
+      expect(logs.status, logs.stderr).toBe(0);
+      expect(logs.stdout).toMatch(/waiting for smartmeter\.raw_data/);
+    } finally {
+      const down = stack.cli(['down', '--name', stack.name, '--volumes']);
+      expect(down.status, down.stderr).toBe(0);
+    }
+    expectNothingLeft(stack, 'com.docker.compose.project');
+    // And the record is gone: status names the problem.
+    const after = stack.cli(['status', '--name', stack.name]);
+    expect(after.status).toBe(1);
+    expect(after.stderr.trim()).toMatch(/^smartmeter: no stack "smc\d+" was brought up from here/);
+  }, 600_000);
+
+  it('secrets: the credentials come from the secret files, which must not be world-readable', async () => {
+    const stack = await newStack('s');
+    const dir = secretsDir(stack, 0o644);
+    const refused = stack.cli(upArgs(stack, 'secrets', ['--secrets-dir', dir]));
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim()).toBe(`smartmeter: secret nats_cluster_password_secret: ${join(dir, 'nats_cluster_password_secret')} is readable by everyone (chmod 600 it)`);
+    expectNothingLeft(stack, 'com.docker.compose.project');
+
+    secretsDir(stack, 0o600);
+    const up = stack.cli(upArgs(stack, 'secrets', ['--secrets-dir', dir]));
+    try {
+      expect(up.status, up.stderr).toBe(0);
+      expectAllReady(up.stdout);
+      const deployed = readFileSync(join(stack.dir, 'state', stack.name, 'docker-compose.yml'), 'utf8');
+      expect(deployed).not.toContain('s3cret-pw');
+      expect(deployed).toContain(`file: ${join(dir, 'nats_password_secret')}`);
+      // The default credentials are refused: NATS took the secret ones.
+      const wrong = stack.cli(['inject', '--count', '1', '-s', `nats://${NATS_USER}:${NATS_PASSWORD}@127.0.0.1:${stack.ports.nats}`]);
+      expect(wrong.status).toBe(1);
+      expect(wrong.stderr).toMatch(/authorization|credentials|auth/i);
+      await injectAndCount(stack, 7, ['-s', `nats://127.0.0.1:${stack.ports.nats}`, '--user', 'meter', '--password-file', join(dir, 'nats_password_secret')]);
+    } finally {
+      expect(stack.cli(['down', '--name', stack.name, '--volumes']).status).toBe(0);
+    }
+    expectNothingLeft(stack, 'com.docker.compose.project');
+  }, 600_000);
+
+  it('a missing image: one line naming it, exit 1, nothing deployed', async () => {
+    const stack = await newStack('m');
+    const up = stack.cli(upArgs(stack, 'no_secrets', ['--set', 'docker-nats-tag=no-such-tag']));
+    expect(up.status).toBe(1);
+    expect(up.stderr.trim().split('\n').at(-1)).toMatch(/^smartmeter: image smartmeter-rig\/nats:no-such-tag \(service nats\) is not on the engine and cannot be pulled: /);
+    expectNothingLeft(stack, 'com.docker.compose.project');
+  });
+
+  it('a service that keeps failing: named with its last log lines, and everything removed', async () => {
+    const stack = await newStack('f');
+    const up = stack.cli(upArgs(stack, 'no_secrets', ['--set', 'NATS_DEBUG=--config /no/such.conf']));
+    if (up.status === 0) stack.cli(['down', '--name', stack.name, '--volumes']);
+    expect(up.status).toBe(1);
+    expect(up.stderr).toMatch(/last log lines of nats:\n.*\/no\/such\.conf: no such file or directory/);
+    expect(up.stderr.trim().split('\n').at(-1)).toMatch(/^smartmeter: service nats failed: /);
+    expectNothingLeft(stack, 'com.docker.compose.project');
+  }, 300_000);
+
+  it('an unreachable engine: one line, exit 1', () => {
+    const r = runCli(['up', 'local', 'single', 'no_secrets', 'inject'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^smartmeter: cannot reach the Docker daemon at unix:\/\/\/nonexistent\/docker\.sock: /);
+  });
+});
+
+describe.runIf(rig)('smartmeter up and down on Docker Swarm', () => {
+  beforeAll(() => {
+    docker('swarm', 'leave', '--force'); // a swarm left over by an interrupted run
+    const init = docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
+    expect(init.status, init.stderr).toBe(0);
+  });
+  afterAll(() => {
+    docker('swarm', 'leave', '--force');
+  });
+
+  it('secrets: stack deploy with Docker secrets, rows from the host, stack rm --volumes leaves nothing', async () => {
+    const stack = await newStack('w');
+    const dir = secretsDir(stack);
+    // The rig's kernel has no IPVS: no routing mesh, so host-mode ports and DNS round robin.
+    const up = stack.cli(upArgs(stack, 'secrets', ['--runtime', 'swarm', '--publish-mode', 'host', '--secrets-dir', dir]));
+    try {
+      expect(up.status, up.stderr).toBe(0);
+      expectAllReady(up.stdout);
+      expect(docker('secret', 'ls', '--format', '{{.Name}}').stdout.split('\n')).toContain(`${stack.name}_nats_password_secret`);
+      await injectAndCount(stack, 8, ['-s', `nats://127.0.0.1:${stack.ports.nats}`, '--user', 'meter', '--password-file', join(dir, 'nats_password_secret')]);
+      const status = stack.cli(['status', '--name', stack.name, '--json']);
+      expect(status.status, status.stderr).toBe(0);
+      expectAllReady(status.stdout);
+    } finally {
+      expect(stack.cli(['down', '--name', stack.name, '--volumes']).status).toBe(0);
+    }
+    expectNothingLeft(stack, 'com.docker.stack.namespace');
+    expect(docker('secret', 'ls', '--quiet', '--filter', `label=com.docker.stack.namespace=${stack.name}`).stdout.trim()).toBe('');
+  }, 600_000);
+});
