@@ -83,7 +83,9 @@ describe.runIf(telegraf && nats && graphite)('a real Telegraf with the stack\'s 
     const prefix = `smartmeter.telegraf${process.pid}x${Date.now() % 100_000}`;
     const env = {
       PATH: process.env.PATH!, TELEGRAF_INTERVAL: '1s', TELEGRAF_INPUT_TIMEOUT: '5s', TELEGRAF_DEBUG: 'false', TELEGRAF_QUIET: 'true',
-      GRAPHITE_SERVER: graphite!.GRAPHITE_PLAINTEXT!, GRAPHITE_PREFIX: prefix, NATS_URI: nats!.NATS_URL!,
+      GRAPHITE_SERVER: graphite!.GRAPHITE_PLAINTEXT!, GRAPHITE_PREFIX: prefix,
+      // The server with authentication, as the stack's NATS is.
+      NATS_URI: nats!.NATS_AUTH_URL!, NATS_USERNAME: readFileSync(nats!.NATS_AUTH_USER_FILE!, 'utf8').trim(), NATS_PASSWORD: readFileSync(nats!.NATS_AUTH_PASSWORD_FILE!, 'utf8').trim(),
     };
     const check = spawnSync(telegraf!.TELEGRAF!, ['--config', join(CONF_DIR, 'max_voltage.conf'), '--test', '--test-wait', '1'], { env, encoding: 'utf8' });
     expect(check.status, check.stderr).toBe(0);
@@ -91,7 +93,7 @@ describe.runIf(telegraf && nats && graphite)('a real Telegraf with the stack\'s 
     const agent = spawn(telegraf!.TELEGRAF!, ['--config', join(CONF_DIR, 'max_voltage.conf')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     agent.stderr.on('data', (c) => (log += c));
-    const nc = await connect({ servers: nats!.NATS_URL! });
+    const nc = await connect({ servers: nats!.NATS_AUTH_URL!, user: env.NATS_USERNAME, pass: env.NATS_PASSWORD });
     try {
       const file = join(graphite!.GRAPHITE_WHISPER_DIR!, ...prefix.split('.'), 'max_voltage', 'voltage.wsp');
       await waitFor(async () => {
