@@ -6,7 +6,8 @@ import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
 import { writeConfigFiles } from '../templates/config-files.js';
 import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy, type CombineResult } from '../templates/combine.js';
 import type { Modes } from '../templates/hierarchy.js';
-import { formatCompose, formatExplanation, formatTargetList } from '../templates/output.js';
+import { HELM_SECRET_VALUES, helmValues } from '../templates/helm-values.js';
+import { formatCompose, formatExplanation, formatHelmValues, formatTargetList } from '../templates/output.js';
 
 export interface CombineOptions {
   location?: string;
@@ -33,15 +34,22 @@ export async function runCombine(options: CombineOptions): Promise<void> {
     return;
   }
   if (options.output !== undefined && options.output.trim() === '') throw new UsageError('-o needs a file name');
-  if (options.format === 'helm') {
-    throw new UsageError('--format helm is reserved for the Helm chart, which is not in this version yet');
-  }
   const { result, modes } = combineStack(options, templatesDir);
   const { location, clusterMode, secretMode } = modes;
 
-  const text = options.json
-    ? `${JSON.stringify(result.document, null, 2)}\n`
-    : formatCompose(result, { modes: { location, clusterMode, secretMode }, targets: options.targets });
+  let text: string;
+  if (options.format === 'helm') {
+    const helm = helmValues(result.document, clusterMode);
+    if (helm.notInChart.length) process.stderr.write(`smartmeter: warning: not in the Helm chart, left out: ${helm.notInChart.join(', ')}\n`);
+    if (secretMode === 'secrets') {
+      process.stderr.write(`smartmeter: secrets mode: the credentials are not in the values; pass them with ${Object.entries(HELM_SECRET_VALUES).map(([file, key]) => `--set-file ${key}=devsecrets/${file}`).join(' ')} (smartmeter up --runtime helm does)\n`);
+    }
+    text = options.json ? `${JSON.stringify(helm.values, null, 2)}\n` : formatHelmValues(helm.values, { modes, targets: options.targets });
+  } else {
+    text = options.json
+      ? `${JSON.stringify(result.document, null, 2)}\n`
+      : formatCompose(result, { modes: { location, clusterMode, secretMode }, targets: options.targets });
+  }
   if (options.explain) process.stderr.write(formatExplanation(result.explanation, colorOnStderr()));
   for (const placeholder of result.unresolved) process.stderr.write(`smartmeter: warning: left unresolved: ${placeholder}\n`);
   for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);

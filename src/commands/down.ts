@@ -1,4 +1,6 @@
 /** `smartmeter down`: remove what `up` created. */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { spawnRunner } from '../runtime/exec.js';
 import { dockerDown } from '../runtime/stack.js';
 import { recordOf } from './status.js';
@@ -15,6 +17,7 @@ export async function runDown(options: DownOptions): Promise<void> {
   if (record.runtime === 'helm') {
     const { runHelmDown } = await import('./up-helm.js');
     await runHelmDown(record, options.volumes === true);
+    rmSync(dirname(record.file), { recursive: true, force: true });
   } else {
     await dockerDown(record, spawnRunner, { volumes: options.volumes === true, log });
   }

@@ -27,6 +27,7 @@ export interface UpOptions {
   keepOnFailure?: boolean;
   dryRun?: boolean;
   publishMode: string;
+  namespace: string;
   json?: boolean;
 }
 

@@ -9,7 +9,11 @@ export function ensureDebianPackages(packages: Record<string, string>, log: (lin
   const missing = Object.entries(packages)
     .filter(([command]) => !which(command))
     .map(([, pkg]) => pkg);
-  if (missing.length === 0) return;
+  if (missing.length) installDebianPackages(missing, log);
+}
+
+/** apt-get install, once `apt-get update` ran in this process; needs root. */
+export function installDebianPackages(missing: readonly string[], log: (line: string) => void): void {
   if (process.getuid?.() !== 0) {
     throw new RuntimeError(`missing ${missing.join(', ')}: run as root, or apt-get install ${missing.join(' ')}`);
   }

@@ -1,0 +1,152 @@
+// The project's Helm chart with values from `combine --format helm`: `helm lint --strict` clean
+// and `helm template` output valid against the Kubernetes schemas (kubernetes-validate, offline)
+// for single/cluster × secrets/no_secrets; what the cluster mode changes; the values schema; and
+// `up --runtime helm` up to the cluster, which these machines cannot run.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { CHART_DIR, helmUpgradeInstall } from '../src/runtime/helm.js';
+import { formatCommand } from '../src/runtime/exec.js';
+import { HELM_SECRET_VALUES } from '../src/templates/helm-values.js';
+import { runCli } from './helpers/cli.js';
+import { freePort } from './helpers/net.js';
+import { rigService } from './helpers/rig.js';
+
+const rig = rigService('helm');
+const TARGETS = ['root_metrics', 'inject', 'cassandra_inject_metrics', 'streaming_metrics'];
+/** The Kubernetes version the rendered objects are validated for. */
+const KUBE_VERSION = '1.30.0';
+
+function helm(args: string[], input?: string) {
+  const r = spawnSync(rig!.HELM!, args, {
+    encoding: 'utf8',
+    input,
+    env: { ...process.env, HELM_CACHE_HOME: rig!.HELM_CACHE_HOME, HELM_CONFIG_HOME: rig!.HELM_CONFIG_HOME, HELM_DATA_HOME: rig!.HELM_DATA_HOME },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function secretFiles(): { dir: string; setFiles: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'smartmeter-helm-secrets-'));
+  const setFiles: string[] = [];
+  for (const [file, key] of Object.entries(HELM_SECRET_VALUES)) {
+    writeFileSync(join(dir, file), `${file}-value\n`);
+    chmodSync(join(dir, file), 0o600);
+    setFiles.push('--set-file', `${key}=${join(dir, file)}`);
+  }
+  return { dir, setFiles };
+}
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+describe.runIf(rig)('the smart-meter Helm chart', () => {
+  const render = (mode: string, secretMode: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-helm-'));
+    const values = join(dir, 'values.yaml');
+    const combine = runCli(['combine', 'local', mode, secretMode, ...TARGETS, '--format', 'helm', '-o', values]);
+    expect(combine.status, combine.stderr).toBe(0);
+    const secrets = secretMode === 'secrets' ? secretFiles().setFiles : [];
+    const lint = helm(['lint', '--strict', CHART_DIR, '--values', values, ...secrets]);
+    const template = helm(['template', 'sm', CHART_DIR, '--namespace', 'meters', '--kube-version', KUBE_VERSION, '--values', values, ...secrets]);
+    return { values, lint, template, objects: () => yaml.loadAll(template.stdout).filter(Boolean) as K8sObject[] };
+  };
+
+  for (const mode of ['single', 'cluster']) {
+    for (const secretMode of ['secrets', 'no_secrets']) {
+      it(`${mode} ${secretMode}: lint --strict clean, template valid against the Kubernetes ${KUBE_VERSION} schemas`, () => {
+        const { lint, template } = render(mode, secretMode);
+        expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+        expect(lint.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+        expect(template.status, template.stderr).toBe(0);
+        const check = spawnSync(rig!.KUBERNETES_VALIDATE!, ['--strict', '--quiet', '-k', KUBE_VERSION, '-'], { input: template.stdout, encoding: 'utf8' });
+        expect(check.status, check.stdout + check.stderr).toBe(0);
+        // --quiet prints errors only; and every object had a schema (none skipped as unknown).
+        expect(check.stdout + check.stderr).not.toMatch(/ERROR|WARN/);
+      });
+    }
+  }
+
+  it('the validator does reject a bad object (the check above can fail)', () => {
+    const bad = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replicas: three\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: c, image: i}]}\n';
+    const check = spawnSync(rig!.KUBERNETES_VALIDATE!, ['--strict', '--quiet', '-k', KUBE_VERSION, '-'], { input: bad, encoding: 'utf8' });
+    expect(check.status).toBe(1);
+    expect(check.stdout + check.stderr).toMatch(/spec\.replicas: 'three' is not of type 'integer'/);
+  });
+
+  it('cluster mode: 3 NATS with routes, 3 Cassandra seeded by the first, RF 3 by the init Job, one slot per inject pod', () => {
+    const objects = render('cluster', 'secrets').objects();
+    const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
+    const nats = find('StatefulSet', 'sm-nats').spec as { replicas: number; template: { spec: { containers: { args: string[] }[] } } };
+    expect(nats.replicas).toBe(3);
+    expect(nats.template.spec.containers[0]!.args.find((a) => a.startsWith('--routes='))).toBe(
+      '--routes=' + [0, 1, 2].map((i) => `nats://$(NATS_CLUSTER_USERNAME):$(NATS_CLUSTER_PASSWORD)@sm-nats-${i}.sm-nats-headless:6222`).join(','),
+    );
+    expect((find('StatefulSet', 'sm-cassandra').spec as { replicas: number }).replicas).toBe(3);
+    const init = find('Job', 'sm-cassandra-init').spec as { template: { spec: { containers: { args: string[] }[] } } };
+    expect(init.template.spec.containers[0]!.args).toEqual(expect.arrayContaining(['cassandra', 'init', '--mode=cluster', '--contact-points=sm-cassandra', '--scripts=/cql']));
+    // The schema scripts travel in a ConfigMap, byte for byte.
+    expect(Object.keys(find('ConfigMap', 'sm-cql').data!)).toEqual(['001-smartmeter-tables.cql']);
+    const inject = find('Job', 'sm-inject').spec as { completionMode: string; parallelism: number; completions: number };
+    expect(inject).toMatchObject({ completionMode: 'Indexed', parallelism: 2, completions: 2 });
+    // Secrets mode: the credentials come from the files, through the chart's Secret.
+    expect(find('Secret', 'sm-nats-auth').stringData).toMatchObject({ username: 'nats_username_secret-value', password: 'nats_password_secret-value' });
+    expect(find('ConfigMap', 'sm-grafana-dashboards').data!['smartmeter-nats.json']).toContain('smartmeter.nats.$server');
+  });
+
+  it('single mode: one of each, RF 1', () => {
+    const objects = render('single', 'no_secrets').objects();
+    expect((objects.find((o) => o.metadata.name === 'sm-nats' && o.kind === 'StatefulSet')!.spec as { replicas: number }).replicas).toBe(1);
+    expect((objects.find((o) => o.metadata.name === 'sm-cassandra' && o.kind === 'StatefulSet')!.spec as { replicas: number }).replicas).toBe(1);
+    const init = objects.find((o) => o.metadata.name === 'sm-cassandra-init')!.spec as { template: { spec: { containers: { args: string[] }[] } } };
+    expect(init.template.spec.containers[0]!.args).toContain('--mode=single');
+  });
+
+  it('the values schema refuses a misspelt or out-of-range value, naming it', () => {
+    const { values } = render('single', 'no_secrets');
+    const typo = helm(['lint', '--strict', CHART_DIR, '--values', values, '--set', 'inject.paralelism=3']);
+    expect(typo.status).toBe(1);
+    expect(typo.stdout + typo.stderr).toMatch(/additional properties 'paralelism' not allowed/);
+    const range = helm(['template', 'sm', CHART_DIR, '--values', values, '--set', 'inject.parallelism=13']);
+    expect(range.status).toBe(1);
+    expect(range.stderr).toMatch(/parallelism.*maximum/);
+    // And no credentials, no chart: a release without a NATS password is refused.
+    const bare = helm(['template', 'sm', CHART_DIR]);
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toMatch(/nats\.auth\.username is required/);
+  });
+
+  it('up --runtime helm: the command line, and one line when the cluster cannot be reached', async () => {
+    const { dir } = secretFiles();
+    const dry = runCli(['up', 'local', 'single', 'secrets', 'inject', 'cassandra_inject', '--runtime', 'helm', '--secrets-dir', dir, '--name', 'meters', '--dry-run'], { cwd: dirname(dir) });
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`--set-file nats.auth.password=${join(dir, 'nats_password_secret')}`);
+    expect(dry.stdout).not.toContain('nats_password_secret-value');
+    expect(dry.stdout).toMatch(/^helm upgrade --install meters .*templates\/helm\/smart-meter --namespace smartmeter --create-namespace --values .*values\.yaml .* --wait --timeout 300s --atomic$/m);
+
+    // A real helm, a kubeconfig naming a cluster where nothing listens.
+    const home = mkdtempSync(join(tmpdir(), 'smartmeter-kube-'));
+    mkdirSync(join(home, 'state'));
+    const kubeconfig = join(home, 'config');
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${await freePort()}"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: t}}]\n`);
+    chmodSync(kubeconfig, 0o600);
+    const up = runCli(['up', 'local', 'single', 'secrets', 'inject', 'cassandra_inject', '--runtime', 'helm', '--secrets-dir', dir, '--name', 'meters', '--state-dir', join(home, 'state'), '--timeout', '30s'], {
+      env: { PATH: `${dirname(rig!.HELM!)}:${process.env.PATH}`, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: rig!.HELM_CACHE_HOME!, HELM_CONFIG_HOME: rig!.HELM_CONFIG_HOME!, HELM_DATA_HOME: rig!.HELM_DATA_HOME! },
+    });
+    expect(up.status).toBe(1);
+    expect(up.stderr.trim().split('\n').at(-1)).toMatch(/^smartmeter: helm upgrade --install meters failed: .*Kubernetes cluster unreachable/);
+  });
+
+  it('builds the helm command without --atomic when asked to keep a failure', () => {
+    const line = formatCommand(helmUpgradeInstall({ release: 'r', namespace: 'n', chart: '/c', valuesFile: '/v.yaml', setFiles: { 'nats.auth.password': '/s/p' }, timeoutSeconds: 60, atomic: false }));
+    expect(line).toBe('helm upgrade --install r /c --namespace n --create-namespace --values /v.yaml --set-file nats.auth.password=/s/p --wait --timeout 60s');
+  });
+});
