@@ -122,6 +122,16 @@ describe('up --dry-run', () => {
     expect(r.stdout).toMatch(new RegExp(`^docker(-compose --compatibility| compose) --project-name dry --file ${join(dir, '.smartmeter', 'dry', 'docker-compose.yml')} up --detach --remove-orphans$`, 'm'));
   });
 
+  it('names a missing docker or helm binary in one line', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'smartmeter-nopath-'));
+    const docker = runCli(['up', 'local', 'single', 'no_secrets', 'inject'], { cwd: empty, env: { PATH: empty } });
+    expect(docker.status).toBe(1);
+    expect(docker.stderr.trim()).toBe('smartmeter: docker is not installed (not found on PATH)');
+    const helm = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--runtime', 'helm'], { cwd: empty, env: { PATH: empty } });
+    expect(helm.status).toBe(1);
+    expect(helm.stderr.trim()).toBe('smartmeter: helm is not installed (not found on PATH)');
+  });
+
   it('refuses a runtime it does not know, and a stack name Docker would refuse', () => {
     expect(runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--runtime', 'nomad']).stderr).toMatch(/--runtime.*nomad/);
     const r = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--name', 'Bad Name', '--dry-run']);

@@ -1,5 +1,5 @@
 /** up, status and down of a Helm release: the parts of those commands that are Kubernetes'. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { parseDuration } from '../options.js';
@@ -35,12 +35,15 @@ export async function runHelmUp(options: UpOptions & { namespace: string }): Pro
     process.stdout.write(`# ${valuesFile}\n${text}\n# commands\n${formatCommand(install)}\n`);
     return;
   }
+  await runChecked(spawnRunner, { program: 'helm', args: ['version', '--short'] }, 'helm version');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(valuesFile, text, { mode: result.containsSecrets ? 0o600 : 0o644 });
   const record: StackRecord = { runtime: 'helm', name: options.name, file: valuesFile, namespace: options.namespace, createdNetworks: [], createdAt: new Date().toISOString() };
   writeRecord(dir, record);
   process.stderr.write(`helm upgrade --install ${options.name} (namespace ${options.namespace}), waiting up to ${Math.ceil(timeoutMs / 1000)} s\n`);
   const outcome = await spawnRunner(install);
+  // --atomic removed a failed release; then nothing is left to record.
+  if (outcome.code !== 0 && options.keepOnFailure !== true) rmSync(dir, { recursive: true, force: true });
   if (outcome.code !== 0) throw new RuntimeError(`helm upgrade --install ${options.name} failed: ${firstErrorLine(outcome)}`);
   await runHelmStatus(record, options.json === true);
 }
