@@ -158,7 +158,7 @@ describe('combine bad input: one line, exit 2 (1 for I/O), no stack trace, no pa
     ['missing -p directory', ['-p', 'no-such-dir', 'local', 'single', 'secrets', 'inject'], /^smartmeter: properties directory no-such-dir does not exist/],
     ['bad --set', ['local', 'single', 'secrets', 'inject', '--set', 'oops'], /^smartmeter: --set expects KEY=value/],
     ['unknown option', ['local', 'single', 'secrets', 'inject', '--frobnicate'], /^smartmeter: unknown option '--frobnicate'/],
-    ['reserved format', ['local', 'single', 'secrets', 'inject', '--format', 'helm'], /^smartmeter: --format helm is reserved/],
+    ['unknown format', ['local', 'single', 'secrets', 'inject', '--format', 'kustomize'], /^smartmeter: option '--format <format>' argument 'kustomize' is invalid/],
   ];
   it.each(cases)('%s', (_name, args, message) => {
     const run = runCli(['combine', ...args]);
