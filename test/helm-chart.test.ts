@@ -95,11 +95,21 @@ describe.runIf(rig)('the smart-meter Helm chart', () => {
     expect(init.template.spec.containers[0]!.args).toEqual(expect.arrayContaining(['cassandra', 'init', '--mode=cluster', '--contact-points=sm-cassandra', '--scripts=/cql']));
     // The schema scripts travel in a ConfigMap, byte for byte.
     expect(Object.keys(find('ConfigMap', 'sm-cql').data!)).toEqual(['001-smartmeter-tables.cql']);
-    const inject = find('Job', 'sm-inject').spec as { completionMode: string; parallelism: number; completions: number };
+    const inject = find('Job', 'sm-inject-1').spec as { completionMode: string; parallelism: number; completions: number };
     expect(inject).toMatchObject({ completionMode: 'Indexed', parallelism: 2, completions: 2 });
     // Secrets mode: the credentials come from the files, through the chart's Secret.
     expect(find('Secret', 'sm-nats-auth').stringData).toMatchObject({ username: 'nats_username_secret-value', password: 'nats_password_secret-value' });
     expect(find('ConfigMap', 'sm-grafana-dashboards').data!['smartmeter-nats.json']).toContain('smartmeter.nats.$server');
+    // Each NATS server has its own Telegraf beside it, named after its pod, writing to Graphite too.
+    const natsContainers = nats.template.spec.containers as unknown as { name: string; args: string[]; env: { name: string; valueFrom?: unknown; value?: string }[] }[];
+    const sidecar = natsContainers.find((c) => c.name === 'telegraf')!;
+    expect(sidecar.args).toEqual(['--output-filter', 'graphite:prometheus_client', '--config', '/etc/telegraf/smartmeter/nats.conf']);
+    expect(sidecar.env.find((e) => e.name === 'NATS_MONITOR_URL')!.value).toBe('http://127.0.0.1:8222');
+    expect(sidecar.env.find((e) => e.name === 'NATS_INSTANCE')!.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    // Ingest replicas write Graphite paths of their own.
+    const ingest = find('Deployment', 'sm-ingest').spec as { replicas: number; template: { spec: { containers: { args: string[] }[] } } };
+    expect(ingest.replicas).toBe(3);
+    expect(ingest.template.spec.containers[0]!.args).toContain('--graphite-prefix=smartmeter.ingest.$(POD_NAME)');
   });
 
   it('single mode: one of each, RF 1', () => {
@@ -130,6 +140,11 @@ describe.runIf(rig)('the smart-meter Helm chart', () => {
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(`--set-file nats.auth.password=${join(dir, 'nats_password_secret')}`);
     expect(dry.stdout).not.toContain('nats_password_secret-value');
+    // no_secrets: the values hold the passwords; the dry run shows them masked.
+    const plain = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--runtime', 'helm', '--dry-run']);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).not.toContain('xyz1234');
+    expect(plain.stdout).toMatch(/^ {4}password: '\*\*\*'$/m);
     expect(dry.stdout).toMatch(/^helm upgrade --install meters .*templates\/helm\/smart-meter --namespace smartmeter --create-namespace --values .*values\.yaml .* --wait --timeout 300s --atomic$/m);
 
     // A real helm, a kubeconfig naming a cluster where nothing listens.
@@ -148,5 +163,22 @@ describe.runIf(rig)('the smart-meter Helm chart', () => {
   it('builds the helm command without --atomic when asked to keep a failure', () => {
     const line = formatCommand(helmUpgradeInstall({ release: 'r', namespace: 'n', chart: '/c', valuesFile: '/v.yaml', setFiles: { 'nats.auth.password': '/s/p' }, timeoutSeconds: 60, atomic: false }));
     expect(line).toBe('helm upgrade --install r /c --namespace n --create-namespace --values /v.yaml --set-file nats.auth.password=/s/p --wait --timeout 60s');
+  });
+});
+
+describe('helm status from kubectl pods', () => {
+  it('reads each component: ready, completed, starting, crash-looping', async () => {
+    const { componentStatuses } = await import('../src/runtime/helm.js');
+    const pod = (component: string, phase: string, ready: boolean, waiting?: string) => ({
+      metadata: { labels: { 'app.kubernetes.io/component': component } },
+      status: { phase, containerStatuses: [{ ready, restartCount: 0, state: waiting ? { waiting: { reason: waiting } } : {} }] },
+    });
+    const statuses = componentStatuses({ items: [pod('nats', 'Running', true), pod('nats', 'Running', true), pod('inject', 'Succeeded', false), pod('ingest', 'Running', false, 'CrashLoopBackOff'), pod('cassandra', 'Pending', false)] });
+    expect(statuses.map(({ service, phase, detail }) => `${service} ${phase} ${detail}`)).toEqual([
+      'cassandra starting 0/1 pods ready',
+      'ingest failed 0/1 pods ready, CrashLoopBackOff',
+      'inject completed 0/1 pods ready, 1 succeeded',
+      'nats healthy 2/2 pods ready',
+    ]);
   });
 });

@@ -116,10 +116,22 @@ describe('up --dry-run', () => {
     const dir = mkdtempSync(join(tmpdir(), 'smartmeter-dry-'));
     const r = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--dry-run', '--name', 'dry'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`# ${join(dir, '.smartmeter', 'dry', 'docker-compose.yml')}\n`);
+    expect(r.stdout).toContain(`# ${join(dir, '.smartmeter', 'dry', 'docker-compose.yml')} (credentials masked here)\n`);
     expect(r.stdout).toMatch(/^services:$/m);
     expect(r.stdout).toMatch(/^docker network create smartmeter$/m);
     expect(r.stdout).toMatch(new RegExp(`^docker(-compose --compatibility| compose) --project-name dry --file ${join(dir, '.smartmeter', 'dry', 'docker-compose.yml')} up --detach --remove-orphans$`, 'm'));
+  });
+
+  it('masks the credentials it prints, and refuses cluster mode on Compose', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-dry-'));
+    const r = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--dry-run'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(credentials masked here)');
+    expect(r.stdout).toMatch(/- NATS_PASSWORD=\*\*\*$/m);
+    expect(r.stdout).not.toContain('xyz1234');
+    const cluster = runCli(['up', 'local', 'cluster', 'no_secrets', 'inject', '--dry-run'], { cwd: dir });
+    expect(cluster.status).toBe(2);
+    expect(cluster.stderr.trim()).toBe('smartmeter: cluster mode needs --runtime swarm or helm (its services number their replicas with Swarm task slots)');
   });
 
   it('names a missing docker or helm binary in one line', () => {

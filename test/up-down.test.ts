@@ -111,6 +111,16 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
       const logs = stack.cli(['logs', 'cassandra_inject', '--name', stack.name, '--no-follow', '--tail', '50']);
       expect(logs.status, logs.stderr).toBe(0);
       expect(logs.stdout).toMatch(/waiting for smartmeter\.raw_data/);
+      // A failed up over the running stack leaves it (and its data) be.
+      const again = stack.cli([...upArgs(stack, 'no_secrets', ['--set', 'NATS_DEBUG=--config /no/such.conf']), '--timeout', '1m']);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/the stack ran before this up: left as it is/);
+      const client = new driver.Client({ contactPoints: [`127.0.0.1:${stack.ports.cql}`], localDataCenter: 'dc1' });
+      try {
+        expect(Number((await client.execute('SELECT count(*) FROM smartmeter.raw_data WHERE line = 51 ALLOW FILTERING')).first().get('count'))).toBe(3000);
+      } finally {
+        await client.shutdown();
+      }
     } finally {
       const down = stack.cli(['down', '--name', stack.name, '--volumes']);
       expect(down.status, down.stderr).toBe(0);

@@ -1,5 +1,4 @@
 /** `smartmeter logs <service>`: a service's log, followed unless --no-follow. */
-import { UsageError } from '../errors.js';
 import { nonNegativeInteger } from '../options.js';
 import { spawnRunner } from '../runtime/exec.js';
 import { dockerLogsCommand } from '../runtime/stack.js';
@@ -15,7 +14,12 @@ export interface LogsOptions {
 export async function runLogs(service: string, options: LogsOptions): Promise<void> {
   const record = recordOf(options.stateDir, options.name);
   const tail = nonNegativeInteger(options.tail, '--tail');
-  if (record.runtime === 'helm') throw new UsageError(`logs of a Helm release come from the cluster: kubectl logs -n ${record.namespace} -l app.kubernetes.io/component=${service} -f`);
+  if (record.runtime === 'helm') {
+    const { runHelmLogs } = await import('./up-helm.js');
+    const code = await runHelmLogs(record, service, options.follow, tail);
+    if (code !== 0) process.exitCode = code;
+    return;
+  }
   const result = await spawnRunner(dockerLogsCommand(record, service, options.follow, tail), { inherit: true });
   if (result.code !== 0) process.exitCode = result.code;
 }

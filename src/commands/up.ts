@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../options.js';
 import { CONFIG_TEMPLATES_DIR } from '../paths.js';
-import type { ServiceStatus } from '../runtime/docker.js';
+import { checkEngine, type ServiceStatus } from '../runtime/docker.js';
 import { formatCommand, spawnRunner } from '../runtime/exec.js';
 import { RUNTIMES, stackDir, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
 import { writeConfigFiles } from '../templates/config-files.js';
+import { isSecretKey } from '../templates/combine.js';
+import type { Yaml, YamlMap } from '../templates/merge.js';
 import { formatCompose } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
@@ -44,6 +46,10 @@ export async function runUp(options: UpOptions): Promise<void> {
   // The metrics services mount their configuration from SMARTMETER_CONFIG_DIR: the stack's own copy.
   const configDir = join(dir, 'config');
   const { result, modes } = combineStack({ ...options, set: [`SMARTMETER_CONFIG_DIR=${configDir}`, ...options.set] });
+  if (runtime === 'compose' && modes.clusterMode === 'cluster') {
+    // Its replicas take their slot from Swarm's {{.Task.Slot}}, which Compose leaves as it is.
+    throw new UsageError('cluster mode needs --runtime swarm or helm (its services number their replicas with Swarm task slots)');
+  }
   for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);
   const request = {
     runtime,
@@ -59,10 +65,11 @@ export async function runUp(options: UpOptions): Promise<void> {
   } as const;
 
   if (options.dryRun) {
-    const plan = await planDockerUp(request, spawnRunner);
-    process.stdout.write(`# ${plan.file}\n${plan.text}\n# commands\n${plan.commands.map(formatCommand).join('\n')}\n`);
+    const plan = await planDockerUp({ ...request, render: (document) => formatCompose({ ...result, document: maskCredentials(document) as YamlMap }, { modes, targets: options.targets }) }, spawnRunner);
+    process.stdout.write(`# ${plan.file}${result.containsSecrets ? ' (credentials masked here)' : ''}\n${plan.text}\n# commands\n${plan.commands.map(formatCommand).join('\n')}\n`);
     return;
   }
+  await checkEngine(spawnRunner); // before anything is written
   writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir);
   const statuses = await dockerUp(request, spawnRunner, await progressUi(options.json === true));
   printStatuses(statuses, options.json === true);
@@ -96,4 +103,17 @@ async function progressUi(quiet: boolean): Promise<{ log: (line: string) => void
       }
     },
   };
+}
+
+/** A copy with every credential replaced by ***: `KEY=value` entries and map entries whose key names a secret. */
+export function maskCredentials(value: Yaml): Yaml {
+  if (typeof value === 'string') {
+    const eq = value.indexOf('=');
+    return eq > 0 && isSecretKey(value.slice(0, eq)) && value.length > eq + 1 ? `${value.slice(0, eq + 1)}***` : value;
+  }
+  if (Array.isArray(value)) return value.map(maskCredentials);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' && v !== '' && isSecretKey(k) ? '***' : maskCredentials(v)]));
+  }
+  return value;
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { YamlMap } from '../templates/merge.js';
 import {
@@ -26,7 +26,7 @@ import {
   type ServiceStatus,
 } from './docker.js';
 import { firstErrorLine, formatCommand, runChecked, type CommandLine, type Runner } from './exec.js';
-import { bindSecrets, externalNetworks, withoutRoutingMesh, serviceImages, servicesOf, stackDir, writeRecord, type StackRecord } from './stack-files.js';
+import { bindSecrets, externalNetworks, readRecord, serviceImages, servicesOf, stackDir, withoutRoutingMesh, writeRecord, type StackRecord } from './stack-files.js';
 
 export interface DockerUpRequest {
   runtime: 'compose' | 'swarm';
@@ -79,23 +79,40 @@ export async function dockerUp(request: DockerUpRequest, runner: Runner, ui: Ui)
   if (request.runtime === 'swarm' && !(await swarmActive(runner))) {
     throw new RuntimeError('this Docker engine is not a Swarm manager (run docker swarm init, or use --runtime compose)');
   }
+  // An up over a stack that runs already updates it: a failure then leaves it be (its data
+  // included), and what the first up created stays recorded for down.
+  const previous = readRecord(request.stateDir, request.name);
+  if (previous && previous.runtime !== request.runtime) {
+    throw new UsageError(`stack ${request.name} runs on ${previous.runtime}: smartmeter down --name ${request.name} first, or use another --name`);
+  }
   const { dir, file, text, tool } = await prepare(request, runner);
   await ensureImages(runner, serviceImages(request.document), ui.log);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Inline credentials (no_secrets mode) make the deployed file a secret too.
   writeFileAtomic(file, text, { mode: request.containsSecrets ? 0o600 : 0o644 });
   const createdNetworks = await ensureNetworks(runner, externalNetworks(request.document), request.runtime === 'swarm');
-  const record: StackRecord = { runtime: request.runtime, name: request.name, file, createdNetworks, composeTool: tool, createdAt: new Date().toISOString() };
+  const record: StackRecord = {
+    runtime: request.runtime,
+    name: request.name,
+    file,
+    createdNetworks: [...new Set([...(previous?.createdNetworks ?? []), ...createdNetworks])],
+    composeTool: tool,
+    createdAt: previous?.createdAt ?? new Date().toISOString(),
+  };
   writeRecord(dir, record);
 
   const services = Object.keys(servicesOf(request.document)).sort();
   const fail = async (message: string, failed?: ServiceStatus): Promise<never> => {
     if (failed) {
-      const logs = await lastLogLines(runner, failed.containers.length ? { container: failed.containers[0] } : { swarmService: `${request.name}_${failed.service}` }, 20);
+      const logs = await lastLogLines(runner, failed.containers.length ? { container: failed.containers[0] } : { swarmService: `${request.name}_${failed.service}` }, 20).catch(() => '');
       if (logs) ui.log(`last log lines of ${failed.service}:\n${logs.split('\n').map((l) => `  ${l}`).join('\n')}`);
     }
-    if (request.keepOnFailure) ui.log(`left as it is (--keep-on-failure); remove it with: smartmeter down --name ${request.name} --volumes`);
-    else await dockerDown(record, runner, { volumes: true, log: ui.log });
+    if (previous) ui.log(`the stack ran before this up: left as it is (smartmeter status --name ${request.name})`);
+    else if (request.keepOnFailure) ui.log(`left as it is (--keep-on-failure); remove it with: smartmeter down --name ${request.name} --volumes`);
+    else {
+      // The first failure is the one to report; a cleanup problem is said, not thrown over it.
+      await dockerDown(record, runner, { volumes: true, log: ui.log }).catch((error: unknown) => ui.log(`cleaning up failed too: ${(error as Error).message}`));
+    }
     throw new RuntimeError(message);
   };
 
@@ -103,18 +120,42 @@ export async function dockerUp(request: DockerUpRequest, runner: Runner, ui: Ui)
   const result = await runner(deploy);
   if (result.code !== 0) return fail(`${formatCommand({ program: deploy.program, args: deploy.args.slice(0, 3) })}… failed: ${firstErrorLine(result)}`);
 
-  const deadline = Date.now() + request.timeoutMs;
-  for (;;) {
-    const statuses = request.runtime === 'compose' ? await composeStatus(runner, request.name, services) : await swarmStatus(runner, request.name, services);
-    ui.progress(statuses);
-    const failed = statuses.find((s) => s.phase === 'failed');
-    if (failed) return fail(`service ${failed.service} failed: ${failed.detail}`, failed);
-    if (statuses.every(isReady)) return statuses;
-    if (Date.now() > deadline) {
-      const waiting = statuses.filter((s) => !isReady(s));
-      return fail(`not healthy after ${Math.round(request.timeoutMs / 1000)} s: ${waiting.map((s) => `${s.service} (${s.detail})`).join(', ')}`, waiting[0]);
+  // Ctrl-C or a stop signal while waiting: the same clean-up as any failure.
+  let interrupted: string | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const deadline = Date.now() + request.timeoutMs;
+    let readFailures = 0;
+    for (;;) {
+      if (interrupted) return await fail(`interrupted (${interrupted}) while waiting for the services`);
+      let statuses: ServiceStatus[];
+      try {
+        statuses = request.runtime === 'compose' ? await composeStatus(runner, request.name, services) : await swarmStatus(runner, request.name, services);
+        readFailures = 0;
+      } catch (error) {
+        // A container can go between `docker ps` and `docker inspect`: read again, a few times.
+        readFailures += 1;
+        if (readFailures >= 3) return await fail(`cannot read the state of the services: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      ui.progress(statuses);
+      const failed = statuses.find((s) => s.phase === 'failed');
+      if (failed) return await fail(`service ${failed.service} failed: ${failed.detail}`, failed);
+      if (statuses.every(isReady)) return statuses;
+      if (Date.now() > deadline) {
+        const waiting = statuses.filter((s) => !isReady(s));
+        return await fail(`not healthy after ${Math.round(request.timeoutMs / 1000)} s: ${waiting.map((s) => `${s.service} (${s.detail})`).join(', ')}`, waiting[0]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -73,7 +73,7 @@ export function helmValues(document: YamlMap, clusterMode: string): HelmValuesRe
       enabled: service('inject') !== undefined,
       parallelism: Math.min(12, replicas('inject')),
       rate: number(inject.GATLING_USERS_PER_SEC, 500),
-      durationMinutes: number(inject.GATLING_DURATION, 0),
+      durationMinutes: Math.ceil(number(inject.GATLING_DURATION, 0)),
       randomness: number(inject.RANDOMNESS, 0.2),
       predictionLength: number(inject.PREDICTION_LENGTH, 12),
       ...compact({ subjectPrefix: inject.GATLING_TO_NATS_SUBJECT }),

@@ -1,0 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { connect } from 'nats';
+const rows = 100000, tag = Date.now() % 1e6, stream = `PROF_${tag}`, prefix = stream.toLowerCase();
+const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+const jsm = await nc.jetstreamManager(); const js = nc.jetstream();
+await jsm.streams.add({ name: stream, subjects: [`${prefix}.voltage.data.>`] });
+for (let s = 0; s < rows; s += 2000) await Promise.all(Array.from({ length: 2000 }, (_, k) => { const i = s + k; const p = new Uint8Array(56); const v = new DataView(p.buffer); v.setBigInt64(0, BigInt(1_700_000_000 + 60 * i)); v.setFloat32(8, 115); return js.publish(`${prefix}.voltage.data.${11 + i % 5}.${1 + (Math.floor(i / 5) % 10)}.${1 + i}`, p); }));
+const ks = `prof_${tag}`;
+spawnSync(process.execPath, ['bin/smartmeter', 'cassandra', 'init', '--keyspace', ks]);
+const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, 'bin/smartmeter', 'ingest', '--json', '--keyspace', ks, '--subject-prefix', prefix, '--jetstream', stream, '--count', String(rows)], { encoding: 'utf8' });
+const cpu = r.stderr.trim().split('\n').pop().split(' ').map(Number); console.log('rows/s', Math.round(JSON.parse(r.stdout).rowsPerSecond), 'cpu us/row', ((cpu[0] + cpu[1]) * 1e6 / rows).toFixed(1));
+await jsm.streams.delete(stream); await nc.close();
