@@ -78,21 +78,26 @@ for (let round = 0; round < rounds; round += 1) {
   const bareKs = `bench_bare_${tag}_${round}`;
   init(ingestKs);
   init(bareKs);
-  const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, smartmeter, 'ingest', '--json', '--keyspace', ingestKs,
+  const run = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, smartmeter, 'ingest', '--json', '--keyspace', ingestKs,
     '--subject-prefix', prefix, '--jetstream', stream, '--count', String(rows), '--concurrency', String(concurrency)], { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(run.stderr);
   const summary = JSON.parse(run.stdout);
   const bare = await bareLoop(bareKs);
-  results.push({ ingest: summary.rowsPerSecond, bare, rssMb: Number(run.stderr.trim().split('\n').pop()) / 1024, rows: [await count(ingestKs), await count(bareKs)] });
+  const [rssKb, user, sys] = run.stderr.trim().split('\n').pop().split(' ').map(Number);
+  results.push({ ingest: summary.rowsPerSecond, bare, rssMb: rssKb / 1024, cpuUs: ((user + sys) * 1e6) / rows, rows: [await count(ingestKs), await count(bareKs)] });
   for (const ks of [ingestKs, bareKs]) await client.execute(`DROP KEYSPACE ${ks}`);
   await jsm.streams.delete(stream);
 }
 await client.shutdown();
 await nc.close();
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 console.log(`rows: ${rows} per round, ${rounds} rounds, concurrency ${concurrency}; one 2-core machine (Cassandra, NATS and the client share it)`);
-console.log('round   bare loop rows/s   ingest rows/s   ratio   ingest RSS   rows stored (ingest, bare)');
-results.forEach((r, i) => console.log(`${String(i + 1).padStart(5)} ${r.bare.toFixed(0).padStart(18)} ${r.ingest.toFixed(0).padStart(15)} ${(r.ingest / r.bare).toFixed(2).padStart(7)} ${r.rssMb.toFixed(0).padStart(9)} MB   ${r.rows.join(', ')}`));
-console.log(`median: bare ${median(results.map((r) => r.bare)).toFixed(0)} rows/s, ingest ${median(results.map((r) => r.ingest)).toFixed(0)} rows/s, ratio ${median(results.map((r) => r.ingest / r.bare)).toFixed(2)} (target ≥ 0.80, and ≥ 20,000 rows/s); peak RSS ${Math.max(...results.map((r) => r.rssMb)).toFixed(0)} MB (target ≤ 250)`);
+console.log('round   bare loop rows/s   ingest rows/s   ratio   ingest RSS   ingest CPU/row   rows stored (ingest, bare)');
+results.forEach((r, i) => console.log(`${String(i + 1).padStart(5)} ${r.bare.toFixed(0).padStart(18)} ${r.ingest.toFixed(0).padStart(15)} ${(r.ingest / r.bare).toFixed(2).padStart(7)} ${r.rssMb.toFixed(0).padStart(9)} MB ${r.cpuUs.toFixed(1).padStart(12)} µs   ${r.rows.join(', ')}`));
+console.log(`median: bare ${median(results.map((r) => r.bare)).toFixed(0)} rows/s, ingest ${median(results.map((r) => r.ingest)).toFixed(0)} rows/s, ratio ${median(results.map((r) => r.ingest / r.bare)).toFixed(2)} (target ≥ 0.80, and ≥ 20,000 rows/s); peak RSS ${Math.max(...results.map((r) => r.rssMb)).toFixed(0)} MB (target ≤ 250); ingest CPU ${median(results.map((r) => r.cpuUs)).toFixed(1)} µs/row (process start included)`);
 console.log('ingest rows/s are counted from its first row written to its last, as the bare loop is timed.');

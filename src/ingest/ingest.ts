@@ -8,6 +8,7 @@
 import type { Client } from 'cassandra-driver';
 import type { JsMsg, Msg, NatsConnection } from 'nats';
 import { RuntimeError } from '../errors.js';
+import { protocolWriter } from '../nats/connection.js';
 import { decodeVoltage, type DecodeProblem } from '../wire/voltage.js';
 import { RowWriter } from './writer.js';
 
@@ -59,6 +60,8 @@ export class Ingest {
   private lastWrite = 0;
   /** Acknowledgements of written rows, sent together once per event-loop turn (see ackSoon). */
   private readonly acks: JsMsg[] = [];
+  /** Acks go out as raw PUB frames, all of a turn in one write (see flushAcks). */
+  private readonly rawWrite: ((bytes: Uint8Array) => void) | undefined;
 
   constructor(
     private readonly nats: NatsConnection,
@@ -66,6 +69,7 @@ export class Ingest {
     private readonly options: IngestOptions,
   ) {
     this.writer = new RowWriter(cassandra, { keyspace: options.keyspace, concurrency: options.concurrency, consistency: options.consistency });
+    this.rawWrite = protocolWriter(nats);
     this.stats = {
       mode: options.jetstream ? 'jetstream' : 'core',
       received: 0,
@@ -232,7 +236,20 @@ export class Ingest {
   }
 
   private flushAcks(): void {
-    for (const m of this.acks) m.ack();
+    // An ack is a `+ACK` message to the reply subject: `PUB <reply> 4\r\n+ACK\r\n`. Written as one
+    // buffer per turn, instead of a publish (subject checks, a line encoded) per message.
+    const write = this.rawWrite;
+    if (write && this.nats.isClosed() === false) {
+      let frames = '';
+      for (const m of this.acks) {
+        const reply = (m as JsMsg & { reply: string }).reply;
+        if (reply) frames += `PUB ${reply} 4\r\n+ACK\r\n`;
+        else m.ack(); // never for a consumer's message; the frame would be malformed
+      }
+      write(Buffer.from(frames));
+    } else {
+      for (const m of this.acks) m.ack();
+    }
     this.acks.length = 0;
   }
 

@@ -58,9 +58,11 @@ export class RowWriter {
   async write(reading: VoltageReading): Promise<void> {
     try {
       const t = calendarFields(reading.epoch);
+      const v = reading.values;
+      // Listed out rather than spread: this runs for every row.
       const params = [
         reading.line, reading.transformer, reading.usagePoint, t.year, t.month, t.day, t.hour, t.minute, t.dayOfWeek,
-        reading.voltage, reading.demand, ...reading.values, reading.epoch,
+        reading.voltage, reading.demand, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], reading.epoch,
       ];
       await this.client.execute(this.insert, params, this.executeOptions);
       this.pendingCounts.set(reading.line, (this.pendingCounts.get(reading.line) ?? 0) + 1);

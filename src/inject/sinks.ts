@@ -6,6 +6,7 @@
  * id, so the server drops duplicates) until acknowledged or the drain deadline passes.
  */
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats';
+import { protocolWriter } from '../nats/connection.js';
 import { payloadBytes, type MessageGenerator } from './generator.js';
 
 /**
@@ -450,13 +451,6 @@ function pubLine(subject: string, size: number): string {
 
 const FRAME_BUFFER_BYTES = 64 * 1024;
 const MAX_CACHED_HEADERS = (1 << 18) + 2;
-
-/** The client's raw writer (ProtocolHandler.sendCommand), if this nats.js has one. */
-function protocolWriter(nc: NatsConnection): ((bytes: Uint8Array) => void) | undefined {
-  const protocol = (nc as unknown as { protocol?: { sendCommand?: (bytes: Uint8Array) => void } }).protocol;
-  if (typeof protocol?.sendCommand !== 'function') return undefined;
-  return (bytes) => protocol.sendCommand!(bytes);
-}
 
 /** A short, stable name for a publish failure: "timeout", "503", "disconnect", … */
 export function errorReason(error: unknown): string {

@@ -2,7 +2,7 @@
  * NATS connection options from plain values, with the old containers' environment as
  * fallback (NATS_URI, NATS_USERNAME[_FILE], NATS_PASSWORD[_FILE]).
  */
-import type { ConnectionOptions } from 'nats';
+import type { ConnectionOptions, NatsConnection } from 'nats';
 import { readSecretFile } from '../options.js';
 
 export interface NatsSettings {
@@ -88,4 +88,14 @@ export async function natsConnectionOptions(settings: NatsSettings): Promise<Con
   }
   if (settings.tls) options.tls = { caFile: settings.tls.caFile, certFile: settings.tls.certFile, keyFile: settings.tls.keyFile };
   return options;
+}
+
+/**
+ * The client's raw writer (nats.js 2.x ProtocolHandler.sendCommand), if this nats.js has one:
+ * whole protocol frames written as they are, for the hot paths (inject's PUB frames, ingest's acks).
+ */
+export function protocolWriter(nc: NatsConnection): ((bytes: Uint8Array) => void) | undefined {
+  const protocol = (nc as unknown as { protocol?: { sendCommand?: (bytes: Uint8Array) => void } }).protocol;
+  if (typeof protocol?.sendCommand !== 'function') return undefined;
+  return (bytes) => protocol.sendCommand!(bytes);
 }
