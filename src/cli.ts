@@ -75,12 +75,14 @@ Examples:
       .command('up')
       .summary('combine and deploy a stack on Compose, Swarm or Kubernetes (Helm), then wait until it is healthy')
       .description(
-        'Combine the targets (as `combine` does) and deploy the result: `docker compose up` (or docker-compose\n' +
-          'v1), `docker stack deploy` on a Swarm manager, or `helm upgrade --install` of the project\'s chart with\n' +
-          'values from the same targets. Creates the external network the stack expects, binds the secret files\n' +
-          '(secrets mode), then waits until every service is healthy (or running, when it has no health check,\n' +
-          'or finished cleanly). On failure it names the service, prints its last log lines and removes what it\n' +
-          'deployed, unless --keep-on-failure.',
+        'Combine the targets (as `combine` does) and deploy the result: `docker\n' +
+          'compose up` (or docker-compose v1), `docker stack deploy` on a Swarm\n' +
+          'manager, or `helm upgrade --install` of the project\'s chart with values from\n' +
+          'the same targets. Creates the external network the stack expects and binds\n' +
+          'the secret files (secrets mode), then waits until every service is healthy\n' +
+          '(or running without a health check, or done). On failure it names the\n' +
+          'service, prints its last log lines and removes a stack it created, unless\n' +
+          '--keep-on-failure; a stack that ran before is left as it is.',
       )
       .argument('[location]', 'local or remote')
       .argument('[cluster-mode]', 'single or cluster')
