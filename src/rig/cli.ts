@@ -13,12 +13,13 @@ import type { RigContext, RigService } from './service.js';
 import { cassandra } from './services/cassandra.js';
 import { docker } from './services/docker.js';
 import { helm } from './services/helm.js';
+import { kubernetes } from './services/kubernetes.js';
 import { nats } from './services/nats.js';
 import { graphite, prometheus } from './services/metrics.js';
 import { telegraf } from './services/telegraf.js';
 
 /** In start order; `down` goes the other way. */
-export const SERVICES: RigService[] = [nats, cassandra, graphite, prometheus, docker, helm, telegraf];
+export const SERVICES: RigService[] = [nats, cassandra, graphite, prometheus, docker, helm, telegraf, kubernetes];
 
 let tracked: ProcessRecord[] = [];
 const ctx: RigContext = {
