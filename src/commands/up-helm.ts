@@ -11,10 +11,11 @@ import { HELM_SECRET_VALUES, helmValues } from '../templates/helm-values.js';
 import { formatHelmValues } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
+import { maskCredentials } from '../templates/combine.js';
 import type { YamlMap } from '../templates/merge.js';
-import { maskCredentials, type UpOptions } from './up.js';
+import type { UpOptions } from './up.js';
 
-export async function runHelmUp(options: UpOptions & { namespace: string }): Promise<void> {
+export async function runHelmUp(options: UpOptions): Promise<void> {
   const timeoutMs = parseDuration(options.timeout, '--timeout');
   const dir = stackDir(options.stateDir, options.name);
   const { result, modes } = combineStack(options);

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../options.js';
 import { CONFIG_TEMPLATES_DIR } from '../paths.js';
-import { checkEngine, type ServiceStatus } from '../runtime/docker.js';
+import type { ServiceStatus } from '../runtime/docker.js';
 import { formatCommand, spawnRunner } from '../runtime/exec.js';
 import { RUNTIMES, stackDir, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
 import { writeConfigFiles } from '../templates/config-files.js';
-import { isSecretKey } from '../templates/combine.js';
-import type { Yaml, YamlMap } from '../templates/merge.js';
+import { maskCredentials } from '../templates/combine.js';
+import type { YamlMap } from '../templates/merge.js';
 import { formatCompose } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
@@ -62,6 +62,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     timeoutMs,
     keepOnFailure: options.keepOnFailure === true,
     publishMode: options.publishMode,
+    writeStackFiles: () => writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir),
   } as const;
 
   if (options.dryRun) {
@@ -69,8 +70,6 @@ export async function runUp(options: UpOptions): Promise<void> {
     process.stdout.write(`# ${plan.file}${result.containsSecrets ? ' (credentials masked here)' : ''}\n${plan.text}\n# commands\n${plan.commands.map(formatCommand).join('\n')}\n`);
     return;
   }
-  await checkEngine(spawnRunner); // before anything is written
-  writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir);
   const statuses = await dockerUp(request, spawnRunner, await progressUi(options.json === true));
   printStatuses(statuses, options.json === true);
 }
@@ -105,15 +104,3 @@ async function progressUi(quiet: boolean): Promise<{ log: (line: string) => void
   };
 }
 
-/** A copy with every credential replaced by ***: `KEY=value` entries and map entries whose key names a secret. */
-export function maskCredentials(value: Yaml): Yaml {
-  if (typeof value === 'string') {
-    const eq = value.indexOf('=');
-    return eq > 0 && isSecretKey(value.slice(0, eq)) && value.length > eq + 1 ? `${value.slice(0, eq + 1)}***` : value;
-  }
-  if (Array.isArray(value)) return value.map(maskCredentials);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' && v !== '' && isSecretKey(k) ? '***' : maskCredentials(v)]));
-  }
-  return value;
-}

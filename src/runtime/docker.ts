@@ -170,14 +170,3 @@ export async function lastLogLines(runner: Runner, target: { container?: string;
   const result = await runner(command);
   return `${result.stdout}${result.stderr}`.trimEnd();
 }
-
-/** What is left of a stack: containers, networks and volumes with its label. */
-export async function leftovers(runner: Runner, project: string, swarm: boolean): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
-  const label = swarm ? `label=com.docker.stack.namespace=${project}` : `label=com.docker.compose.project=${project}`;
-  const list = async (...args: string[]) => (await runChecked(runner, docker(...args), `docker ${args[0]}`)).stdout.split('\n').filter(Boolean);
-  return {
-    containers: await list('ps', '--all', '--quiet', '--filter', label),
-    networks: await list('network', 'ls', '--quiet', '--filter', label),
-    volumes: await list('volume', 'ls', '--quiet', '--filter', label),
-  };
-}

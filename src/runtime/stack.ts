@@ -18,6 +18,7 @@ import {
   ensureNetworks,
   isReady,
   lastLogLines,
+  networkCreate,
   serviceLogs,
   stackDeploy,
   stackRemove,
@@ -41,6 +42,8 @@ export interface DockerUpRequest {
   keepOnFailure: boolean;
   /** Swarm: publish ports on the task's node instead of the routing mesh. */
   publishMode: 'ingress' | 'host';
+  /** Files the stack mounts (its configuration), written once the engine answered. */
+  writeStackFiles?: () => void;
 }
 
 export interface Ui {
@@ -58,10 +61,7 @@ export interface DryRun {
 /** The file and the commands `up` would run, without touching the engine (compose tool detection aside). */
 export async function planDockerUp(request: DockerUpRequest, runner: Runner): Promise<DryRun> {
   const { file, text, tool } = await prepare(request, runner);
-  const commands: CommandLine[] = externalNetworks(request.document).map((n) => ({
-    program: 'docker',
-    args: ['network', 'create', ...(request.runtime === 'swarm' ? ['--driver', 'overlay', '--attachable'] : []), n],
-  }));
+  const commands: CommandLine[] = externalNetworks(request.document).map((n) => networkCreate(n, request.runtime === 'swarm'));
   commands.push(request.runtime === 'compose' ? composeUp(tool!, request.name, file) : stackDeploy(request.name, file));
   return { file, text, commands };
 }
@@ -88,6 +88,7 @@ export async function dockerUp(request: DockerUpRequest, runner: Runner, ui: Ui)
   const { dir, file, text, tool } = await prepare(request, runner);
   await ensureImages(runner, serviceImages(request.document), ui.log);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  request.writeStackFiles?.();
   // Inline credentials (no_secrets mode) make the deployed file a secret too.
   writeFileAtomic(file, text, { mode: request.containsSecrets ? 0o600 : 0o644 });
   const createdNetworks = await ensureNetworks(runner, externalNetworks(request.document), request.runtime === 'swarm');

@@ -79,6 +79,20 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
 
+/** A copy with every credential replaced by ***: `KEY=value` entries and map entries whose key names a secret. */
+export function maskCredentials(value: Yaml): Yaml {
+  if (typeof value === 'string') {
+    const eq = value.indexOf('=');
+    return eq > 0 && isSecretKey(value.slice(0, eq)) && value.length > eq + 1 ? `${value.slice(0, eq + 1)}***` : value;
+  }
+  if (Array.isArray(value)) return value.map(maskCredentials);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' && v !== '' && isSecretKey(k) ? '***' : maskCredentials(v)]));
+  }
+  return value;
+}
+
+
 /** A value is secret if its key says so, or if it was built from a secret (e.g. a URL with a password). */
 export function isSecretValue(resolved: ResolvedProperty): boolean {
   return isSecretKey(resolved.key) || resolved.references.some(isSecretValue);
