@@ -210,9 +210,17 @@ export class Injection {
     const maxCount = this.plan.maxCount ?? Number.POSITIVE_INFINITY;
     const maxDuration = this.plan.maxDurationMs ?? Number.POSITIVE_INFINITY;
     const batch = 1000;
-    // A server that stops answering must not hold the run past its duration.
-    const deadline = Number.isFinite(maxDuration) ? setTimeout(() => sink.release(), maxDuration) : undefined;
-    while (!this.stopping) {
+    // A server that stops answering must not hold the run past its duration. The flag, not the
+    // clock, ends the loop: a timer can fire a fraction of a millisecond before elapsed() reaches
+    // the duration, and a release that finds no waiter would otherwise be lost.
+    let timeUp = false;
+    const deadline = Number.isFinite(maxDuration)
+      ? setTimeout(() => {
+          timeUp = true;
+          sink.release();
+        }, maxDuration)
+      : undefined;
+    while (!this.stopping && !timeUp) {
       const now = this.elapsed();
       if (this.sent >= maxCount || now >= maxDuration) break;
       const end = Math.min(maxCount, this.sent + batch);

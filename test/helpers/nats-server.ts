@@ -27,7 +27,8 @@ export class OwnNatsServer {
   /** Kills the server (SIGKILL: a crash, not a clean shutdown) and waits for it to be gone. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    // A SIGKILLed child has exitCode null and signalCode set: both mean it is gone already.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
