@@ -31,8 +31,8 @@ export function buildProgram(): Command {
     .command('combine')
     .summary('print the docker-compose file for a set of targets')
     .description(
-      'Expand targets through the services hierarchy, layer the properties files, fill the\n' +
-        'fragments\' ((key)) and ${VAR} placeholders and merge them into one docker-compose file\n' +
+      'Expand targets through the services hierarchy, layer the properties files, fill the ' +
+        'fragments\' ((key)) and ${VAR} placeholders and merge them into one docker-compose file ' +
         'that both `docker compose` and `docker stack deploy` accept.',
     )
     .argument('[location]', 'local or remote (remote adds Swarm placement constraints)')
@@ -75,13 +75,13 @@ Examples:
       .command('up')
       .summary('combine and deploy a stack on Compose, Swarm or Kubernetes (Helm), then wait until it is healthy')
       .description(
-        'Combine the targets (as `combine` does) and deploy the result: `docker\n' +
-          'compose up` (or docker-compose v1), `docker stack deploy` on a Swarm\n' +
-          'manager, or `helm upgrade --install` of the project\'s chart with values from\n' +
-          'the same targets. Creates the external network the stack expects and binds\n' +
-          'the secret files (secrets mode), then waits until every service is healthy\n' +
-          '(or running without a health check, or done). On failure it names the\n' +
-          'service, prints its last log lines and removes a stack it created, unless\n' +
+        'Combine the targets (as `combine` does) and deploy the result: `docker ' +
+          'compose up` (or docker-compose v1), `docker stack deploy` on a Swarm ' +
+          'manager, or `helm upgrade --install` of the project\'s chart with values from ' +
+          'the same targets. Creates the external network the stack expects and binds ' +
+          'the secret files (secrets mode), then waits until every service is healthy ' +
+          '(or running without a health check, or done). On failure it names the ' +
+          'service, prints its last log lines and removes a stack it created, unless ' +
           '--keep-on-failure; a stack that ran before is left as it is.',
       )
       .argument('[location]', 'local or remote')
@@ -157,8 +157,8 @@ Examples:
   cassandraCommand('init')
     .summary('create the keyspace and tables from CQL scripts (idempotent)')
     .description(
-      'Create the keyspace with the replication of the cluster mode, then apply the CQL scripts of a\n' +
-        'directory in name order, each once. Applied scripts are recorded with their checksum; a script\n' +
+      'Create the keyspace with the replication of the cluster mode, then apply the CQL scripts of a ' +
+        'directory in name order, each once. Applied scripts are recorded with their checksum; a script ' +
         'changed since is refused unless --force. A lock keeps two inits from interleaving.',
     )
     .option('--scripts <dir>', 'directory of .cql scripts (default: the smart-meter schema, templates/cql)')
@@ -188,9 +188,9 @@ Examples:
   cassandraCommand('stats')
     .summary('rows, writes, reads, write latency and disk use of each table, through CQL')
     .description(
-      'Read per-table figures of the keyspace: rows (from the table\'s counter table when it has one, as\n' +
-        'raw_data has raw_data_count, else a count(*) bounded by --scan-timeout), and the writes, reads,\n' +
-        'write latency and disk use that Cassandra\'s virtual tables give, summed over every node.\n' +
+      'Read per-table figures of the keyspace: rows (from the table\'s counter table when it has one, as ' +
+        'raw_data has raw_data_count, else a count(*) bounded by --scan-timeout), and the writes, reads, ' +
+        'write latency and disk use that Cassandra\'s virtual tables give, summed over every node. ' +
         'Once, or with --graphite/--metrics-port every --interval until Ctrl-C (the stack\'s cassandra_stats).',
     )
     .option('--keyspace <name>', 'keyspace (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
@@ -218,11 +218,13 @@ Examples:
     .command('ingest')
     .summary('the NATS → Cassandra bridge: store every voltage reading')
     .description(
-      'Subscribe to the voltage readings (in a queue group, so instances share the load), decode them\n' +
-        '(the old 56-byte layout) and write them into <keyspace>.raw_data, counting per line into\n' +
-        'raw_data_count. Core NATS mode cannot promise delivery: a reading whose write keeps failing is\n' +
-        'lost (and counted). With --jetstream a reading is acknowledged only once its row is written, so\n' +
-        'nothing is lost when ingest or Cassandra restarts.',
+      'Subscribe to the voltage readings (in a queue group, so instances share the load), decode them ' +
+        '(the old 56-byte layout) and write them into <keyspace>.raw_data, counting per line into ' +
+        'raw_data_count. Core NATS mode cannot promise delivery: a reading whose write keeps failing is ' +
+        'lost (and counted). With --jetstream a reading is acknowledged only once its row is written, so ' +
+        'nothing is lost when ingest or Cassandra restarts; on SIGINT/SIGTERM it finishes the writes under ' +
+        'way and hands the rest back to the server for the next consumer (a message still on the wire ' +
+        'at that moment comes back after the 30 s ack wait).',
     )
     .option('-s, --server <url>', 'NATS server (repeatable; env NATS_URI)', collect, [])
     .option('--user <user>', 'NATS user (env NATS_USERNAME, NATS_USERNAME_FILE)')
@@ -275,12 +277,12 @@ Examples:
     .command('inject')
     .summary('publish realistic smart-meter readings into NATS at a precise rate')
     .description(
-      'Generate the smart-meter readings of the old Gatling injector (per cycle: a temperature, a\n' +
-        'forecast, then a voltage reading for every usage point) on an accelerated clock (15 simulated\n' +
-        'minutes per second) and publish them in the old binary layout. Messages are scheduled on a clock\n' +
-        '(open model): a slow server makes sends late, and late sends are counted, not hidden.\n' +
-        'Flags win over the old container variables (GATLING_USERS_PER_SEC, GATLING_DURATION, TASK_SLOT,\n' +
-        'RANDOMNESS, PREDICTION_LENGTH, TIME_ROOT, GATLING_TO_NATS_SUBJECT, NATS_URI, NATS_USERNAME[_FILE],\n' +
+      'Generate the smart-meter readings of the old Gatling injector (per cycle: a temperature, a ' +
+        'forecast, then a voltage reading for every usage point) on an accelerated clock (15 simulated ' +
+        'minutes per second) and publish them in the old binary layout. Messages are scheduled on a clock ' +
+        '(open model): a slow server makes sends late, and late sends are counted, not hidden. ' +
+        'Flags win over the old container variables (GATLING_USERS_PER_SEC, GATLING_DURATION, TASK_SLOT, ' +
+        'RANDOMNESS, PREDICTION_LENGTH, TIME_ROOT, GATLING_TO_NATS_SUBJECT, NATS_URI, NATS_USERNAME[_FILE], ' +
         'NATS_PASSWORD[_FILE]); STREAMING_DURATION is accepted and unused, as it was.',
     )
     .option('-r, --rate <msgs/s|max>', 'messages per second, or max for flat-out (env GATLING_USERS_PER_SEC; default 500)')
@@ -342,8 +344,8 @@ Examples:
     .command('check')
     .summary('is each series inject, ingest and cassandra stats emit arriving?')
     .description(
-      'Asks Graphite (render API) and/or Prometheus (HTTP API) whether every series that inject,\n' +
-        'ingest and cassandra stats emit has a value in the last --window: the quick answer to "is\n' +
+      'Asks Graphite (render API) and/or Prometheus (HTTP API) whether every series that inject, ' +
+        'ingest and cassandra stats emit has a value in the last --window: the quick answer to "is ' +
         'the dashboard empty because nothing flows?". Exit 1 when a series is missing (JetStream-only ones are optional).',
     )
     .option('--graphite-url <url>', 'graphite-web, e.g. http://graphite:80 (render API)')

@@ -9,7 +9,7 @@ import type { Client } from 'cassandra-driver';
 import type { JsMsg, Msg, NatsConnection } from 'nats';
 import { RuntimeError } from '../errors.js';
 import { protocolWriter } from '../nats/connection.js';
-import { decodeVoltage, type DecodeProblem } from '../wire/voltage.js';
+import { decodeVoltage, type DecodeProblem, type VoltageReading } from '../wire/voltage.js';
 import { RowWriter } from './writer.js';
 
 export interface IngestOptions {
@@ -54,8 +54,10 @@ export class Ingest {
   private readonly stopped = new Promise<void>((resolve) => (this.stopResolve = resolve));
   private readonly started = Date.now();
   private readonly loggedProblems = new Set<string>();
-  /** Writes not finished yet, retries included: run() waits for all of them. */
-  private readonly outstanding = new Set<Promise<unknown>>();
+  /** Readings taken and not finished yet (written, refused or given up), retries included. */
+  private outstanding = 0;
+  /** Resolves run()'s wait for the outstanding readings. */
+  private onSettled: (() => void) | undefined;
   private firstWrite = 0;
   private lastWrite = 0;
   /** Acknowledgements of written rows, sent together once per event-loop turn (see ackSoon). */
@@ -83,8 +85,9 @@ export class Ingest {
     };
   }
 
+  /** Readings being written or waiting for a slot. */
   get inFlight(): number {
-    return this.writer.pending;
+    return this.writer.pending + this.writer.queued;
   }
 
   /** Runs until stop(), --count or --duration; then drains and returns the final stats. */
@@ -93,8 +96,11 @@ export class Ingest {
     try {
       if (this.options.jetstream) await this.runJetStream(this.options.jetstream);
       else await this.runCore();
-      while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
-      this.flushAcks(); // before the caller closes the connection
+      if (this.outstanding > 0) await new Promise<void>((resolve) => (this.onSettled = resolve));
+      this.flushAcks();
+      // The acks and naks must reach the server before the caller closes the connection: close()
+      // drops what is still buffered, and those messages would come again after the ack wait.
+      if (!this.nats.isClosed()) await this.nats.flush().catch(() => undefined);
       await this.writer.close();
     } finally {
       if (timer) clearTimeout(timer);
@@ -113,13 +119,25 @@ export class Ingest {
   }
 
   private async runCore(): Promise<void> {
+    let failure: Error | undefined;
     // With --count the server stops delivering after that many messages: none is left half-taken.
-    const subscription = this.nats.subscribe(this.options.subject, { queue: this.options.queue, max: this.options.count });
-    void this.stopped.then(() => subscription.drain().catch(() => undefined));
-    for await (const message of subscription) {
-      this.stats.received += 1;
-      await this.handle(message, (reading) => this.writeWithRetries(reading));
-    }
+    const subscription = this.nats.subscribe(this.options.subject, {
+      queue: this.options.queue,
+      max: this.options.count,
+      callback: (error, message) => {
+        if (error) {
+          failure ??= error;
+          this.stop();
+          return;
+        }
+        this.stats.received += 1;
+        const reading = this.decode(message);
+        if (reading) this.writeWithRetries(reading, 0);
+      },
+    });
+    await Promise.race([this.stopped, subscription.closed]);
+    await subscription.drain().catch(() => undefined);
+    if (failure) throw failure;
   }
 
   private async runJetStream({ stream, durable }: { stream: string; durable: string }): Promise<void> {
@@ -130,6 +148,8 @@ export class Ingest {
     } catch {
       throw new RuntimeError(`JetStream stream "${stream}" does not exist on the server: create it first (e.g. nats stream add ${stream})`);
     }
+    // max_ack_pending bounds what the server hands out unacknowledged, so it also bounds the
+    // readings queued here for a write slot.
     await manager.consumers.add(stream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
@@ -140,89 +160,106 @@ export class Ingest {
       throw new RuntimeError(`cannot create the consumer ${durable} on stream ${stream} for ${this.options.subject}: ${error.message}`);
     });
     const consumer = await this.nats.jetstream().consumers.get(stream, durable);
-    const messages = await consumer.consume({ max_messages: this.options.concurrency * 4 });
-    // stop() ends the iteration at once (close() can wait on a pull in progress); what was
-    // delivered but not handled is redelivered after the ack wait, to this consumer or another.
-    void this.stopped.then(() => {
-      messages.stop();
-      void messages.close().catch(() => undefined);
-    });
     let acked = 0;
-    for await (const message of messages) {
-      if (this.stopping) {
-        message.nak(); // not ours any more: another instance (or the next run) takes it
-        continue;
-      }
-      this.stats.received += 1;
-      await this.handle(
-        message,
-        async (reading) => {
-          try {
-            await this.writer.write(reading);
+    const handBack: JsMsg[] = [];
+    // A callback per message rather than an async iterator: no promise and no await per message.
+    const messages = await consumer.consume({
+      max_messages: this.options.concurrency * 4,
+      callback: (message) => {
+        if (this.stopping) {
+          handBack.push(message); // not ours any more: another instance (or the next run) takes it
+          return;
+        }
+        this.stats.received += 1;
+        const reading = this.decode(message);
+        if (!reading) {
+          message.term(); // malformed: redelivering would not help
+          return;
+        }
+        this.take();
+        this.writer.submit(reading, (error) => {
+          if (!error) {
             this.ackSoon(message);
+            this.wrote();
             acked += 1;
             // Checked here: the last acknowledgements come after the last message arrived.
             if (this.options.count !== undefined && acked >= this.options.count) this.stop();
-            return true;
-          } catch (error) {
-            if (isInvalid(error)) {
-              this.stats.rejected += 1;
-              this.logOnce('rejected', `Cassandra refused a reading, dropped for good: ${(error as Error).message}`);
-              message.term();
-              return false;
-            }
+          } else if (error === STOPPED) {
+            message.nak();
+          } else if (isInvalid(error)) {
+            this.stats.rejected += 1;
+            this.logOnce('rejected', `Cassandra refused a reading, dropped for good: ${error.message}`);
+            message.term();
+          } else {
             this.stats.redelivered += 1;
-            this.logOnce('write', `write failed, handed back for redelivery: ${(error as Error).message}`);
+            this.logOnce('write', `write failed, handed back for redelivery: ${error.message}`);
             message.nak(1000);
-            return false;
           }
-        },
-        () => message.term(), // malformed: redelivering would not help
-      );
-    }
-  }
-
-  /** Decodes, then writes in the background once there is room (bounded concurrency). */
-  private async handle(message: Msg | JsMsg, write: (reading: Exclude<ReturnType<typeof decodeVoltage>, DecodeProblem>) => Promise<boolean>, onMalformed?: () => void): Promise<void> {
-    const reading = decodeVoltage(message.subject, message.data);
-    if (typeof reading === 'string') {
-      this.stats.malformed[reading] += 1;
-      this.logOnce(reading, `ignoring malformed messages (${reading}), first one on ${message.subject} with ${message.data.length} bytes`);
-      onMalformed?.();
-      return;
-    }
-    await this.writer.slot();
-    if (this.firstWrite === 0) this.firstWrite = Date.now();
-    const done = write(reading).then((ok) => {
-      this.outstanding.delete(done);
-      if (!ok) return;
-      this.stats.written += 1;
-      this.lastWrite = Date.now();
+          this.settle();
+        });
+      },
     });
-    this.outstanding.add(done);
+    const failure = await Promise.race([this.stopped.then(() => undefined), messages.closed()]);
+    // Stopped: no more deliveries. The readings not written yet go back to the server (a nak), so
+    // the next consumer gets them at once; those being written finish. The naks wait until the
+    // server has seen the unsubscribe: a nak'ed message is redelivered at once, and our pull
+    // request, still open, would take it into a subscription that is gone (then it comes again
+    // only after the 30 s ack wait).
+    messages.stop();
+    await this.nats.flush().catch(() => undefined);
+    for (const message of handBack) message.nak();
+    this.writer.discardQueued(STOPPED);
+    if (failure) throw failure;
   }
 
-  private async writeWithRetries(reading: Parameters<RowWriter['write']>[0]): Promise<boolean> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        // The first attempt holds the slot taken in handle(); retries take their own.
-        if (attempt > 0) await this.writer.slot();
-        await this.writer.write(reading);
-        return true;
-      } catch (error) {
-        if (isInvalid(error)) {
-          this.stats.rejected += 1;
-          this.logOnce('rejected', `Cassandra refused a reading, dropped: ${(error as Error).message}`);
-          return false;
-        }
-        if (attempt >= this.options.retries) {
-          this.stats.lost += 1;
-          this.stats.lostReason = (error as Error).message;
-          this.logOnce('lost', `readings lost after ${this.options.retries} retries: ${(error as Error).message}`);
-          return false;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+  /** The reading in a message, or undefined (counted and logged once per kind) when it is malformed. */
+  private decode(message: Msg | JsMsg): VoltageReading | undefined {
+    const reading = decodeVoltage(message.subject, message.data);
+    if (typeof reading !== 'string') return reading;
+    this.stats.malformed[reading] += 1;
+    this.logOnce(reading, `ignoring malformed messages (${reading}), first one on ${message.subject} with ${message.data.length} bytes`);
+    return undefined;
+  }
+
+  /** Core mode: writes, trying again with backoff up to --retries times before the reading is lost. */
+  private writeWithRetries(reading: VoltageReading, attempt: number): void {
+    if (attempt === 0) this.take();
+    this.writer.submit(reading, (error) => {
+      // Never STOPPED: core NATS has no redelivery, so a stopping ingest still writes what it took.
+      if (!error) {
+        this.wrote();
+      } else if (isInvalid(error)) {
+        this.stats.rejected += 1;
+        this.logOnce('rejected', `Cassandra refused a reading, dropped: ${error.message}`);
+      } else if (attempt >= this.options.retries) {
+        this.stats.lost += 1;
+        this.stats.lostReason = error.message;
+        this.logOnce('lost', `readings lost after ${this.options.retries} retries: ${error.message}`);
+      } else {
+        setTimeout(() => this.writeWithRetries(reading, attempt + 1), 200 * 2 ** attempt);
+        return;
       }
+      this.settle();
+    });
+  }
+
+  private take(): void {
+    this.outstanding += 1;
+    if (this.firstWrite === 0) this.firstWrite = Date.now();
+  }
+
+  private wrote(): void {
+    this.stats.written += 1;
+    this.lastWrite = Date.now();
+  }
+
+  /** A taken reading is done with (written, refused, given up or handed back). */
+  private settle(): void {
+    this.outstanding -= 1;
+    if (this.outstanding === 0 && this.onSettled) {
+      const resolve = this.onSettled;
+      this.onSettled = undefined;
+      resolve();
     }
   }
 
@@ -259,6 +296,9 @@ export class Ingest {
     this.options.log(line);
   }
 }
+
+/** Handed to the callbacks of readings still queued when a JetStream ingest stops. */
+const STOPPED = new Error('ingest stopped before this reading was written');
 
 /** Cassandra's "Invalid" answer (0x2200): the same write would fail again. */
 function isInvalid(error: unknown): boolean {
