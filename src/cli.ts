@@ -222,9 +222,10 @@ Examples:
         '(the old 56-byte layout) and write them into <keyspace>.raw_data, counting per line into ' +
         'raw_data_count. Core NATS mode cannot promise delivery: a reading whose write keeps failing is ' +
         'lost (and counted). With --jetstream a reading is acknowledged only once its row is written, so ' +
-        'nothing is lost when ingest or Cassandra restarts; on SIGINT/SIGTERM it finishes the writes under ' +
-        'way and hands the rest back to the server for the next consumer (a message still on the wire ' +
-        'at that moment comes back after the 30 s ack wait).',
+        'nothing is lost when ingest or Cassandra restarts. On SIGINT/SIGTERM it finishes the writes under ' +
+        'way and hands the readings it has not written back to the server; a server that still delivers ' +
+        'to ingest\'s pull requests after it unsubscribed (nats-server 2.9 does) sends those again only ' +
+        'after the consumer\'s 30 s ack wait.',
     )
     .option('-s, --server <url>', 'NATS server (repeatable; env NATS_URI)', collect, [])
     .option('--user <user>', 'NATS user (env NATS_USERNAME, NATS_USERNAME_FILE)')

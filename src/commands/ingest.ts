@@ -152,7 +152,9 @@ function summary(s: IngestStats): string {
     `written        ${s.written} rows (${s.rowsPerSecond.toFixed(0)}/s over ${s.durationSeconds.toFixed(1)} s)`,
     `malformed      ${s.malformed['bad-subject']} bad subject, ${s.malformed['bad-length']} bad length, ${s.malformed['bad-epoch']} bad epoch`,
     `rejected       ${s.rejected} (refused by Cassandra)`,
-    s.mode === 'core' ? `lost           ${s.lost}${s.lostReason ? ` (${s.lostReason})` : ''}` : `redelivered    ${s.redelivered}`,
+    ...(s.mode === 'core'
+      ? [`lost           ${s.lost}${s.lostReason ? ` (${s.lostReason})` : ''}`]
+      : [`redelivered    ${s.redelivered} (failed writes handed back)`, `handed back    ${s.handedBack} (not written when stopped)`]),
     '',
   ].join('\n');
 }

@@ -41,6 +41,8 @@ export interface IngestStats {
   lostReason?: string;
   /** JetStream mode: writes that failed and were handed back for redelivery. */
   redelivered: number;
+  /** JetStream mode: readings not written when ingest stopped, handed back for the next consumer. */
+  handedBack: number;
   durationSeconds: number;
   /** Rows written per second, from the first row written to the last. */
   rowsPerSecond: number;
@@ -80,31 +82,37 @@ export class Ingest {
       rejected: 0,
       lost: 0,
       redelivered: 0,
+      handedBack: 0,
       durationSeconds: 0,
       rowsPerSecond: 0,
     };
   }
 
-  /** Readings being written or waiting for a slot. */
+  /** Writes under way (readings waiting for a write slot are not counted). */
   get inFlight(): number {
-    return this.writer.pending + this.writer.queued;
+    return this.writer.pending;
   }
 
   /** Runs until stop(), --count or --duration; then drains and returns the final stats. */
   async run(): Promise<IngestStats> {
     const timer = this.options.durationMs ? setTimeout(() => this.stop(), this.options.durationMs) : undefined;
+    let failure: unknown;
     try {
       if (this.options.jetstream) await this.runJetStream(this.options.jetstream);
       else await this.runCore();
-      if (this.outstanding > 0) await new Promise<void>((resolve) => (this.onSettled = resolve));
-      this.flushAcks();
-      // The acks and naks must reach the server before the caller closes the connection: close()
-      // drops what is still buffered, and those messages would come again after the ack wait.
-      if (!this.nats.isClosed()) await this.nats.flush().catch(() => undefined);
-      await this.writer.close();
-    } finally {
-      if (timer) clearTimeout(timer);
+    } catch (error) {
+      failure = error;
     }
+    if (timer) clearTimeout(timer);
+    // Also after a failure: the writes under way finish and are acknowledged, and the counts are
+    // flushed, or those readings would come again (and be counted twice).
+    if (this.outstanding > 0) await new Promise<void>((resolve) => (this.onSettled = resolve));
+    this.flushAcks();
+    // The acks and naks must reach the server before the caller closes the connection: close()
+    // drops what is still buffered, and those messages would come again after the ack wait.
+    if (!this.nats.isClosed()) await this.nats.flush().catch(() => undefined);
+    await this.writer.close();
+    if (failure !== undefined) throw failure;
     this.stats.durationSeconds = (Date.now() - this.started) / 1000;
     const writing = (this.lastWrite - this.firstWrite) / 1000;
     this.stats.rowsPerSecond = writing > 0 ? this.stats.written / writing : 0;
@@ -125,14 +133,16 @@ export class Ingest {
       queue: this.options.queue,
       max: this.options.count,
       callback: (error, message) => {
-        if (error) {
-          failure ??= error;
+        // A throw here would go up into the client's parser, which would stop reading for good.
+        try {
+          if (error) throw error;
+          this.stats.received += 1;
+          const reading = this.decode(message);
+          if (reading) this.writeWithRetries(reading, 0);
+        } catch (thrown) {
+          failure ??= thrown as Error;
           this.stop();
-          return;
         }
-        this.stats.received += 1;
-        const reading = this.decode(message);
-        if (reading) this.writeWithRetries(reading, 0);
       },
     });
     await Promise.race([this.stopped, subscription.closed]);
@@ -149,12 +159,14 @@ export class Ingest {
       throw new RuntimeError(`JetStream stream "${stream}" does not exist on the server: create it first (e.g. nats stream add ${stream})`);
     }
     // max_ack_pending bounds what the server hands out unacknowledged, so it also bounds the
-    // readings queued here for a write slot.
+    // readings queued here for a write slot: at most one more window behind the writes under way.
+    // A deeper queue did not write faster, and with slow writes (the driver waits up to 12 s) its
+    // readings would outlive the ack wait and be delivered, and written, twice.
     await manager.consumers.add(stream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       filter_subject: this.options.subject,
-      max_ack_pending: this.options.concurrency * 8,
+      max_ack_pending: this.options.concurrency * 2,
       ack_wait: 30_000_000_000, // ns
     }).catch((error: Error) => {
       throw new RuntimeError(`cannot create the consumer ${durable} on stream ${stream} for ${this.options.subject}: ${error.message}`);
@@ -164,7 +176,7 @@ export class Ingest {
     const handBack: JsMsg[] = [];
     // A callback per message rather than an async iterator: no promise and no await per message.
     const messages = await consumer.consume({
-      max_messages: this.options.concurrency * 4,
+      max_messages: this.options.concurrency * 2,
       callback: (message) => {
         if (this.stopping) {
           handBack.push(message); // not ours any more: another instance (or the next run) takes it
@@ -185,6 +197,7 @@ export class Ingest {
             // Checked here: the last acknowledgements come after the last message arrived.
             if (this.options.count !== undefined && acked >= this.options.count) this.stop();
           } else if (error === STOPPED) {
+            this.stats.handedBack += 1;
             message.nak();
           } else if (isInvalid(error)) {
             this.stats.rejected += 1;
@@ -199,7 +212,12 @@ export class Ingest {
         });
       },
     });
-    const failure = await Promise.race([this.stopped.then(() => undefined), messages.closed()]);
+    const failure = await Promise.race([
+      this.stopped.then(() => undefined),
+      messages.closed(),
+      // A connection closed for good (the consumer's subscription then never reports it).
+      this.nats.closed().then((error) => error ?? new RuntimeError('the NATS connection closed')),
+    ]);
     // Stopped: no more deliveries. The readings not written yet go back to the server (a nak), so
     // the next consumer gets them at once; those being written finish. The naks wait until the
     // server has seen the unsubscribe: a nak'ed message is redelivered at once, and our pull
@@ -208,6 +226,7 @@ export class Ingest {
     messages.stop();
     await this.nats.flush().catch(() => undefined);
     for (const message of handBack) message.nak();
+    this.stats.handedBack += handBack.length;
     this.writer.discardQueued(STOPPED);
     if (failure) throw failure;
   }

@@ -108,6 +108,11 @@ export class RowWriter {
       this.execute(reading, done);
     } else {
       this.inFlight -= 1;
+      // Emptied: drop the finished entries (they hold messages, and those their read buffers).
+      if (this.queueHead > 0) {
+        this.queue.length = 0;
+        this.queueHead = 0;
+      }
     }
   }
 
