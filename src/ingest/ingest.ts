@@ -88,9 +88,14 @@ export class Ingest {
     };
   }
 
-  /** Writes under way (readings waiting for a write slot are not counted). */
+  /** Writes under way. */
   get inFlight(): number {
     return this.writer.pending;
+  }
+
+  /** Readings waiting for a write slot. */
+  get queued(): number {
+    return this.writer.queued;
   }
 
   /** Runs until stop(), --count or --duration; then drains and returns the final stats. */
