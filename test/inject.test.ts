@@ -278,7 +278,7 @@ describe.runIf(rig)('inject when the NATS server crashes mid-run', () => {
   });
   afterAll(async () => {
     await nc?.close().catch(() => undefined);
-    await server.kill();
+    await server.dispose();
   });
 
   /** A stream that records, server-side, what reached the server. */
