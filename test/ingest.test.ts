@@ -180,7 +180,7 @@ describe.runIf(rig)('ingest on the rig', () => {
     const prefix = stream.toLowerCase();
     // One cycle of 2 × 10 × 500 points: a temperature, a forecast and 10,000 readings, each its own row.
     const inject = runCli(['inject', '--server', rig!.NATS_URL!, '--subject-prefix', prefix, '--jetstream', stream, '--create-stream',
-      '--meters', '2x10x500', '--rate', '5000', '--count', '10002', '--sim-start', '2024-01-15T06:00:00Z', '--seed', '7', '--json']);
+      '--meters', '2x10x500', '--rate', '5000', '--slack', '2s', '--count', '10002', '--sim-start', '2024-01-15T06:00:00Z', '--seed', '7', '--json']);
     expect(inject.status, inject.stderr).toBe(0);
     expect(JSON.parse(inject.stdout)).toMatchObject({ published: 10_002, confirmed: 10_002, lost: 0, kinds: { temperature: 1, forecast: 1, voltage: 10_000 } });
     const ingest = startIngest(['--server', rig!.NATS_URL!, '--keyspace', ks, '--subject-prefix', prefix, '--jetstream', stream, '--count', '10000']);

@@ -73,7 +73,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
   it('publishes exactly --count messages, in the old layout, and counts them by kind', async () => {
     const prefix = freshPrefix();
     const { messages } = await capture(nc, prefix);
-    const r = inject(['--rate', '5000', '--count', '3000', '--subject-prefix', prefix, '--json', '-s', rig!.NATS_URL!]);
+    const r = inject(['--rate', '5000', '--slack', '2s', '--count', '3000', '--subject-prefix', prefix, '--json', '-s', rig!.NATS_URL!]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // no live line when stderr is not a terminal
     await settle();
@@ -114,7 +114,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     const run = async (seed: string) => {
       const prefix = freshPrefix();
       const { sub, messages } = await capture(nc, prefix);
-      const r = inject(['--rate', '10000', '--count', '800', '--seed', seed, '--sim-start', '2024-01-15T00:00:00Z', '--subject-prefix', prefix, '-s', rig!.NATS_URL!]);
+      const r = inject(['--rate', '10000', '--slack', '2s', '--count', '800', '--seed', seed, '--sim-start', '2024-01-15T00:00:00Z', '--subject-prefix', prefix, '-s', rig!.NATS_URL!]);
       expect(r.status, r.stderr).toBe(0);
       await settle();
       sub.unsubscribe();
@@ -145,7 +145,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     const lines = new Set(messages.filter((m) => m.subject.includes('.voltage.data.')).map((m) => m.subject.split('.').at(-3)));
     expect([...lines].sort()).toEqual(['21', '22']);
 
-    const auth = inject(['--count', '10', '--rate', '1000'], {
+    const auth = inject(['--count', '10', '--rate', '1000', '--slack', '2s'], {
       NATS_URI: rig!.NATS_AUTH_URL!,
       NATS_USERNAME_FILE: rig!.NATS_AUTH_USER_FILE!,
       NATS_PASSWORD_FILE: rig!.NATS_AUTH_PASSWORD_FILE!,
@@ -155,7 +155,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     // The old entrypoint's form: credentials inside NATS_URI (the NATS client ignores them there).
     const user = encodeURIComponent(readFileSync(rig!.NATS_AUTH_USER_FILE!, 'utf8').trim());
     const pass = encodeURIComponent(readFileSync(rig!.NATS_AUTH_PASSWORD_FILE!, 'utf8').trim());
-    const inUri = inject(['--count', '10', '--rate', '1000'], { NATS_URI: rig!.NATS_AUTH_URL!.replace('nats://', `nats://${user}:${pass}@`) });
+    const inUri = inject(['--count', '10', '--rate', '1000', '--slack', '2s'], { NATS_URI: rig!.NATS_AUTH_URL!.replace('nats://', `nats://${user}:${pass}@`) });
     expect(inUri.status, inUri.stderr).toBe(0);
   });
 
@@ -168,7 +168,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
   it('publishes into JetStream with acknowledgements and latency percentiles', async () => {
     const prefix = freshPrefix();
     const stream = `INJECT_${process.pid}_${unique}`;
-    const r = inject(['--rate', '2000', '--count', '2000', '--jetstream', stream, '--create-stream', '--subject-prefix', prefix, '--json', '-s', rig!.NATS_URL!]);
+    const r = inject(['--rate', '2000', '--slack', '2s', '--count', '2000', '--jetstream', stream, '--create-stream', '--subject-prefix', prefix, '--json', '-s', rig!.NATS_URL!]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.report).toMatchObject({ mode: 'jetstream', published: 2000, confirmed: 2000, lost: 0 });
     const latency = r.report!.latencyMs!;
@@ -204,7 +204,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     const graphite = createServer((socket) => socket.on('data', (chunk) => received.push(...chunk.toString().split('\n').filter(Boolean))));
     const port = await new Promise<number>((resolve) => graphite.listen(0, '127.0.0.1', () => resolve((graphite.address() as { port: number }).port)));
     const file = join(dir, 'run.html');
-    const r = await injectAsync(['--rate', '1000', '--duration', '2500ms', '--report', file, '--graphite', `127.0.0.1:${port}`, '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()]);
+    const r = await injectAsync(['--rate', '1000', '--slack', '2s', '--duration', '2500ms', '--report', file, '--graphite', `127.0.0.1:${port}`, '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()]);
     graphite.close();
     expect(r.status, r.stderr).toBe(0);
     const html = readFileSync(file, 'utf8');

@@ -70,7 +70,7 @@ describe.runIf(graphite && nats)('inject metrics in a real Graphite', () => {
     const root = `smartmeter.test${process.pid}x${Date.now() % 100_000}`;
     const prefix = `${root}.inject.slot1`; // the default scheme <root>.<command>.slot<N>, under a root of the test's own
     // The address as the stack's compose fragment passes it (the flag is tested in inject.test.ts).
-    const r = runCli(['inject', '--rate', '1000', '--duration', '3s', '-s', nats!.NATS_URL!, '--subject-prefix', `metrics${process.pid}.raw`,
+    const r = runCli(['inject', '--rate', '1000', '--slack', '2s', '--duration', '3s', '-s', nats!.NATS_URL!, '--subject-prefix', `metrics${process.pid}.raw`,
       '--graphite-prefix', prefix], { env: { SMARTMETER_GRAPHITE: graphite!.GRAPHITE_PLAINTEXT! } });
     expect(r.status, r.stderr).toBe(0);
     const dir = join(graphite!.GRAPHITE_WHISPER_DIR!, ...prefix.split('.'));
@@ -113,7 +113,7 @@ describe.runIf(prometheus && nats)('inject metrics scraped by a real Prometheus'
     mkdirSync(prometheus!.PROMETHEUS_TARGETS_DIR!, { recursive: true });
     writeFileSync(target, JSON.stringify([{ targets: [`127.0.0.1:${port}`], labels: { test: 'inject' } }]));
     try {
-      const r = runCli(['inject', '--rate', '1000', '--duration', '6s', '-s', nats!.NATS_URL!, '--subject-prefix', `metrics${process.pid}.raw`, '--metrics-port', String(port), '--slot', '3']);
+      const r = runCli(['inject', '--rate', '1000', '--slack', '2s', '--duration', '6s', '-s', nats!.NATS_URL!, '--subject-prefix', `metrics${process.pid}.raw`, '--metrics-port', String(port), '--slot', '3']);
       expect(r.status, r.stderr).toBe(0);
       const query = async (q: string) => {
         const body = (await (await fetch(`${prometheus!.PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {

@@ -64,7 +64,7 @@ async function injectAndCount(stack: Stack, slot: number, credentials: string[] 
       return body?.subscriptions_list?.some((s) => s.subject === 'smartmeter.raw.voltage.data.>') ? true : undefined;
     }, 120_000, "ingest's subscription");
     // One cycle of 1x10x300 points: every reading its own row (line 10×slot+1).
-    const inject = stack.cli(['inject', '--count', '3002', '--rate', '3000', '--meters', '1x10x300', '--slot', String(slot), ...credentials, '--json']);
+    const inject = stack.cli(['inject', '--count', '3002', '--rate', '3000', '--slack', '2s', '--meters', '1x10x300', '--slot', String(slot), ...credentials, '--json']);
     expect(inject.status, inject.stderr).toBe(0);
     expect(JSON.parse(inject.stdout)).toMatchObject({ confirmed: 3002, kinds: { voltage: 3000 } });
     const line = 10 * slot + 1;
