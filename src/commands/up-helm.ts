@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { parseDuration } from '../options.js';
-import { firstErrorLine, formatCommand, runChecked, spawnRunner } from '../runtime/exec.js';
+import { firstErrorLine, runChecked, spawnRunner } from '../runtime/exec.js';
 import { CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteVolumeClaims, helmStatus, helmUninstall, helmUpgradeInstall, listPods, podLogs } from '../runtime/helm.js';
 import { bindSecrets, stackDir, writeRecord, type StackRecord } from '../runtime/stack-files.js';
 import { RuntimeError } from '../errors.js';
@@ -13,7 +13,7 @@ import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
 import { maskCredentials } from '../templates/combine.js';
 import type { YamlMap } from '../templates/merge.js';
-import type { UpOptions } from './up.js';
+import { dryRunText, type UpOptions } from './up.js';
 
 export async function runHelmUp(options: UpOptions): Promise<void> {
   const timeoutMs = parseDuration(options.timeout, '--timeout');
@@ -33,12 +33,12 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
     timeoutSeconds: Math.ceil(timeoutMs / 1000),
     atomic: options.keepOnFailure !== true,
   });
-  const text = formatHelmValues(helm.values, { modes, targets: options.targets });
   if (options.dryRun) {
     const shown = formatHelmValues(maskCredentials(helm.values) as YamlMap, { modes, targets: options.targets });
-    process.stdout.write(`# ${valuesFile}${result.containsSecrets ? ' (credentials masked here)' : ''}\n${shown}\n# commands\n${formatCommand(install)}\n`);
+    process.stdout.write(dryRunText(valuesFile, shown, result.containsSecrets, [install]));
     return;
   }
+  const text = formatHelmValues(helm.values, { modes, targets: options.targets });
   await runChecked(spawnRunner, { program: 'helm', args: ['version', '--short'] }, 'helm version');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileAtomic(valuesFile, text, { mode: result.containsSecrets ? 0o600 : 0o644 });

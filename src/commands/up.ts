@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { parseDuration } from '../options.js';
 import { CONFIG_TEMPLATES_DIR } from '../paths.js';
 import type { ServiceStatus } from '../runtime/docker.js';
-import { formatCommand, spawnRunner } from '../runtime/exec.js';
+import { formatCommand, spawnRunner, type CommandLine } from '../runtime/exec.js';
 import { RUNTIMES, stackDir, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
 import { writeConfigFiles } from '../templates/config-files.js';
@@ -67,7 +67,7 @@ export async function runUp(options: UpOptions): Promise<void> {
 
   if (options.dryRun) {
     const plan = await planDockerUp({ ...request, render: (document) => formatCompose({ ...result, document: maskCredentials(document) as YamlMap }, { modes, targets: options.targets }) }, spawnRunner);
-    process.stdout.write(`# ${plan.file}${result.containsSecrets ? ' (credentials masked here)' : ''}\n${plan.text}\n# commands\n${plan.commands.map(formatCommand).join('\n')}\n`);
+    process.stdout.write(dryRunText(plan.file, plan.text, result.containsSecrets, plan.commands));
     return;
   }
   const statuses = await dockerUp(request, spawnRunner, await progressUi(options.json === true));
@@ -104,3 +104,7 @@ async function progressUi(quiet: boolean): Promise<{ log: (line: string) => void
   };
 }
 
+/** What --dry-run prints, for every runtime: the file (its credentials already masked), then the commands. */
+export function dryRunText(file: string, maskedText: string, containsSecrets: boolean, commands: readonly CommandLine[]): string {
+  return `# ${file}${containsSecrets ? ' (credentials masked here)' : ''}\n${maskedText}\n# commands\n${commands.map(formatCommand).join('\n')}\n`;
+}

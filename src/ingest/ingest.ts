@@ -223,11 +223,11 @@ export class Ingest {
       // A connection closed for good (the consumer's subscription then never reports it).
       this.nats.closed().then((error) => error ?? new RuntimeError('the NATS connection closed')),
     ]);
-    // Stopped: no more deliveries. The readings not written yet go back to the server (a nak), so
-    // the next consumer gets them at once; those being written finish. The naks wait until the
-    // server has seen the unsubscribe: a nak'ed message is redelivered at once, and our pull
-    // request, still open, would take it into a subscription that is gone (then it comes again
-    // only after the 30 s ack wait).
+    // Stopped: no more deliveries. The readings not written yet go back to the server (a nak);
+    // those being written finish. The naks wait until the server has seen the unsubscribe, so a
+    // server that drops a pull request with its subscriber redelivers them to the next consumer
+    // at once. nats-server 2.9 keeps the request until it expires and delivers into it: there they
+    // come again only after the 30 s ack wait (later, not lost; see the README).
     messages.stop();
     await this.nats.flush().catch(() => undefined);
     for (const message of handBack) message.nak();
