@@ -16,6 +16,8 @@ function version(): string {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+/** A repeatable option whose values may also be comma-separated: `--without a,b --without c`. */
+const collectList = (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
 export function buildProgram(): Command {
   const program = new Command('smartmeter')
@@ -80,9 +82,11 @@ Examples:
           'manager, or `helm upgrade --install` of the project\'s chart with values from ' +
           'the same targets. Creates the external network the stack expects and binds ' +
           'the secret files (secrets mode), then waits until every service is healthy ' +
-          '(or running without a health check, or done). On failure it names the ' +
-          'service, prints its last log lines and removes a stack it created, unless ' +
-          '--keep-on-failure; a stack that ran before is left as it is.',
+          '(or running without a health check, or done), printing each service\'s ' +
+          'changes. On failure it names the service, prints its last log lines (and, ' +
+          'on Kubernetes, its events) and removes a stack it created, unless ' +
+          '--keep-on-failure; a stack that ran before is left as it is (Helm: rolled ' +
+          'back to its previous revision).',
       )
       .argument('[location]', 'local or remote')
       .argument('[cluster-mode]', 'single or cluster')
@@ -96,7 +100,9 @@ Examples:
     .option('--timeout <time>', 'how long to wait for the services to be healthy', '5m')
     .option('--keep-on-failure', 'leave a failed deployment in place to look at it')
     .option('--publish-mode <mode>', 'swarm: ports and service names through the routing mesh (ingress), or on the task\'s node with DNS round robin (host: for hosts without IPVS)', 'ingress')
-    .option('--namespace <ns>', 'helm: Kubernetes namespace', 'smartmeter')
+    .option('--namespace <ns>', 'helm: Kubernetes namespace (created when missing; down --volumes removes it then)', 'smartmeter')
+    .option('-f, --values <file>', 'helm: a values file layered over the generated values (repeatable; later wins), as helm -f', collect, [])
+    .option('--without <services>', 'leave these services of the stack out (comma-separated, repeatable), e.g. one whose image this cluster lacks', collectList, [])
     .option('--dry-run', 'print the generated file and the commands instead of running them')
     .option('--json', 'print the final state of the services as JSON')
     .addHelpText(
@@ -107,6 +113,7 @@ Examples:
   $ smartmeter up local single secrets root_metrics inject cassandra_inject --secrets-dir ./devsecrets --timeout 10m
   $ smartmeter up local single secrets inject cassandra_inject --runtime swarm --publish-mode host
   $ smartmeter up local cluster secrets inject cassandra_inject --runtime helm --namespace meters
+  $ smartmeter up local single no_secrets root_metrics inject cassandra_inject --runtime helm --without grafana
   $ smartmeter up local single no_secrets inject --dry-run`,
     )
     .action(async (location, clusterMode, secretMode, targets, options) => {

@@ -1,60 +1,128 @@
-/** up, status and down of a Helm release: the parts of those commands that are Kubernetes'. */
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+/** up, status, logs and down of a Helm release: the parts of those commands that are Kubernetes'. */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { parseDuration } from '../options.js';
-import { firstErrorLine, runChecked, spawnRunner } from '../runtime/exec.js';
-import { CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteVolumeClaims, helmStatus, helmUninstall, helmUpgradeInstall, listPods, podLogs } from '../runtime/helm.js';
-import { bindSecrets, stackDir, writeRecord, type StackRecord } from '../runtime/stack-files.js';
-import { RuntimeError } from '../errors.js';
+import { firstErrorLine, runChecked, spawnRunner, type Runner } from '../runtime/exec.js';
+import {
+  CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus, helmUninstall,
+  helmUpgradeInstall, listPods, podEvents, podLogs, podLogTail, type ComponentStatus, type PodList,
+} from '../runtime/helm.js';
+import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { HELM_SECRET_VALUES, helmValues } from '../templates/helm-values.js';
 import { formatHelmValues } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
 import { maskCredentials } from '../templates/combine.js';
 import type { YamlMap } from '../templates/merge.js';
-import { dryRunText, type UpOptions } from './up.js';
+import { dryRunText, progressUi, type UpOptions } from './up.js';
 
+/** How often the pods are read while helm waits. */
+const POLL_MS = 2000;
+
+/**
+ * Combines, writes the values, runs `helm upgrade --install --wait` and, while it waits, prints
+ * each workload's changes (pending → ready, a Job → done) as Compose's `up` does. On failure:
+ * the workloads that are not ready, each with its last log lines and events, then (unless
+ * --keep-on-failure) a rollback of an upgrade, or the removal of a first install and of the
+ * namespace `up` created.
+ */
 export async function runHelmUp(options: UpOptions): Promise<void> {
   const timeoutMs = parseDuration(options.timeout, '--timeout');
   const dir = stackDir(options.stateDir, options.name);
   const { result, modes } = combineStack(options);
-  const helm = helmValues(result.document, modes.clusterMode);
+  const document = withoutServices(result.document, options.without ?? []);
+  const helm = helmValues(document, modes.clusterMode);
   if (helm.notInChart.length) process.stderr.write(`smartmeter: warning: not in the Helm chart, left out: ${helm.notInChart.join(', ')}\n`);
   // Secrets mode: the chart's Secrets are filled from the secret files, never written into the values.
-  const setFiles = Object.fromEntries(bindSecrets(result.document, options.secretsDir).filter((s) => HELM_SECRET_VALUES[s.name]).map((s) => [HELM_SECRET_VALUES[s.name]!, s.file]));
+  const setFiles = Object.fromEntries(bindSecrets(document, options.secretsDir).filter((s) => HELM_SECRET_VALUES[s.name]).map((s) => [HELM_SECRET_VALUES[s.name]!, s.file]));
   const valuesFile = join(dir, 'values.yaml');
-  const install = helmUpgradeInstall({
-    release: options.name,
-    namespace: options.namespace,
-    chart: CHART_DIR,
-    valuesFile,
-    setFiles,
-    timeoutSeconds: Math.ceil(timeoutMs / 1000),
-    atomic: options.keepOnFailure !== true,
+  const extraValues = (options.values ?? []).map((file) => {
+    if (!existsSync(file)) throw new UsageError(`--values: ${file}: no such file`);
+    return resolve(file);
   });
+  const install = helmUpgradeInstall({ release: options.name, namespace: options.namespace, chart: CHART_DIR, valuesFile, extraValues, setFiles, timeoutSeconds: Math.ceil(timeoutMs / 1000) });
   if (options.dryRun) {
     const shown = formatHelmValues(maskCredentials(helm.values) as YamlMap, { modes, targets: options.targets });
     process.stdout.write(dryRunText(valuesFile, shown, result.containsSecrets, [install]));
     return;
   }
-  const text = formatHelmValues(helm.values, { modes, targets: options.targets });
-  await runChecked(spawnRunner, { program: 'helm', args: ['version', '--short'] }, 'helm version');
+  const runner = spawnRunner;
+  await runChecked(runner, { program: 'helm', args: ['version', '--short'] }, 'helm version');
+  await runChecked(runner, { program: 'kubectl', args: ['version', '--client'] }, 'kubectl version');
+  const namespaceExisted = (await runner(getNamespace(options.namespace))).code === 0;
+  const record: StackRecord = {
+    runtime: 'helm', name: options.name, file: valuesFile, namespace: options.namespace, createdNetworks: [], createdAt: new Date().toISOString(),
+    createdNamespace: !namespaceExisted,
+  };
+  const upgrade = namespaceExisted && (await releaseExists(runner, record));
+  // An upgrade keeps what the first install recorded.
+  if (upgrade) record.createdNamespace = readRecord(options.stateDir, options.name)?.createdNamespace === true;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(valuesFile, text, { mode: result.containsSecrets ? 0o600 : 0o644 });
-  const record: StackRecord = { runtime: 'helm', name: options.name, file: valuesFile, namespace: options.namespace, createdNetworks: [], createdAt: new Date().toISOString() };
+  writeFileAtomic(valuesFile, formatHelmValues(helm.values, { modes, targets: options.targets }), { mode: result.containsSecrets ? 0o600 : 0o644 });
   writeRecord(dir, record);
-  process.stderr.write(`helm upgrade --install ${options.name} (namespace ${options.namespace}), waiting up to ${Math.ceil(timeoutMs / 1000)} s\n`);
-  const outcome = await spawnRunner(install);
-  // A failed first install is gone (--atomic); a failed upgrade rolled back and still runs: keep its record.
-  if (outcome.code !== 0 && options.keepOnFailure !== true && !(await releaseExists(record))) rmSync(dir, { recursive: true, force: true });
-  if (outcome.code !== 0) throw new RuntimeError(`helm upgrade --install ${options.name} failed: ${firstErrorLine(outcome)}`);
-  await runHelmStatus(record, options.json === true);
+
+  const ui = await progressUi(options.json === true);
+  ui.log(`helm upgrade --install ${options.name} (namespace ${options.namespace}), waiting up to ${Math.ceil(timeoutMs / 1000)} s`);
+  let finished: Awaited<ReturnType<Runner>> | undefined;
+  const helmRun = runner(install).then((outcome) => (finished = outcome));
+  let statuses: ComponentStatus[] = [];
+  while (finished === undefined) {
+    statuses = await readStatuses(runner, record).catch(() => statuses);
+    ui.progress(statuses);
+    await Promise.race([helmRun, sleep(POLL_MS)]);
+  }
+  const outcome = finished;
+  statuses = await readStatuses(runner, record).catch(() => statuses);
+  ui.progress(statuses);
+  if (outcome.code !== 0) {
+    const notReady = statuses.filter((s) => s.phase === 'failed' || s.phase === 'starting');
+    for (const component of notReady) ui.log(await failureReport(runner, record, component));
+    if (options.keepOnFailure !== true) await undo(runner, record, upgrade, dir, ui.log);
+    const which = notReady.length ? `; not ready: ${notReady.map((s) => `${s.service} (${s.detail})`).join(', ')}` : '';
+    throw new RuntimeError(`helm upgrade --install ${options.name} failed: ${firstErrorLine(outcome)}${which}`);
+  }
+  printStatuses(statuses, options.json === true);
 }
 
-async function releaseExists(record: StackRecord): Promise<boolean> {
-  const status = await spawnRunner(helmStatus(record.name, record.namespace!)).catch(() => undefined);
-  return status !== undefined && !/not found/i.test(status.stderr) && status.code === 0;
+/** What `helm --atomic` would have done, after the report: roll an upgrade back, or remove a first install. */
+async function undo(runner: Runner, record: StackRecord, upgrade: boolean, dir: string, log: (line: string) => void): Promise<void> {
+  if (upgrade) {
+    log(`rolling ${record.name} back to its previous revision (--keep-on-failure leaves it)`);
+    await runner(helmRollback(record.name, record.namespace!));
+    return;
+  }
+  log(`removing the failed release ${record.name} (--keep-on-failure leaves it)`);
+  await runner(helmUninstall(record.name, record.namespace!));
+  await runner(deleteVolumeClaims(record.name, record.namespace!));
+  if (record.createdNamespace) await runner(deleteNamespace(record.namespace!));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function readStatuses(runner: Runner, record: StackRecord): Promise<ComponentStatus[]> {
+  const pods = await runChecked(runner, listPods(record.name, record.namespace!), 'kubectl get pods');
+  return componentStatuses(JSON.parse(pods.stdout) as PodList);
+}
+
+/** The component's first pod that is not ready: its last log lines and its events. */
+async function failureReport(runner: Runner, record: StackRecord, component: ComponentStatus): Promise<string> {
+  const pod = component.pods[0];
+  if (!pod) return `${component.service}: ${component.detail}`;
+  const logs = await runner(podLogTail(record.namespace!, pod, 20));
+  const logText = logs.code === 0 ? logs.stdout.trimEnd() : `(no log: ${firstErrorLine(logs)})`;
+  const events = await runner(podEvents(record.namespace!, pod));
+  const eventLines = events.code === 0 ? formatEvents(JSON.parse(events.stdout) as Parameters<typeof formatEvents>[0]) : [];
+  return [
+    `${component.service} is not ready: ${component.detail}`,
+    `--- last log lines of pod ${pod} ---`, logText || '(empty)',
+    `--- events of pod ${pod} ---`, ...(eventLines.length ? eventLines : ['(none)']),
+  ].join('\n');
+}
+
+async function releaseExists(runner: Runner, record: StackRecord): Promise<boolean> {
+  const status = await runner(helmStatus(record.name, record.namespace!)).catch(() => undefined);
+  return status !== undefined && status.code === 0;
 }
 
 /** The release's revision and state, then each component's pods (kubectl). */
@@ -62,8 +130,7 @@ export async function runHelmStatus(record: StackRecord, json: boolean): Promise
   const result = await runChecked(spawnRunner, helmStatus(record.name, record.namespace!), `helm status ${record.name}`);
   const status = JSON.parse(result.stdout) as { name: string; namespace: string; version: number; info: { status: string; last_deployed: string } };
   const release = { release: status.name, namespace: status.namespace, revision: status.version, status: status.info.status, deployed: status.info.last_deployed };
-  const pods = await runChecked(spawnRunner, listPods(record.name, record.namespace!), 'kubectl get pods');
-  const components = componentStatuses(JSON.parse(pods.stdout) as Parameters<typeof componentStatuses>[0]);
+  const components = await readStatuses(spawnRunner, record);
   if (json) process.stdout.write(`${JSON.stringify({ ...release, services: components.map(({ service, phase, detail }) => ({ service, phase, detail })) })}\n`);
   else {
     process.stdout.write(`${release.release} (namespace ${release.namespace}) revision ${release.revision}: ${release.status}, deployed ${release.deployed}\n`);
@@ -72,14 +139,20 @@ export async function runHelmStatus(record: StackRecord, json: boolean): Promise
   if (release.status !== 'deployed' || components.some((c) => c.phase === 'failed' || c.phase === 'starting')) process.exitCode = 1;
 }
 
-/** helm uninstall (a release already gone is fine), then with --volumes the claims its StatefulSets kept. */
+/** helm uninstall (a release already gone is fine); with --volumes also the claims its StatefulSets kept, and the namespace `up` created. */
 export async function runHelmDown(record: StackRecord, volumes: boolean): Promise<void> {
   const uninstall = await spawnRunner(helmUninstall(record.name, record.namespace!));
   if (uninstall.code !== 0 && !/not found/i.test(uninstall.stderr)) throw new RuntimeError(`helm uninstall ${record.name} failed: ${firstErrorLine(uninstall)}`);
-  if (volumes) await runChecked(spawnRunner, deleteVolumeClaims(record.name, record.namespace!), 'deleting the volume claims');
+  if (!volumes) return;
+  await runChecked(spawnRunner, deleteVolumeClaims(record.name, record.namespace!), 'deleting the volume claims');
+  if (record.createdNamespace) await runChecked(spawnRunner, deleteNamespace(record.namespace!), `deleting the namespace ${record.namespace}`);
 }
 
 export async function runHelmLogs(record: StackRecord, service: string, follow: boolean, tail: number): Promise<number> {
   const component = CHART_COMPONENTS[service] ?? service;
   return (await spawnRunner(podLogs(record.name, record.namespace!, component, follow, tail), { inherit: true })).code;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

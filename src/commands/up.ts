@@ -5,7 +5,7 @@ import { parseDuration } from '../options.js';
 import { CONFIG_TEMPLATES_DIR } from '../paths.js';
 import type { ServiceStatus } from '../runtime/docker.js';
 import { formatCommand, spawnRunner, type CommandLine } from '../runtime/exec.js';
-import { RUNTIMES, stackDir, type RuntimeName } from '../runtime/stack-files.js';
+import { RUNTIMES, stackDir, withoutServices, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
 import { writeConfigFiles } from '../templates/config-files.js';
 import { maskCredentials } from '../templates/combine.js';
@@ -31,6 +31,10 @@ export interface UpOptions {
   publishMode: string;
   namespace: string;
   json?: boolean;
+  /** Services of the combined stack not to deploy (e.g. one without an image here). */
+  without?: string[];
+  /** helm: values files layered over the generated values. */
+  values?: string[];
 }
 
 export async function runUp(options: UpOptions): Promise<void> {
@@ -40,12 +44,15 @@ export async function runUp(options: UpOptions): Promise<void> {
     await runHelmUp(options);
     return;
   }
+  if (options.values?.length) throw new UsageError('--values is for --runtime helm (Compose and Swarm take properties: -p, --set)');
   if (options.publishMode !== 'ingress' && options.publishMode !== 'host') throw new UsageError(`--publish-mode must be ingress or host, got "${options.publishMode}"`);
   const timeoutMs = parseDuration(options.timeout, '--timeout');
   const dir = stackDir(options.stateDir, options.name);
   // The metrics services mount their configuration from SMARTMETER_CONFIG_DIR: the stack's own copy.
   const configDir = join(dir, 'config');
-  const { result, modes } = combineStack({ ...options, set: [`SMARTMETER_CONFIG_DIR=${configDir}`, ...options.set] });
+  const combined = combineStack({ ...options, set: [`SMARTMETER_CONFIG_DIR=${configDir}`, ...options.set] });
+  const { modes } = combined;
+  const result = { ...combined.result, document: withoutServices(combined.result.document, options.without ?? []) };
   if (runtime === 'compose' && modes.clusterMode === 'cluster') {
     // Its replicas take their slot from Swarm's {{.Task.Slot}}, which Compose leaves as it is.
     throw new UsageError('cluster mode needs --runtime swarm or helm (its services number their replicas with Swarm task slots)');
@@ -80,7 +87,7 @@ export function checkRuntime(runtime: string): RuntimeName {
 }
 
 /** On a terminal a spinner with every service's state; otherwise one line per change of state. */
-async function progressUi(quiet: boolean): Promise<{ log: (line: string) => void; progress: (statuses: readonly ServiceStatus[]) => void }> {
+export async function progressUi(quiet: boolean): Promise<{ log: (line: string) => void; progress: (statuses: readonly ServiceStatus[]) => void }> {
   const spinner = process.stderr.isTTY && !quiet ? (await import('ora')).default({ text: 'deploying', stream: process.stderr }).start() : undefined;
   const seen = new Map<string, string>();
   return {

@@ -13,13 +13,17 @@ export interface HelmInstall {
   namespace: string;
   chart: string;
   valuesFile: string;
+  /** The user's own values files, layered over the generated ones (helm's order: later wins). */
+  extraValues?: string[];
   /** value key → file whose content becomes the value (the secret files in secrets mode). */
   setFiles: Record<string, string>;
   timeoutSeconds: number;
-  /** Roll back (uninstall a first install) when the release does not become ready. */
-  atomic: boolean;
 }
 
+/**
+ * `helm upgrade --install … --wait`. Not `--atomic`: helm's own rollback would delete the failed
+ * pods before their logs and events are read; `up` reports first, then rolls back itself.
+ */
 export function helmUpgradeInstall(request: HelmInstall): CommandLine {
   return {
     program: 'helm',
@@ -27,12 +31,25 @@ export function helmUpgradeInstall(request: HelmInstall): CommandLine {
       'upgrade', '--install', request.release, request.chart,
       '--namespace', request.namespace, '--create-namespace',
       '--values', request.valuesFile,
+      ...(request.extraValues ?? []).flatMap((file) => ['--values', file]),
       ...Object.entries(request.setFiles).flatMap(([key, file]) => ['--set-file', `${key}=${file}`]),
       '--wait', '--timeout', `${request.timeoutSeconds}s`,
-      ...(request.atomic ? ['--atomic'] : []),
     ],
   };
 }
+
+/** Back to the revision before a failed upgrade. */
+export const helmRollback = (release: string, namespace: string): CommandLine => ({ program: 'helm', args: ['rollback', release, '--namespace', namespace, '--wait'] });
+export const getNamespace = (namespace: string): CommandLine => ({ program: 'kubectl', args: ['get', 'namespace', namespace, '--output', 'name'] });
+export const deleteNamespace = (namespace: string): CommandLine => ({ program: 'kubectl', args: ['delete', 'namespace', namespace, '--wait=true'] });
+export const podEvents = (namespace: string, pod: string): CommandLine => ({
+  program: 'kubectl',
+  args: ['get', 'events', '--namespace', namespace, '--field-selector', `involvedObject.kind=Pod,involvedObject.name=${pod}`, '--output', 'json'],
+});
+export const podLogTail = (namespace: string, pod: string, lines: number): CommandLine => ({
+  program: 'kubectl',
+  args: ['logs', '--namespace', namespace, pod, '--all-containers', '--prefix', '--tail', String(lines)],
+});
 
 export const helmUninstall = (release: string, namespace: string): CommandLine => ({ program: 'helm', args: ['uninstall', release, '--namespace', namespace, '--wait'] });
 export const helmStatus = (release: string, namespace: string): CommandLine => ({ program: 'helm', args: ['status', release, '--namespace', namespace, '--output', 'json'] });
@@ -71,27 +88,70 @@ export const podLogs = (release: string, namespace: string, component: string, f
   args: ['logs', '--namespace', namespace, '--selector', selector(release, component), '--prefix', '--all-containers', '--tail', String(tail), ...(follow ? ['--follow'] : [])],
 });
 
-interface PodList {
+interface ContainerStatus {
+  name?: string;
+  ready: boolean;
+  restartCount: number;
+  state: { waiting?: { reason?: string }; running?: object; terminated?: { exitCode: number; reason?: string } };
+}
+
+/** What `kubectl get pods --output json` gives, as far as status and reports read it. */
+export interface PodList {
   items: {
-    metadata: { labels?: Record<string, string> };
-    status: { phase: string; containerStatuses?: { ready: boolean; restartCount: number; state: { waiting?: { reason?: string }; terminated?: { exitCode: number } } }[] };
+    metadata: { name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+    status: { phase: string; containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
   }[];
 }
 
-/** Each component's pods, in the phases `status` prints for Compose and Swarm. */
-export function componentStatuses(pods: PodList): { service: string; phase: 'starting' | 'healthy' | 'completed' | 'failed'; detail: string; containers: string[] }[] {
+/** Waiting reasons that do not pass by themselves: the workload has failed. */
+const FAILED_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+
+export interface ComponentStatus {
+  service: string;
+  phase: 'starting' | 'healthy' | 'completed' | 'failed';
+  /** "pending (ContainerCreating)", "ready (3/3)", "done", "failed: CrashLoopBackOff (0/1 ready)". */
+  detail: string;
+  containers: string[];
+  /** The pods of the component, the one to look at first (not ready, not done) leading. */
+  pods: string[];
+}
+
+/** Each chart component's pods (label app.kubernetes.io/component), in the phases `status` prints for Compose and Swarm. Pods being deleted are left out. */
+export function componentStatuses(pods: PodList): ComponentStatus[] {
   const byComponent = new Map<string, PodList['items']>();
   for (const pod of pods.items) {
+    if (pod.metadata.deletionTimestamp) continue;
     const component = pod.metadata.labels?.['app.kubernetes.io/component'] ?? '?';
     byComponent.set(component, [...(byComponent.get(component) ?? []), pod]);
   }
   return [...byComponent].sort(([a], [b]) => a.localeCompare(b)).map(([service, list]) => {
-    const ready = list.filter((p) => p.status.phase === 'Running' && (p.status.containerStatuses ?? []).every((c) => c.ready)).length;
+    const isReady = (p: PodList['items'][number]) => p.status.phase === 'Running' && (p.status.containerStatuses ?? []).length > 0 && (p.status.containerStatuses ?? []).every((c) => c.ready);
+    const ready = list.filter(isReady).length;
     const succeeded = list.filter((p) => p.status.phase === 'Succeeded').length;
-    const crashing = list.flatMap((p) => p.status.containerStatuses ?? []).find((c) => c.state.waiting?.reason === 'CrashLoopBackOff' || c.state.waiting?.reason === 'ImagePullBackOff' || c.state.waiting?.reason === 'ErrImagePull');
-    const failed = list.filter((p) => p.status.phase === 'Failed').length;
-    const detail = `${ready}/${list.length} pods ready${succeeded ? `, ${succeeded} succeeded` : ''}${crashing ? `, ${crashing.state.waiting!.reason}` : ''}`;
-    const phase = crashing || failed ? 'failed' : succeeded === list.length ? 'completed' : ready + succeeded === list.length ? 'healthy' : 'starting';
-    return { service, phase, detail, containers: [] };
+    const containers = list.flatMap((p) => [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])]);
+    const failedReason = containers.map((c) => c.state.waiting?.reason).find((r) => r !== undefined && FAILED_REASONS.has(r))
+      ?? (list.some((p) => p.status.phase === 'Failed') ? 'Failed' : undefined);
+    const waiting = containers.map((c) => c.state.waiting?.reason).find(Boolean) ?? (list.some((p) => p.status.phase === 'Pending') ? 'Pending' : undefined);
+    const restarts = containers.reduce((sum, c) => sum + c.restartCount, 0);
+    const counted = `${ready}/${list.length - succeeded} ready${succeeded ? `, ${succeeded} done` : ''}${restarts ? `, ${restarts} restarts` : ''}`;
+    let phase: ComponentStatus['phase'];
+    let detail: string;
+    if (failedReason) [phase, detail] = ['failed', `failed: ${failedReason} (${counted})`];
+    else if (succeeded === list.length) [phase, detail] = ['completed', succeeded > 1 ? `done (${succeeded} pods)` : 'done'];
+    else if (ready + succeeded === list.length) [phase, detail] = ['healthy', `ready (${counted})`];
+    else [phase, detail] = ['starting', `pending (${counted}${waiting ? `, ${waiting}` : ''})`];
+    const order = (p: PodList['items'][number]) => (isReady(p) || p.status.phase === 'Succeeded' ? 1 : 0);
+    return { service, phase, detail, containers: [], pods: [...list].sort((a, b) => order(a) - order(b)).map((p) => p.metadata.name ?? '?') };
   });
+}
+
+interface EventList {
+  items: { type?: string; reason?: string; message?: string; count?: number; lastTimestamp?: string; eventTime?: string }[];
+}
+
+/** The last `limit` events of a pod, oldest first, as "Warning BackOff: Back-off restarting failed container (×4)". */
+export function formatEvents(events: EventList, limit = 6): string[] {
+  const time = (e: EventList['items'][number]) => e.lastTimestamp ?? e.eventTime ?? '';
+  return [...events.items].sort((a, b) => time(a).localeCompare(time(b))).slice(-limit)
+    .map((e) => `${e.type ?? 'Normal'} ${e.reason ?? '?'}: ${(e.message ?? '').trim()}${e.count && e.count > 1 ? ` (×${e.count})` : ''}`);
 }

@@ -21,6 +21,8 @@ export interface StackRecord {
   createdNetworks: string[];
   /** Kubernetes namespace (helm). */
   namespace?: string;
+  /** helm: `up` created the namespace, so `down --volumes` removes it. */
+  createdNamespace?: boolean;
   /** The compose tool up used, so down uses the same one. */
   composeTool?: string[];
   createdAt: string;
@@ -97,6 +99,30 @@ export function serviceImages(document: YamlMap): Map<string, string[]> {
 
 export function servicesOf(document: YamlMap): Record<string, Yaml> {
   return isMap(document.services) ? document.services : {};
+}
+
+/**
+ * The document without the named services (`up --without`), and without the other services'
+ * `depends_on` entries naming them. Names that are not services of the document are a usage error.
+ */
+export function withoutServices(document: YamlMap, names: readonly string[]): YamlMap {
+  if (names.length === 0) return document;
+  const services = servicesOf(document);
+  const unknown = names.filter((n) => !(n in services));
+  if (unknown.length) throw new UsageError(`--without: no service ${unknown.map((n) => `"${n}"`).join(', ')} in this stack (its services: ${Object.keys(services).sort().join(', ')})`);
+  const kept: Record<string, Yaml> = {};
+  for (const [name, service] of Object.entries(services)) {
+    if (names.includes(name)) continue;
+    if (!isMap(service) || service.depends_on === undefined) {
+      kept[name] = service;
+      continue;
+    }
+    const dependsOn = service.depends_on;
+    const filtered = Array.isArray(dependsOn) ? dependsOn.filter((d) => !names.includes(String(d)))
+      : isMap(dependsOn) ? Object.fromEntries(Object.entries(dependsOn).filter(([d]) => !names.includes(d))) : dependsOn;
+    kept[name] = { ...service, depends_on: filtered };
+  }
+  return { ...document, services: kept };
 }
 
 /**

@@ -80,7 +80,8 @@ export function helmValues(document: YamlMap, clusterMode: string): HelmValuesRe
     },
     metrics: {
       enabled: service('graphite') !== undefined,
-      grafana: compact({ adminPassword: env('grafana').GF_SECURITY_ADMIN_PASSWORD }),
+      graphite: graphiteDirs(service('graphite')),
+      grafana: { enabled: service('grafana') !== undefined, ...compact({ adminPassword: env('grafana').GF_SECURITY_ADMIN_PASSWORD }) },
       telegraf: {
         nats: service('telegraf_nats') !== undefined,
         maxVoltage: service('telegraf_max_voltage') !== undefined,
@@ -91,6 +92,13 @@ export function helmValues(document: YamlMap, clusterMode: string): HelmValuesRe
     },
   };
   return { values, notInChart: Object.keys(services).filter((s) => !CHART_SERVICES.has(s)).sort() };
+}
+
+/** Where the Graphite service mounts its data volume and its carbon configuration, as the chart's confDir and storageDir. */
+function graphiteDirs(graphite: YamlMap | undefined): YamlMap {
+  const targets = (Array.isArray(graphite?.volumes) ? graphite.volumes : []).filter((v): v is string => typeof v === 'string').map((v) => ({ source: v.split(':')[0]!, target: v.split(':')[1] ?? '' }));
+  const schemas = targets.find((v) => v.target.endsWith('/storage-schemas.conf'));
+  return compact({ storageDir: targets.find((v) => v.source === 'graphite-data')?.target, confDir: schemas?.target.slice(0, -'/storage-schemas.conf'.length) });
 }
 
 /** The entries with a non-empty value. */

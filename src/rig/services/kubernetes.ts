@@ -1,93 +1,261 @@
 /**
- * A real Kubernetes API server for the Helm tests: kube-apiserver and etcd built from source
- * through the Go module proxy (no release binary can be downloaded here), on 127.0.0.1.
+ * A real one-node Kubernetes for the tests: etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler, containerd (Debian's, with the rig's own root, state and socket), kubelet and
+ * kube-proxy, all inside the node's private network and mount namespaces (../kubernetes/node.ts);
+ * CNI bridge + host-local + loopback from Debian's containernetworking-plugins; CoreDNS as the
+ * cluster DNS; a default StorageClass served by the controller manager's hostPath provisioner
+ * (volumes under the rig's directory). The rig's offline images (its Docker engine's) are imported
+ * into containerd, and `KUBERNETES_PROPERTIES_DIR` points `smartmeter combine`/`up` at them.
  *
- * It is the control plane's API only: no scheduler, controllers or nodes, so objects are
- * admitted, validated and stored, but pods never run. `helm install --dry-run=server` and real
- * installs work; `helm install --wait` cannot finish.
+ * From the host, the API server is https://127.0.0.1:16443, through a socat forwarder that enters
+ * the node's network namespace for each connection; `rig env` exports KUBECONFIG for it.
  *
- * Building: `go install k8s.io/kubernetes/cmd/kube-apiserver@…` is refused (its go.mod points
- * the k8s.io/* staging modules at ./staging, which module zips leave out), so the module is
- * copied out of the cache and its replaces pointed at the published k8s.io/* v0.<minor>.<patch>
- * modules instead; go.work and vendor/ (also incomplete in the zip) are dropped. A few staging
- * modules are not published at that version; kube-apiserver imports none of them, so each gets
- * an empty stand-in module to let the module graph load. etcd: a one-line main around etcdmain.
- * First `up`: about 4 minutes for kube-apiserver and 1.5 for etcd on two cores, 2 GB of RAM.
+ * Ready means: the node is Ready, CoreDNS is ready, and a pod resolves a Service name through it
+ * and connects to that Service (kube-proxy's rules).
+ *
+ * Needs the rig's `docker` (its images) and `telegraf` (the binary of the Telegraf image) services.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../paths.js';
+import { RuntimeError } from '../../errors.js';
 import { ensureDebianPackages } from '../install.js';
 import { isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
-import { cacheDir, serviceDir, type ServiceState } from '../state.js';
+import { readState, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
+import { TELEGRAF_VERSION } from './telegraf.js';
+import { buildCluster, COREDNS_VERSION, KUBERNETES_VERSION } from '../kubernetes/build.js';
+import { CGROUP_PODS, CLUSTER_DNS, layout, NODE_IP, NODE_NAME, POD_CIDR, prepareNode, SERVICE_CIDR, startInNode, teardownNode, type NodeLayout } from '../kubernetes/node.js';
 
-export const KUBERNETES_VERSION = 'v1.30.5';
-const STAGING_VERSION = 'v0.30.5';
-const ETCD_VERSION = 'v3.5.15';
-const PORTS = { etcdClient: 23790, etcdPeer: 23800, apiserver: 16443 };
+export { KUBERNETES_VERSION } from '../kubernetes/build.js';
+/** The API server as the host sees it (the forwarder). */
+export const API_PORT = 16443;
+/** Inside the node's namespace nothing else listens, so the usual ports are free. */
+const PORTS = { etcd: 2379, etcdPeer: 2380, apiserver: 6443 };
+const PAUSE_IMAGE = 'smartmeter-rig/pause:1';
+const COREDNS_IMAGE = `smartmeter-rig/coredns:${COREDNS_VERSION.slice(1)}`;
+const IMAGES_DIR = join(PACKAGE_ROOT, 'rig', 'images');
+/** Components and the identities they use (token authentication; users as Kubernetes' RBAC defaults name them). */
+const IDENTITIES = {
+  admin: { user: 'admin', groups: 'system:masters' },
+  kubelet: { user: `system:node:${NODE_NAME}`, groups: 'system:nodes' },
+  proxy: { user: 'system:kube-proxy', groups: '' },
+  scheduler: { user: 'system:kube-scheduler', groups: '' },
+  controller: { user: 'system:kube-controller-manager', groups: '' },
+} as const;
+type Identity = keyof typeof IDENTITIES;
 
 export const kubernetes: RigService = {
   name: 'kubernetes',
-  describe: `kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION} (built through the Go module proxy) on 127.0.0.1:${PORTS.apiserver}; API only, no nodes`,
+  describe: `a one-node Kubernetes ${KUBERNETES_VERSION} (containerd, CoreDNS, hostPath volumes) in private namespaces; API on 127.0.0.1:${API_PORT}`,
 
   async up(ctx: RigContext, previous?: ServiceState): Promise<ServiceState> {
-    ensureDebianPackages({ go: 'golang-go', openssl: 'openssl' }, ctx.log);
-    const binaries = build(ctx);
+    ensureDebianPackages({
+      go: 'golang-go', openssl: 'openssl', containerd: 'containerd', runc: 'runc', socat: 'socat', iptables: 'iptables', conntrack: 'conntrack', nsenter: 'util-linux', ip: 'iproute2',
+    }, ctx.log);
+    if (!existsSync('/usr/lib/cni/bridge')) ensureDebianPackages({ '/usr/lib/cni/bridge': 'containernetworking-plugins' }, ctx.log);
+    const docker = readState('docker');
+    if (!docker || !docker.processes.every(isRunning)) throw new RuntimeError('kubernetes: the rig\'s docker service must run first (its images are imported): npm run rig -- up docker');
+    const telegraf = readState('telegraf');
+    if (!telegraf?.values.TELEGRAF) throw new RuntimeError('kubernetes: the rig\'s telegraf service must be built first (the Telegraf image): npm run rig -- up telegraf');
+
+    const binaries = buildCluster(ctx);
     const dir = serviceDir('kubernetes');
+    const node = layout(dir);
     const kubeconfig = join(dir, 'kubeconfig');
     const running = previous?.processes.filter(isRunning) ?? [];
-    if (running.length === 2 && existsSync(kubeconfig)) return { processes: running, values: values(kubeconfig, binaries.kubectl) };
+    if (previous && running.length === previous.processes.length && existsSync(kubeconfig)) {
+      importImages(ctx, node, docker.values, telegraf.values.TELEGRAF);
+      return { processes: running, values: { ...previous.values, KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values) } };
+    }
+    // Something of a previous cluster is left (a crash, a failed up): start over from a clean node.
+    for (const record of [...(previous?.processes ?? [])].reverse()) if (isRunning(record)) process.kill(record.pid, 'SIGKILL');
+    await teardownNode(node);
+    rmSync(node.data, { recursive: true, force: true });
 
+    const started = Date.now();
+    prepareNode(node);
     const pki = makePki(dir);
-    rmSync(join(dir, 'etcd-data'), { recursive: true, force: true });
-    const etcd = ctx.track(startDaemon({
-      name: 'etcd',
-      executable: binaries.etcd,
-      args: [
-        '--name', 'rig', '--data-dir', join(dir, 'etcd-data'),
-        '--listen-client-urls', `http://127.0.0.1:${PORTS.etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${PORTS.etcdClient}`,
-        '--listen-peer-urls', `http://127.0.0.1:${PORTS.etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${PORTS.etcdPeer}`,
-        '--initial-cluster', `rig=http://127.0.0.1:${PORTS.etcdPeer}`, '--listen-metrics-urls', 'http://127.0.0.1:23810',
-      ],
-      log: join(dir, 'etcd.log'),
+    writeComponentConfigs(node, pki);
+    const processes: ProcessRecord[] = [];
+    const start = async (name: string, executable: string, args: string[]) => {
+      const record = ctx.track(await startInNode(node, { name, executable, args, log: join(dir, `${name}.log`) }));
+      processes.push(record);
+      return record;
+    };
+    const c = node.conf;
+    await start('etcd', binaries.etcd, [
+      '--name', 'rig', '--data-dir', join(node.data, 'etcd'),
+      '--listen-client-urls', `http://127.0.0.1:${PORTS.etcd}`, '--advertise-client-urls', `http://127.0.0.1:${PORTS.etcd}`,
+      '--listen-peer-urls', `http://127.0.0.1:${PORTS.etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${PORTS.etcdPeer}`,
+      '--initial-cluster', `rig=http://127.0.0.1:${PORTS.etcdPeer}`, '--listen-metrics-urls', 'http://127.0.0.1:2381',
+      // A test cluster: losing the last writes on a host crash is fine, waiting on fsync is not.
+      '--unsafe-no-fsync',
+    ]);
+    const containerd = await start('containerd', '/usr/bin/containerd', ['--config', join(c, 'containerd.toml')]);
+    const apiserver = await start('kube-apiserver', binaries.kubernetes['kube-apiserver'], [
+      '--bind-address=0.0.0.0', `--advertise-address=${NODE_IP}`, `--secure-port=${PORTS.apiserver}`,
+      `--etcd-servers=http://127.0.0.1:${PORTS.etcd}`, `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--tls-cert-file=${pki.cert}`, `--tls-private-key-file=${pki.key}`, `--client-ca-file=${pki.ca}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.saPublic}`, `--service-account-signing-key-file=${pki.saPrivate}`,
+      `--token-auth-file=${pki.tokens}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+      // By address: looking the node's name up would send a DNS query toward the host's resolver.
+      '--kubelet-preferred-address-types=InternalIP', '--profiling=false', `--cert-dir=${join(dir, 'certs')}`,
+    ]);
+    const forwarder = ctx.track(startDaemon({
+      name: 'api-forwarder',
+      executable: 'socat',
+      args: [`TCP-LISTEN:${API_PORT},bind=127.0.0.1,reuseaddr,fork`, `EXEC:nsenter --net=${join(node.ns, 'net')} socat STDIO TCP\\:${NODE_IP}\\:${PORTS.apiserver}`],
+      log: join(dir, 'api-forwarder.log'),
     }));
-    await waitUntil(async () => ((await fetch(`http://127.0.0.1:${PORTS.etcdClient}/health`).catch(() => undefined))?.ok ? true : undefined), {
-      timeoutMs: 30_000, what: 'etcd', alive: () => isRunning(etcd), log: etcd.log,
+    processes.push(forwarder);
+    await waitUntil(() => (run('ctr', ['--address', join(node.data, 'containerd', 'containerd.sock'), 'version']) ? true : undefined), {
+      timeoutMs: 30_000, what: 'containerd', alive: () => isRunning(containerd), log: containerd.log,
     });
-    const apiserver: ProcessRecord = ctx.track(startDaemon({
-      name: 'kube-apiserver',
-      executable: binaries.apiserver,
-      args: [
-        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${PORTS.apiserver}`,
-        // The "kubernetes" Service's endpoint would be a loopback address, which it refuses.
-        '--endpoint-reconciler-type=none',
-        `--etcd-servers=http://127.0.0.1:${PORTS.etcdClient}`,
-        '--service-cluster-ip-range=10.96.0.0/12',
-        `--tls-cert-file=${pki.cert}`, `--tls-private-key-file=${pki.key}`, `--client-ca-file=${pki.ca}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${pki.saPublic}`, `--service-account-signing-key-file=${pki.saPrivate}`,
-        `--token-auth-file=${pki.tokens}`, '--authorization-mode=Node,RBAC', '--allow-privileged=true',
-        `--cert-dir=${join(dir, 'certs')}`,
-      ],
-      log: join(dir, 'kube-apiserver.log'),
-    }));
-    await waitUntil(async () => ((await ready(pki)) ? true : undefined), { timeoutMs: 90_000, what: 'kube-apiserver /readyz', alive: () => isRunning(apiserver), log: apiserver.log });
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config',
-      `clusters: [{name: rig, cluster: {server: "https://127.0.0.1:${PORTS.apiserver}", certificate-authority: "${pki.ca}"}}]`,
-      `users: [{name: admin, user: {token: "${pki.token}"}}]`,
-      'contexts: [{name: rig, context: {cluster: rig, user: admin}}]', 'current-context: rig', '',
-    ].join('\n'), { mode: 0o600 });
-    return { processes: [etcd, apiserver], values: values(kubeconfig, binaries.kubectl) };
+    importImages(ctx, node, docker.values, telegraf.values.TELEGRAF);
+    await waitUntil(async () => ((await ready(pki)) ? true : undefined), { timeoutMs: 120_000, what: 'kube-apiserver /readyz', alive: () => isRunning(apiserver) && isRunning(forwarder), log: apiserver.log });
+    writeFileSync(kubeconfig, kubeconfigText(`https://127.0.0.1:${API_PORT}`, pki, 'admin'), { mode: 0o600 });
+    const kubectl = (args: string[], input?: string) => run(binaries.kubernetes.kubectl, args, { env: { KUBECONFIG: kubeconfig }, input });
+
+    const kubeconfigIn = (who: Identity) => join(c, `${who}.kubeconfig`);
+    await start('kube-controller-manager', binaries.kubernetes['kube-controller-manager'], [
+      `--kubeconfig=${kubeconfigIn('controller')}`, `--authentication-kubeconfig=${kubeconfigIn('controller')}`, `--authorization-kubeconfig=${kubeconfigIn('controller')}`,
+      `--service-account-private-key-file=${pki.saPrivate}`, `--root-ca-file=${pki.ca}`, '--use-service-account-credentials=true',
+      '--leader-elect=false', '--bind-address=127.0.0.1', '--allocate-node-cidrs=false',
+      // Claims of the default StorageClass get a directory under /tmp (inside: the rig's data/tmp).
+      '--enable-hostpath-provisioner=true',
+    ]);
+    await start('kube-scheduler', binaries.kubernetes['kube-scheduler'], [
+      `--kubeconfig=${kubeconfigIn('scheduler')}`, `--authentication-kubeconfig=${kubeconfigIn('scheduler')}`, `--authorization-kubeconfig=${kubeconfigIn('scheduler')}`,
+      '--leader-elect=false', '--bind-address=127.0.0.1',
+    ]);
+    const kubelet = await start('kubelet', binaries.kubernetes.kubelet, [
+      `--config=${join(c, 'kubelet.yaml')}`, `--kubeconfig=${kubeconfigIn('kubelet')}`, `--root-dir=${join(node.data, 'kubelet')}`,
+      `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, '-v=1',
+    ]);
+    await start('kube-proxy', binaries.kubernetes['kube-proxy'], [`--config=${join(c, 'kube-proxy.yaml')}`]);
+    await waitUntil(() => (/True/.test(kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) ? true : undefined), {
+      timeoutMs: 120_000, what: 'node Ready', alive: () => isRunning(kubelet), log: kubelet.log,
+    });
+    kubectl(['apply', '-f', '-'], addons());
+    await waitUntil(() => (kubectl(['-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.readyReplicas}']).trim() === '1' ? true : undefined), {
+      timeoutMs: 120_000, what: 'CoreDNS ready', log: kubelet.log,
+    });
+    await dnsAndServiceCheck(kubectl, docker.values.DOCKER_BASE_IMAGE!);
+    ctx.log(`kubernetes: node Ready, CoreDNS answering, a pod reached a Service by name, ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
+    return {
+      processes,
+      values: {
+        KUBECONFIG: kubeconfig,
+        KUBECTL: binaries.kubernetes.kubectl,
+        KUBE_API_URL: `https://127.0.0.1:${API_PORT}`,
+        KUBERNETES_VERSION: KUBERNETES_VERSION.slice(1),
+        KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values),
+        KUBERNETES_NODE_NS: node.ns,
+      },
+    };
+  },
+
+
+  async afterStop(ctx: RigContext): Promise<void> {
+    const left = await teardownNode(layout(serviceDir('kubernetes')));
+    if (left.length) ctx.log(`kubernetes: warning: cgroups still in use: ${left.join(', ')}`);
   },
 };
 
-/** GET /readyz over TLS with the rig's own CA. */
+/** A throw-away pod: resolves the API's Service name through CoreDNS and opens a TCP connection to it. */
+async function dnsAndServiceCheck(kubectl: (args: string[], input?: string) => string, image: string): Promise<void> {
+  const name = 'rig-dns-check';
+  kubectl(['-n', 'default', 'delete', 'pod', name, '--ignore-not-found', '--wait=true']);
+  kubectl(['-n', 'default', 'run', name, `--image=${image}`, '--image-pull-policy=Never', '--restart=Never', '--command', '--',
+    'bash', '-c', 'getent hosts kubernetes.default.svc.cluster.local && exec 3<>/dev/tcp/kubernetes.default/443 && echo connected']);
+  try {
+    await waitUntil(() => {
+      const phase = kubectl(['-n', 'default', 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']).trim();
+      if (phase === 'Failed') throw new RuntimeError(`the DNS check pod failed: ${kubectl(['-n', 'default', 'logs', name])}`);
+      return phase === 'Succeeded' ? true : undefined;
+    }, { timeoutMs: 90_000, what: 'a pod resolving and reaching the kubernetes Service' });
+  } finally {
+    kubectl(['-n', 'default', 'delete', 'pod', name, '--ignore-not-found', '--wait=false']);
+  }
+}
+
+/**
+ * The rig's images in the cluster's containerd: `docker save` | `ctr images import`, once per
+ * image reference. The Telegraf, pause and CoreDNS images are built into the Docker engine first
+ * (offline: a base image plus a binary).
+ */
+function importImages(ctx: RigContext, node: NodeLayout, docker: Record<string, string>, telegrafBinary: string): void {
+  const env = { DOCKER_HOST: docker.DOCKER_HOST };
+  const has = (image: string) => {
+    try {
+      run('docker', ['image', 'inspect', image], { env });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const binaries = buildCluster(ctx);
+  const fromBinary = (image: string, binary: string, entrypoint: string) => {
+    if (has(image)) return;
+    ctx.log(`kubernetes: building ${image}`);
+    const context = join(serviceDir('kubernetes'), 'image-context');
+    rmSync(context, { recursive: true, force: true });
+    mkdirSync(join(context, 'etc'), { recursive: true });
+    cpSync(binary, join(context, entrypoint));
+    writeFileSync(join(context, 'etc', 'passwd'), `root:x:0:0:root:/:/${entrypoint}\n`);
+    run('sh', ['-c', `tar -C "$1" -c . | docker import -c 'ENTRYPOINT ["/${entrypoint}"]' - "$2"`, 'sh', context, image], { env });
+    rmSync(context, { recursive: true, force: true });
+  };
+  fromBinary(PAUSE_IMAGE, binaries.pause, 'pause');
+  fromBinary(COREDNS_IMAGE, binaries.coredns, 'coredns');
+  const telegrafImage = telegrafImageName(telegrafBinary);
+  if (!has(telegrafImage)) {
+    ctx.log(`kubernetes: building ${telegrafImage}`);
+    const context = join(serviceDir('kubernetes'), 'telegraf-context');
+    rmSync(context, { recursive: true, force: true });
+    mkdirSync(context, { recursive: true });
+    cpSync(join(IMAGES_DIR, 'telegraf', 'Dockerfile'), join(context, 'Dockerfile'));
+    cpSync(telegrafBinary, join(context, 'telegraf'));
+    run('docker', ['build', '-q', '--network', 'none', '-t', telegrafImage, '--build-arg', `BASE_IMAGE=${docker.DOCKER_BASE_IMAGE}`, context], { env: { ...env, DOCKER_BUILDKIT: '0' } });
+    rmSync(context, { recursive: true, force: true });
+  }
+  const socket = join(node.data, 'containerd', 'containerd.sock');
+  const present = new Set(run('ctr', ['--address', socket, '-n', 'k8s.io', 'images', 'list', '-q']).split('\n'));
+  const wanted = [PAUSE_IMAGE, COREDNS_IMAGE, telegrafImage, docker.DOCKER_BASE_IMAGE!, docker.DOCKER_NATS_IMAGE!, docker.DOCKER_CASSANDRA_IMAGE!,
+    docker.DOCKER_GRAPHITE_IMAGE!, docker.DOCKER_PROMETHEUS_IMAGE!, docker.DOCKER_SMARTMETER_IMAGE!];
+  for (const image of wanted) {
+    if (present.has(`docker.io/${image}`)) continue;
+    const started = Date.now();
+    run('sh', ['-c', `docker save "$1" | ctr --address "$2" -n k8s.io images import -`, 'sh', image, socket], { env });
+    ctx.log(`kubernetes: imported ${image} into containerd in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+/** Tagged by a hash of the binary, so a rebuilt Telegraf (other version or plugins) makes a new image. */
+function telegrafImageName(binary: string): string {
+  return `smartmeter-rig/telegraf:${TELEGRAF_VERSION.slice(1)}-${createHash('sha256').update(readFileSync(binary)).digest('hex').slice(0, 10)}`;
+}
+
+/** A -p directory for `smartmeter combine`/`up`: the Docker rig's image choices, plus Telegraf's image. */
+function writeProperties(dir: string, docker: Record<string, string>): string {
+  const properties = join(dir, 'properties');
+  rmSync(properties, { recursive: true, force: true });
+  cpSync(docker.DOCKER_PROPERTIES_DIR!, properties, { recursive: true });
+  const telegraf = telegrafImageName(readState('telegraf')!.values.TELEGRAF!);
+  const [repository, tag] = telegraf.split(':');
+  const yml = join(properties, 'properties.yml');
+  writeFileSync(yml, `${readFileSync(yml, 'utf8')}docker-telegraf-repository: ${repository}\ndocker-telegraf-tag: "${tag}"\n`);
+  return properties;
+}
+
+/** GET /readyz through the forwarder, with the rig's CA and the admin token. */
 function ready(pki: Pki): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = httpsGet(`https://127.0.0.1:${PORTS.apiserver}/readyz`, { ca: readFileSync(pki.ca), headers: { authorization: `Bearer ${pki.token}` } }, (response) => {
+    const request = httpsGet(`https://127.0.0.1:${API_PORT}/readyz`, { ca: readFileSync(pki.ca), headers: { authorization: `Bearer ${pki.tokens.admin}` } }, (response) => {
       response.resume();
       resolve(response.statusCode === 200);
     });
@@ -96,91 +264,209 @@ function ready(pki: Pki): Promise<boolean> {
   });
 }
 
-function values(kubeconfig: string, kubectl: string): Record<string, string> {
-  return { KUBECONFIG: kubeconfig, KUBECTL: kubectl, KUBE_API_URL: `https://127.0.0.1:${PORTS.apiserver}`, KUBERNETES_VERSION: KUBERNETES_VERSION.slice(1) };
-}
-
-/** The binaries, built once into the rig's Go cache: kube-apiserver and kubectl from one tree, and etcd. */
-function build(ctx: RigContext): { apiserver: string; kubectl: string; etcd: string } {
-  const go = cacheDir('go');
-  const bin = join(go, 'bin');
-  const env = { GOPATH: join(go, 'path'), GOCACHE: join(go, 'build-cache'), GOFLAGS: '-modcacherw', GOTOOLCHAIN: 'local' };
-  const built = { apiserver: join(bin, 'kube-apiserver'), kubectl: join(bin, 'kubectl'), etcd: join(bin, 'etcd') };
-  const stamp = join(go, 'kubernetes.build');
-  const wanted = `${KUBERNETES_VERSION} ${ETCD_VERSION} kubectl`;
-  if (Object.values(built).every((f) => existsSync(f)) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === wanted) return built;
-  mkdirSync(bin, { recursive: true });
-
-  ctx.log(`kubernetes: building kube-apiserver and kubectl ${KUBERNETES_VERSION} from the Go module proxy (about 5 minutes the first time)`);
-  const module = JSON.parse(run('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${KUBERNETES_VERSION}`], { env })) as { Dir: string };
-  const src = join(cacheDir('kubernetes-src'), KUBERNETES_VERSION);
-  rmSync(src, { recursive: true, force: true });
-  cpSync(module.Dir, src, { recursive: true });
-  run('chmod', ['-R', 'u+w', src]);
-  pointStagingAtPublishedModules(src, env);
-  const version = 'k8s.io/component-base/version';
-  const [major, minor] = KUBERNETES_VERSION.slice(1).split('.');
-  // Without these /version says v0.0.0-master, and charts with a kubeVersion constraint fail.
-  const ldflags = `-s -w -X ${version}.gitVersion=${KUBERNETES_VERSION} -X ${version}.gitMajor=${major} -X ${version}.gitMinor=${minor} -X ${version}.gitTreeState=clean -X ${version}.gitCommit=${KUBERNETES_VERSION}`;
-  run('go', ['build', '-mod=mod', '-ldflags', ldflags, '-o', built.apiserver, './cmd/kube-apiserver'], { env, cwd: src });
-  run('go', ['build', '-mod=mod', '-ldflags', ldflags, '-o', built.kubectl, './cmd/kubectl'], { env, cwd: src });
-
-  ctx.log(`kubernetes: building etcd ${ETCD_VERSION}`);
-  const etcdSrc = cacheDir('etcd-src');
-  writeFileSync(join(etcdSrc, 'main.go'), 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n');
-  writeFileSync(join(etcdSrc, 'go.mod'), 'module smartmeter.rig/etcd\n\ngo 1.22\n');
-  run('go', ['get', `go.etcd.io/etcd/server/v3@${ETCD_VERSION}`], { env, cwd: etcdSrc });
-  run('go', ['mod', 'tidy'], { env, cwd: etcdSrc });
-  run('go', ['build', '-ldflags', '-s -w', '-o', built.etcd, '.'], { env, cwd: etcdSrc });
-  writeFileSync(stamp, `${wanted}\n`);
-  return built;
-}
-
-/** `k8s.io/X => ./staging/src/k8s.io/X` becomes `k8s.io/X => k8s.io/X <staging version>`. */
-function pointStagingAtPublishedModules(src: string, env: Record<string, string>): void {
-  for (const leftover of ['go.work', 'go.work.sum', 'vendor']) rmSync(join(src, leftover), { recursive: true, force: true });
-  const goMod = join(src, 'go.mod');
-  let text = readFileSync(goMod, 'utf8');
-  const staging = [...text.matchAll(/^\s*(k8s\.io\/[a-z0-9-]+) => \.\/staging\/src\/k8s\.io\/[a-z0-9-]+\s*$/gm)].map((m) => m[1]!);
-  for (const name of staging) {
-    let target = `${name} ${STAGING_VERSION}`;
-    try {
-      run('go', ['mod', 'download', `${name}@${STAGING_VERSION}`], { env, cwd: src });
-    } catch {
-      // Not published at this version (e.g. k8s.io/endpointslice before 0.31): an empty stand-in.
-      const stub = join(src, '_stubs', name);
-      mkdirSync(stub, { recursive: true });
-      writeFileSync(join(stub, 'go.mod'), `module ${name}\n\ngo 1.22\n`);
-      target = `./_stubs/${name}`;
-    }
-    text = text.replace(new RegExp(`^(\\s*)${name.replace(/[./]/g, '\\$&')} => \\./staging/src/${name.replace(/[./]/g, '\\$&')}\\s*$`, 'm'), `$1${name} => ${target}`);
-  }
-  if (/staging/.test(text)) throw new Error(`${goMod}: replaces into ./staging left`);
-  writeFileSync(goMod, text);
-}
-
 interface Pki {
   ca: string;
   cert: string;
   key: string;
   saPublic: string;
   saPrivate: string;
-  tokens: string;
-  token: string;
+  /** The token file the API server reads. */
+  tokenFile: string;
+  tokens: Record<Identity, string>;
 }
 
-/** A CA, a serving certificate for 127.0.0.1, the service-account key pair and an admin token. */
+/** A CA, the API server's serving certificate (host and in-cluster names), the service-account key pair, and one token per identity (file mode 0600). */
 function makePki(dir: string): Pki {
   const pki = join(dir, 'pki');
+  rmSync(pki, { recursive: true, force: true });
   mkdirSync(pki, { recursive: true, mode: 0o700 });
   const file = (name: string) => join(pki, name);
   run('openssl', ['genrsa', '-out', file('sa.key'), '2048']);
   run('openssl', ['rsa', '-in', file('sa.key'), '-pubout', '-out', file('sa.pub')]);
   run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '30', '-subj', '/CN=smartmeter rig kubernetes CA']);
   run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('apiserver.key'), '-out', file('apiserver.csr'), '-subj', '/CN=kube-apiserver']);
-  writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n');
+  const names = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost'].map((n) => `DNS:${n}`);
+  writeFileSync(file('ext.cnf'), `subjectAltName=IP:127.0.0.1,IP:${NODE_IP},IP:10.96.0.1,${names.join(',')}\nextendedKeyUsage=serverAuth\n`);
   run('openssl', ['x509', '-req', '-in', file('apiserver.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('apiserver.crt'), '-days', '30', '-extfile', file('ext.cnf')]);
-  const token = randomBytes(24).toString('hex');
-  writeFileSync(file('tokens.csv'), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
-  return { ca: file('ca.crt'), cert: file('apiserver.crt'), key: file('apiserver.key'), saPublic: file('sa.pub'), saPrivate: file('sa.key'), tokens: file('tokens.csv'), token };
+  const tokens = Object.fromEntries(Object.keys(IDENTITIES).map((who) => [who, randomBytes(24).toString('hex')])) as Record<Identity, string>;
+  const lines = (Object.entries(IDENTITIES) as [Identity, { user: string; groups: string }][]).map(([who, { user, groups }]) => `${tokens[who]},${user},${user}${groups ? `,"${groups}"` : ''}`);
+  writeFileSync(file('tokens.csv'), `${lines.join('\n')}\n`, { mode: 0o600 });
+  return { ca: file('ca.crt'), cert: file('apiserver.crt'), key: file('apiserver.key'), saPublic: file('sa.pub'), saPrivate: file('sa.key'), tokenFile: file('tokens.csv'), tokens };
 }
+
+function kubeconfigText(server: string, pki: Pki, who: Identity): string {
+  return [
+    'apiVersion: v1', 'kind: Config',
+    `clusters: [{name: rig, cluster: {server: "${server}", certificate-authority: "${pki.ca}"}}]`,
+    `users: [{name: ${who}, user: {token: "${pki.tokens[who]}"}}]`,
+    `contexts: [{name: rig, context: {cluster: rig, user: ${who}}}]`, 'current-context: rig', '',
+  ].join('\n');
+}
+
+/** kubeconfigs of the components (inside the node, by the node's address), containerd, CNI, kubelet and kube-proxy configurations. */
+function writeComponentConfigs(node: NodeLayout, pki: Pki): void {
+  const c = node.conf;
+  const d = node.data;
+  mkdirSync(join(c, 'cni'), { recursive: true });
+  for (const who of Object.keys(IDENTITIES) as Identity[]) {
+    writeFileSync(join(c, `${who}.kubeconfig`), kubeconfigText(`https://${NODE_IP}:${PORTS.apiserver}`, pki, who), { mode: 0o600 });
+  }
+  // Pods with dnsPolicy Default (CoreDNS itself) get this: nothing listens there, nothing leaves.
+  writeFileSync(join(c, 'resolv.conf'), `nameserver ${NODE_IP}\n`);
+  const containerdDir = join(d, 'containerd');
+  writeFileSync(join(c, 'containerd.toml'), `version = 2
+root = "${containerdDir}/root"
+state = "${containerdDir}/state"
+[grpc]
+  address = "${containerdDir}/containerd.sock"
+[ttrpc]
+  address = "${containerdDir}/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${containerdDir}/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/${PAUSE_IMAGE}"
+  netns_mounts_under_state_dir = true
+  # root here lacks CAP_SYS_RESOURCE: runc could not lower oom_score_adj below its own.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        BinaryName = "/usr/sbin/runc"
+        Root = "${d}/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${c}/cni"
+`);
+  writeFileSync(join(c, 'cni', '10-rig.conflist'), `${JSON.stringify({
+    cniVersion: '0.4.0', name: 'rig',
+    plugins: [
+      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
+        ipam: { type: 'host-local', dataDir: join(d, 'cni-ipam'), ranges: [[{ subnet: POD_CIDR, gateway: POD_CIDR.replace(/0\/24$/, '1') }]], routes: [{ dst: '0.0.0.0/0' }] } },
+      { type: 'loopback' },
+    ],
+  }, null, 2)}\n`);
+  writeFileSync(join(c, 'kubelet.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# Reachable only inside the node's namespace (the API server's exec, logs and port-forward).
+authentication: {anonymous: {enabled: true}, webhook: {enabled: false}, x509: {clientCAFile: ${pki.ca}}}
+authorization: {mode: AlwaysAllow}
+cgroupDriver: cgroupfs
+cgroupRoot: /${CGROUP_PODS}
+cgroupsPerQOS: true
+# This machine has cgroup v1 (deprecated upstream, still supported when asked for).
+failCgroupV1: false
+clusterDNS: [${CLUSTER_DNS}]
+clusterDomain: cluster.local
+containerRuntimeEndpoint: unix://${containerdDir}/containerd.sock
+failSwapOn: false
+resolvConf: ${join(c, 'resolv.conf')}
+healthzBindAddress: 127.0.0.1
+readOnlyPort: 0
+serializeImagePulls: false
+# Imported images cannot be pulled again: never collect them.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+`);
+  writeFileSync(join(c, 'kube-proxy.yaml'), `apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: ${join(c, 'proxy.kubeconfig')}}
+mode: iptables
+clusterCIDR: ${POD_CIDR}
+hostnameOverride: ${NODE_NAME}
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+# Zero: leave the kernel's conntrack settings alone (they are not the namespace's to change).
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+`);
+}
+
+/** CoreDNS (no forward plugin) and the default StorageClass, as one manifest. */
+function addons(): string {
+  return `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: coredns, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:coredns"}
+rules:
+- {apiGroups: [""], resources: [endpoints, services, pods, namespaces], verbs: [list, watch]}
+- {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:coredns"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:coredns"}
+subjects: [{kind: ServiceAccount, name: coredns, namespace: kube-system}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: coredns, namespace: kube-system}
+data:
+  Corefile: |
+    .:53 {
+        errors
+        health :8080
+        ready :8181
+        kubernetes cluster.local in-addr.arpa ip6.arpa {
+            pods insecure
+            fallthrough in-addr.arpa ip6.arpa
+            ttl 30
+        }
+        cache 30
+        loadbalance
+    }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec:
+      serviceAccountName: coredns
+      dnsPolicy: Default
+      priorityClassName: system-cluster-critical
+      containers:
+      - name: coredns
+        image: ${COREDNS_IMAGE}
+        imagePullPolicy: Never
+        args: [-conf, /etc/coredns/Corefile]
+        ports:
+        - {containerPort: 53, name: dns, protocol: UDP}
+        - {containerPort: 53, name: dns-tcp, protocol: TCP}
+        readinessProbe: {httpGet: {path: /ready, port: 8181}, periodSeconds: 2}
+        livenessProbe: {httpGet: {path: /health, port: 8080}, initialDelaySeconds: 10}
+        volumeMounts: [{name: config, mountPath: /etc/coredns, readOnly: true}]
+      volumes:
+      - name: config
+        configMap: {name: coredns, items: [{key: Corefile, path: Corefile}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kube-dns, namespace: kube-system, labels: {k8s-app: kube-dns}}
+spec:
+  clusterIP: ${CLUSTER_DNS}
+  selector: {k8s-app: kube-dns}
+  ports:
+  - {name: dns, port: 53, protocol: UDP}
+  - {name: dns-tcp, port: 53, protocol: TCP}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: rig-hostpath
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+`;
+}
+
