@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../fs-atomic.js';
 import { parseDuration } from '../options.js';
 import { firstErrorLine, runChecked, spawnRunner, type Runner } from '../runtime/exec.js';
 import {
-  CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus, helmUninstall,
+  CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteHookJobs, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus, helmUninstall,
   helmUpgradeInstall, listPods, podEvents, podLogs, podLogTail, type ComponentStatus, type PodList,
 } from '../runtime/helm.js';
 import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
@@ -95,6 +95,7 @@ async function undo(runner: Runner, record: StackRecord, upgrade: boolean, dir: 
   }
   log(`removing the failed release ${record.name} (--keep-on-failure leaves it)`);
   await runner(helmUninstall(record.name, record.namespace!));
+  await runner(deleteHookJobs(record.name, record.namespace!));
   await runner(deleteVolumeClaims(record.name, record.namespace!));
   if (record.createdNamespace) await runner(deleteNamespace(record.namespace!));
   rmSync(dir, { recursive: true, force: true });
@@ -143,6 +144,7 @@ export async function runHelmStatus(record: StackRecord, json: boolean): Promise
 export async function runHelmDown(record: StackRecord, volumes: boolean): Promise<void> {
   const uninstall = await spawnRunner(helmUninstall(record.name, record.namespace!));
   if (uninstall.code !== 0 && !/not found/i.test(uninstall.stderr)) throw new RuntimeError(`helm uninstall ${record.name} failed: ${firstErrorLine(uninstall)}`);
+  await runChecked(spawnRunner, deleteHookJobs(record.name, record.namespace!), 'deleting the hook Jobs');
   if (!volumes) return;
   await runChecked(spawnRunner, deleteVolumeClaims(record.name, record.namespace!), 'deleting the volume claims');
   if (record.createdNamespace) await runChecked(spawnRunner, deleteNamespace(record.namespace!), `deleting the namespace ${record.namespace}`);

@@ -53,6 +53,11 @@ export const podLogTail = (namespace: string, pod: string, lines: number): Comma
 
 export const helmUninstall = (release: string, namespace: string): CommandLine => ({ program: 'helm', args: ['uninstall', release, '--namespace', namespace, '--wait'] });
 export const helmStatus = (release: string, namespace: string): CommandLine => ({ program: 'helm', args: ['status', release, '--namespace', namespace, '--output', 'json'] });
+/** Hook Jobs (the schema Job) are not part of the release: helm uninstall leaves them. */
+export const deleteHookJobs = (release: string, namespace: string): CommandLine => ({
+  program: 'kubectl',
+  args: ['delete', 'jobs', '--namespace', namespace, '--selector', `app.kubernetes.io/instance=${release}`, '--ignore-not-found', '--cascade=foreground'],
+});
 /** StatefulSets keep their volume claims after an uninstall; --volumes removes them. */
 export const deleteVolumeClaims = (release: string, namespace: string): CommandLine => ({
   program: 'kubectl',
@@ -109,7 +114,7 @@ const FAILED_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImag
 export interface ComponentStatus {
   service: string;
   phase: 'starting' | 'healthy' | 'completed' | 'failed';
-  /** "pending (ContainerCreating)", "ready (3/3)", "done", "failed: CrashLoopBackOff (0/1 ready)". */
+  /** "pending (0/1 ready, ContainerCreating)", "ready (3/3)", "done", "failed: CrashLoopBackOff (0/1 ready, 4 restarts)". */
   detail: string;
   containers: string[];
   /** The pods of the component, the one to look at first (not ready, not done) leading. */
@@ -133,13 +138,14 @@ export function componentStatuses(pods: PodList): ComponentStatus[] {
       ?? (list.some((p) => p.status.phase === 'Failed') ? 'Failed' : undefined);
     const waiting = containers.map((c) => c.state.waiting?.reason).find(Boolean) ?? (list.some((p) => p.status.phase === 'Pending') ? 'Pending' : undefined);
     const restarts = containers.reduce((sum, c) => sum + c.restartCount, 0);
-    const counted = `${ready}/${list.length - succeeded} ready${succeeded ? `, ${succeeded} done` : ''}${restarts ? `, ${restarts} restarts` : ''}`;
+    const running = list.length - succeeded;
+    const extra = `${succeeded ? `, ${succeeded} done` : ''}${restarts ? `, ${restarts} restarts` : ''}`;
     let phase: ComponentStatus['phase'];
     let detail: string;
-    if (failedReason) [phase, detail] = ['failed', `failed: ${failedReason} (${counted})`];
+    if (failedReason) [phase, detail] = ['failed', `failed: ${failedReason} (${ready}/${running} ready${extra})`];
     else if (succeeded === list.length) [phase, detail] = ['completed', succeeded > 1 ? `done (${succeeded} pods)` : 'done'];
-    else if (ready + succeeded === list.length) [phase, detail] = ['healthy', `ready (${counted})`];
-    else [phase, detail] = ['starting', `pending (${counted}${waiting ? `, ${waiting}` : ''})`];
+    else if (ready === running) [phase, detail] = ['healthy', `ready (${ready}/${running}${extra})`];
+    else [phase, detail] = ['starting', `pending (${ready}/${running} ready${extra}${waiting ? `, ${waiting}` : ''})`];
     const order = (p: PodList['items'][number]) => (isReady(p) || p.status.phase === 'Succeeded' ? 1 : 0);
     return { service, phase, detail, containers: [], pods: [...list].sort((a, b) => order(a) - order(b)).map((p) => p.metadata.name ?? '?') };
   });

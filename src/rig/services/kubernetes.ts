@@ -101,7 +101,7 @@ export const kubernetes: RigService = {
       `--tls-cert-file=${pki.cert}`, `--tls-private-key-file=${pki.key}`, `--client-ca-file=${pki.ca}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.saPublic}`, `--service-account-signing-key-file=${pki.saPrivate}`,
-      `--token-auth-file=${pki.tokens}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+      `--token-auth-file=${pki.tokenFile}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
       // By address: looking the node's name up would send a DNS query toward the host's resolver.
       '--kubelet-preferred-address-types=InternalIP', '--profiling=false', `--cert-dir=${join(dir, 'certs')}`,
     ]);
@@ -249,6 +249,9 @@ function writeProperties(dir: string, docker: Record<string, string>): string {
   const [repository, tag] = telegraf.split(':');
   const yml = join(properties, 'properties.yml');
   writeFileSync(yml, `${readFileSync(yml, 'utf8')}docker-telegraf-repository: ${repository}\ndocker-telegraf-tag: "${tag}"\n`);
+  // Debian's carbon (the rig's Graphite image) keeps its Whisper files there: the chart's volume goes there.
+  const application = join(properties, 'configuration-application.properties');
+  writeFileSync(application, `${existsSync(application) ? readFileSync(application, 'utf8') : ''}METRICS_GRAPHITE_STORAGE_DIR=/var/lib/graphite\n`);
   return properties;
 }
 

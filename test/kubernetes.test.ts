@@ -1,0 +1,346 @@
+// The rig's one-node Kubernetes, for real: pods run, DNS and Services work, nothing touches the
+// host's network; and the whole pipeline through `smartmeter up --runtime helm`: NATS, Cassandra
+// with its init Job, ingest, the indexed inject Job, Graphite with Telegraf; in secrets mode; a
+// deleted ingest pod replaced without losing a reading; cluster mode's NATS routes; a failure
+// reported with the workload's logs and events.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from 'nats';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { freePort, waitFor } from './helpers/net.js';
+import { rigService } from './helpers/rig.js';
+
+const kube = rigService('kubernetes');
+const helmRig = rigService('helm');
+const docker = rigService('docker');
+const NATS_USER = 'deetazilla'; // the properties' defaults (no_secrets mode)
+const NATS_PASSWORD = 'xyz1234';
+
+function kubectl(args: string[], input?: string): CliResult {
+  const r = spawnSync(kube!.KUBECTL!, args, { encoding: 'utf8', input, env: { ...process.env, KUBECONFIG: kube!.KUBECONFIG! } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function kubectlOk(args: string[], input?: string): string {
+  const r = kubectl(args, input);
+  expect(r.status, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+/** Inside the node's namespaces (what the host cannot see). */
+function inNode(args: string[]): CliResult {
+  const ns = kube!.KUBERNETES_NODE_NS!;
+  const r = spawnSync('nsenter', [`--net=${ns}/net`, `--mount=${ns}/mnt`, '--', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const created: string[] = [];
+afterAll(() => {
+  for (const ns of created) kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
+});
+
+describe.runIf(kube && docker)('the rig\'s one-node Kubernetes', () => {
+  it('runs pods: a client pod resolves a Service and a StatefulSet pod by name through CoreDNS and talks to NATS behind them', () => {
+    const ns = `rig-dns-${process.pid}`;
+    created.push(ns);
+    expect(kubectlOk(['get', 'node', '-o', 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}'])).toBe('True');
+    kubectlOk(['apply', '-f', '-'], `apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: broker, namespace: ${ns}}
+spec: {selector: {app: broker}, ports: [{port: 4222}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: broker-headless, namespace: ${ns}}
+spec: {clusterIP: None, selector: {app: broker}, ports: [{port: 4222}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: broker, namespace: ${ns}}
+spec:
+  serviceName: broker-headless
+  replicas: 1
+  selector: {matchLabels: {app: broker}}
+  template:
+    metadata: {labels: {app: broker}}
+    spec:
+      containers: [{name: nats, image: ${docker!.DOCKER_NATS_IMAGE}, imagePullPolicy: Never, args: [--port, "4222"], readinessProbe: {tcpSocket: {port: 4222}, periodSeconds: 1}}]
+`);
+    kubectlOk(['-n', ns, 'rollout', 'status', 'statefulset/broker', '--timeout=120s']);
+    // The NATS greeting (INFO …) read through the ClusterIP (kube-proxy's rules) and through the pod's own DNS name.
+    const script = 'for host in broker broker-0.broker-headless; do getent hosts $host.' + ns + '.svc.cluster.local || exit 1; '
+      + 'exec 3<>/dev/tcp/$host/4222; head -c 4 <&3; echo " from $host"; exec 3<&-; done';
+    const r = kubectl(['-n', ns, 'run', 'client', `--image=${docker!.DOCKER_BASE_IMAGE}`, '--image-pull-policy=Never', '--restart=Never', '--attach', '--rm', '--quiet', '--command', '--', 'bash', '-c', script]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/INFO from broker\n/);
+    expect(r.stdout).toMatch(/INFO from broker-0\.broker-headless\n/);
+    // kubectl logs reads a pod's output through the API server and the kubelet.
+    expect(kubectlOk(['-n', ns, 'logs', 'broker-0'])).toMatch(/Server is ready/);
+  }, 240_000);
+
+  it('keeps to its namespaces: its bridge, veth and kube-proxy rules exist inside, not on the host', () => {
+    expect(inNode(['ip', 'link', 'show', 'cni0']).status).toBe(0);
+    expect(inNode(['iptables', '-t', 'nat', '-S', 'KUBE-SERVICES']).status).toBe(0);
+    expect(spawnSync('ip', ['link', 'show', 'cni0']).status).not.toBe(0);
+    expect(spawnSync('ip', ['link', 'show', 'node0']).status).not.toBe(0);
+    expect(spawnSync('iptables', ['-t', 'nat', '-S', 'KUBE-SERVICES']).status).not.toBe(0);
+    // kubelet wrote its sysctls into private copies: inside, /proc/sys/vm/overcommit_memory is a bind mount.
+    expect(inNode(['sh', '-c', 'grep " /proc/sys/vm/overcommit_memory " /proc/self/mountinfo']).status).toBe(0);
+    expect(spawnSync('sh', ['-c', 'grep " /proc/sys/vm/overcommit_memory " /proc/self/mountinfo']).status).not.toBe(0);
+  });
+});
+
+interface Release {
+  ns: string;
+  state: string;
+  cli: (args: string[]) => CliResult;
+}
+
+function newRelease(label: string): Release {
+  const ns = `sm-${label}-${process.pid}`;
+  created.push(ns);
+  const home = mkdtempSync(join(tmpdir(), `smartmeter-k8s-${label}-`));
+  const state = join(home, 'state');
+  const env = {
+    PATH: `${dirname(helmRig!.HELM!)}:${dirname(kube!.KUBECTL!)}:${process.env.PATH}`,
+    KUBECONFIG: kube!.KUBECONFIG!,
+    HELM_CACHE_HOME: helmRig!.HELM_CACHE_HOME!, HELM_CONFIG_HOME: helmRig!.HELM_CONFIG_HOME!, HELM_DATA_HOME: helmRig!.HELM_DATA_HOME!,
+  };
+  const cli = (args: string[]) => runCli([...args, '--name', 'meters', '--state-dir', state], { cwd: home, env });
+  return { ns, state, cli };
+}
+
+/** Light settings for a 2-core machine: small Cassandra heap, a short inject run. */
+function valuesFile(values: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'smartmeter-k8s-values-')), 'values.yaml');
+  writeFileSync(file, values);
+  return file;
+}
+const LIGHT = `cassandra: {maxHeapSize: 512M, heapNewSize: 128M}\n`;
+
+/** `SELECT count(*)` and the per-line counters, from inside the cluster (the ingest pod has node and the driver). */
+function cassandraCounts(ns: string): { rows: number; lines: Record<number, number> } {
+  const script = `const c = new (require('cassandra-driver').Client)({contactPoints: ['meters-cassandra'], localDataCenter: 'dc1', keyspace: 'smartmeter'});
+(async () => {
+  const rows = Number((await c.execute('SELECT count(*) FROM raw_data')).rows[0].count);
+  const lines = Object.fromEntries((await c.execute('SELECT line, count FROM raw_data_count')).rows.map((r) => [r.line, Number(r.count)]));
+  console.log(JSON.stringify({ rows, lines }));
+  await c.shutdown();
+})().catch((e) => { console.error(e.message); process.exit(1); });`;
+  return JSON.parse(kubectlOk(['-n', ns, 'exec', 'deploy/meters-ingest', '-c', 'ingest', '--', 'node', '-e', script])) as { rows: number; lines: Record<number, number> };
+}
+
+/** The inject pods' summaries: slot, voltage readings published, lost. */
+function injectSummaries(ns: string): { pod: string; slot: number; voltage: number; published: number; confirmed: number; lost: number }[] {
+  const pods = (JSON.parse(kubectlOk(['-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/component=inject', '-o', 'json'])) as { items: { metadata: { name: string }; status: { phase: string } }[] }).items;
+  return pods.filter((p) => p.status.phase === 'Succeeded').map((p) => {
+    const log = kubectlOk(['-n', ns, 'logs', p.metadata.name, '-c', 'inject']);
+    const published = /^published\s+(\d+) \(temperature \d+, forecast \d+, voltage (\d+)\)$/m.exec(log);
+    expect(published, log).not.toBeNull();
+    return {
+      pod: p.metadata.name,
+      slot: Number(/\(slot (\d+)\)$/m.exec(log)?.[1]),
+      voltage: Number(published![2]),
+      published: Number(published![1]),
+      confirmed: Number(/^confirmed\s+(\d+)/m.exec(log)?.[1]),
+      lost: Number(/^lost\s+(\d+)/m.exec(log)?.[1]),
+    };
+  });
+}
+
+function waitForInjectDone(ns: string, pods: number, timeoutMs: number): Promise<true> {
+  return waitFor(() => {
+    const job = JSON.parse(kubectlOk(['-n', ns, 'get', 'jobs', '-l', 'app.kubernetes.io/component=inject', '-o', 'json'])) as { items: { status: { succeeded?: number; failed?: number } }[] };
+    return job.items[0]?.status.succeeded === pods ? true : undefined;
+  }, timeoutMs, 'the inject Job to complete');
+}
+
+/** Nothing of the release in its namespace, and the namespace itself gone. */
+async function expectGone(ns: string): Promise<void> {
+  await waitFor(() => (kubectl(['get', 'namespace', ns]).status !== 0 ? true : undefined), 180_000, `namespace ${ns} deleted`);
+  const left = kubectlOk(['get', 'pods,pvc,secrets,configmaps,services,persistentvolumes', '-A', '-l', 'app.kubernetes.io/instance=meters', '-o', 'name']);
+  expect(kubectlOk(['get', 'pvc', '-A', '-o', 'name']).split('\n').filter((l) => l.includes(ns))).toEqual([]);
+  expect(left.split('\n').filter(Boolean).filter((n) => !n.startsWith('persistentvolume/'))).toEqual([]);
+}
+
+const TARGETS = ['cassandra_inject_metrics', 'inject_metrics'];
+
+describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the rig\'s cluster (pods really run)', () => {
+  it('single, no_secrets: progress lines, the schema, two inject pods on two slots, every voltage reading a row, Graphite fed by inject and Telegraf; status, logs, down --volumes', async () => {
+    const release = newRelease('single');
+    const started = Date.now();
+    const up = release.cli(['up', 'local', 'single', 'no_secrets', ...TARGETS, '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
+      '--without', 'grafana', '--set', 'GATLING_USERS_PER_SEC=100', '--set', 'GATLING_DURATION=1',
+      '--values', valuesFile(`${LIGHT}inject: {parallelism: 2}\n`), '--timeout', '8m']);
+    const upSeconds = (Date.now() - started) / 1000;
+    expect(up.status, up.stderr).toBe(0);
+    console.log(`up --runtime helm to all-ready: ${upSeconds.toFixed(1)} s`);
+    // One line per change of state, as on Compose: pending first, then ready; the init Job ends done.
+    expect(up.stderr).toMatch(/^cassandra: pending \(/m);
+    expect(up.stderr).toMatch(/^cassandra: ready \(1\/1 ready\)$/m);
+    expect(up.stderr).toMatch(/^nats: ready \(1\/1 ready\)$/m);
+    expect(up.stderr).toMatch(/^ingest: ready \(1\/1 ready\)$/m);
+    expect(up.stderr).toMatch(/^cassandra-init: done$/m);
+    const final = (JSON.parse(release.cli(['status', '--json']).stdout) as { services: { service: string; phase: string }[] }).services;
+    for (const s of final) expect(['healthy', 'completed'], `${s.service} ${s.phase}`).toContain(s.phase);
+    expect(final.map((s) => s.service)).toEqual(expect.arrayContaining(['cassandra', 'ingest', 'inject', 'nats', 'graphite', 'cassandra-stats']));
+    expect(final.map((s) => s.service)).not.toContain('grafana');
+
+    // The init Job made the schema (ingest only reads once the tables exist, and it is ready).
+    await waitForInjectDone(release.ns, 2, 240_000);
+    const summaries = injectSummaries(release.ns);
+    expect(summaries.map((s) => s.slot).sort()).toEqual([0, 1]);
+    for (const s of summaries) {
+      expect(s.voltage).toBeGreaterThan(100);
+      expect(s.lost).toBe(0);
+      expect(s.confirmed).toBe(s.published);
+    }
+    const voltage = summaries.reduce((sum, s) => sum + s.voltage, 0);
+    // Every voltage reading becomes one row (ingest may still be writing the last ones).
+    const counts = await waitFor(() => {
+      const c = cassandraCounts(release.ns);
+      return c.rows >= voltage ? c : undefined;
+    }, 60_000, `${voltage} rows`);
+    expect(counts.rows).toBe(voltage);
+    // Slot k writes lines 10k+1 … 10k+10: two distinct sets of lines, their counters summing to the rows.
+    const lines = Object.keys(counts.lines).map(Number);
+    expect(lines.filter((l) => l >= 1 && l <= 10).length).toBeGreaterThan(0);
+    expect(lines.filter((l) => l >= 11 && l <= 20).length).toBeGreaterThan(0);
+    expect(lines.every((l) => l >= 1 && l <= 20)).toBe(true);
+    expect(Object.values(counts.lines).reduce((a, b) => a + b, 0)).toBe(voltage);
+    console.log(`inject: ${summaries.map((s) => `slot ${s.slot} ${s.voltage} voltage readings`).join(', ')}; rows ${counts.rows}`);
+
+    // Graphite in the cluster got inject's series (both slots) and Telegraf's NATS series.
+    const graphitePod = 'meters-graphite-0';
+    const files = kubectlOk(['-n', release.ns, 'exec', graphitePod, '--', 'find', '/var/lib/graphite/whisper', '-name', '*.wsp']).split('\n');
+    expect(files).toEqual(expect.arrayContaining(['/var/lib/graphite/whisper/smartmeter/inject/slot0/published.wsp', '/var/lib/graphite/whisper/smartmeter/inject/slot1/published.wsp']));
+    expect(files.some((f) => /\/nats\//.test(f) && !/inject|ingest/.test(f)), files.join('\n')).toBe(true);
+    const fetched = kubectlOk(['-n', release.ns, 'exec', graphitePod, '--', 'whisper-fetch', '--from', String(Math.floor(Date.now() / 1000) - 900), '/var/lib/graphite/whisper/smartmeter/inject/slot0/published.wsp']);
+    const values = fetched.split('\n').map((l) => Number(l.split('\t')[1])).filter((v) => Number.isFinite(v));
+    expect(Math.max(...values)).toBe(summaries.find((s) => s.slot === 0)!.published);
+
+    const status = release.cli(['status', '--json']);
+    expect(status.status, status.stdout + status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ release: 'meters', namespace: release.ns, status: 'deployed' });
+    const logs = release.cli(['logs', 'ingest', '--tail', '50']);
+    expect(logs.status, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/meters-ingest-/);
+
+    const down = release.cli(['down', '--volumes']);
+    expect(down.status, down.stderr).toBe(0);
+    await expectGone(release.ns);
+  }, 900_000);
+
+  it('secrets, JetStream: clients authenticate with the Secret from the files; an ingest pod deleted mid-run is replaced and no reading is lost', async () => {
+    const release = newRelease('secrets');
+    const secrets = mkdtempSync(join(tmpdir(), 'smartmeter-k8s-secrets-'));
+    const password = `pw-${process.pid}-s3cret`;
+    for (const [file, value] of Object.entries({ nats_username_secret: 'meter', nats_password_secret: password, nats_cluster_username_secret: 'route', nats_cluster_password_secret: `${password}-route` })) {
+      writeFileSync(join(secrets, file), `${value}\n`);
+      chmodSync(join(secrets, file), 0o600);
+    }
+    const up = release.cli(['up', 'local', 'single', 'secrets', 'cassandra_inject', 'inject', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
+      '--secrets-dir', secrets, '--set', 'GATLING_USERS_PER_SEC=100', '--set', 'GATLING_DURATION=1',
+      '--values', valuesFile(`${LIGHT}ingest: {jetstream: true}\n`), '--timeout', '8m']);
+    expect(up.status, up.stderr).toBe(0);
+    expect(up.stderr).not.toContain(password);
+    // The password sits in the chart's Secret, not in the values file.
+    const secret = JSON.parse(kubectlOk(['-n', release.ns, 'get', 'secret', 'meters-nats-auth', '-o', 'json'])) as { data: Record<string, string> };
+    expect(Buffer.from(secret.data.password!, 'base64').toString()).toBe(password);
+    // Mid-run: the ingest pod goes; its Deployment starts another, which takes over the durable consumer.
+    const before = kubectlOk(['-n', release.ns, 'get', 'pods', '-l', 'app.kubernetes.io/component=ingest', '-o', 'jsonpath={.items[0].metadata.name}']);
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    kubectlOk(['-n', release.ns, 'delete', 'pod', before, '--wait=false']);
+    await waitFor(() => {
+      const names = kubectlOk(['-n', release.ns, 'get', 'pods', '-l', 'app.kubernetes.io/component=ingest', '--field-selector', 'status.phase=Running', '-o', 'jsonpath={.items[*].metadata.name}']);
+      return names && !names.includes(before) ? true : undefined;
+    }, 120_000, 'a new ingest pod');
+    await waitForInjectDone(release.ns, 1, 240_000);
+    const [summary] = injectSummaries(release.ns);
+    expect(summary!.lost).toBe(0);
+    const counts = await waitFor(() => {
+      try {
+        const c = cassandraCounts(release.ns);
+        return c.rows >= summary!.voltage ? c : undefined;
+      } catch {
+        return undefined; // the new pod may not be ready yet
+      }
+    }, 120_000, `${summary!.voltage} rows`);
+    expect(counts.rows).toBe(summary!.voltage);
+    console.log(`self-healing: ingest pod ${before} deleted mid-run; ${counts.rows} rows for ${summary!.voltage} voltage readings`);
+    const down = release.cli(['down', '--volumes']);
+    expect(down.status, down.stderr).toBe(0);
+    await expectGone(release.ns);
+  }, 900_000);
+
+  it('cluster mode: three NATS pods with routes; a message published on one is received through another', async () => {
+    const release = newRelease('cluster');
+    const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'root', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
+      '--values', valuesFile('metrics: {enabled: false}\n'), '--timeout', '5m', '--json']);
+    expect(up.status, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout)).toEqual([{ service: 'nats', phase: 'healthy', detail: 'ready (3/3)' }]);
+    const forwards: ChildProcess[] = [];
+    const connections: NatsConnection[] = [];
+    try {
+      const ports: number[] = [];
+      for (const pod of ['meters-nats-0', 'meters-nats-2']) {
+        const port = await freePort();
+        const child = spawn(kube!.KUBECTL!, ['-n', release.ns, 'port-forward', `pod/${pod}`, `${port}:4222`], { env: { ...process.env, KUBECONFIG: kube!.KUBECONFIG! }, stdio: ['ignore', 'pipe', 'pipe'] });
+        forwards.push(child);
+        await new Promise<void>((resolve, reject) => {
+          child.stdout!.on('data', (chunk: Buffer) => (/Forwarding from/.test(chunk.toString()) ? resolve() : undefined));
+          child.once('exit', (code) => reject(new Error(`kubectl port-forward exited ${code}`)));
+        });
+        ports.push(port);
+      }
+      // Each client stays on its own pod (no cluster URLs: the pods' addresses are not the host's).
+      const options = (port: number) => ({ servers: `127.0.0.1:${port}`, user: NATS_USER, pass: NATS_PASSWORD, ignoreClusterUpdates: true, reconnect: false });
+      const receiver = await connect(options(ports[1]!));
+      const sender = await connect(options(ports[0]!));
+      connections.push(receiver, sender);
+      expect(receiver.info?.server_name).toBe('meters-nats-2');
+      expect(sender.info?.server_name).toBe('meters-nats-0');
+      const subscription = receiver.subscribe('route.check', { max: 1 });
+      await receiver.flush();
+      // The interest reaches the other servers over the routes; publish until one message comes through.
+      const received = (async () => {
+        for await (const m of subscription) return new TextDecoder().decode(m.data);
+        return undefined;
+      })();
+      const sending = setInterval(() => sender.publish('route.check', 'over the route'), 200);
+      try {
+        expect(await Promise.race([received, new Promise((resolve) => setTimeout(() => resolve('timeout'), 20_000))])).toBe('over the route');
+      } finally {
+        clearInterval(sending);
+      }
+      const routes = kubectlOk(['-n', release.ns, 'exec', 'meters-nats-1', '-c', 'nats', '--', 'wget', '-qO-', 'http://127.0.0.1:8222/routez']);
+      expect((JSON.parse(routes) as { num_routes: number }).num_routes).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const c of connections) await c.close().catch(() => undefined);
+      for (const f of forwards) f.kill();
+    }
+    const down = release.cli(['down', '--volumes']);
+    expect(down.status, down.stderr).toBe(0);
+    await expectGone(release.ns);
+  }, 600_000);
+
+  it('a workload that cannot start: named with its events, the release and the namespace it created removed', async () => {
+    const release = newRelease('broken');
+    const up = release.cli(['up', 'local', 'single', 'no_secrets', 'root', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
+      '--values', valuesFile('metrics: {enabled: false}\nimages: {nats: {repository: smartmeter-rig/no-such-image, tag: "1"}}\n'), '--timeout', '40s']);
+    expect(up.status).toBe(1);
+    expect(up.stderr).toMatch(/^nats is not ready: failed: (ErrImagePull|ImagePullBackOff)/m);
+    expect(up.stderr).toMatch(/^--- events of pod meters-nats-0 ---$/m);
+    expect(up.stderr).toMatch(/Warning Failed: Failed to pull image "smartmeter-rig\/no-such-image:1"/);
+    expect(up.stderr.trim().split('\n').at(-1)).toMatch(/^smartmeter: helm upgrade --install meters failed: .*; not ready: nats \(failed: /);
+    await expectGone(release.ns);
+    expect(release.cli(['status']).stderr).toMatch(/no stack "meters" was brought up from here/);
+  }, 300_000);
+});
