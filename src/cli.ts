@@ -230,9 +230,9 @@ Examples:
         'raw_data_count. Core NATS mode cannot promise delivery: a reading whose write keeps failing is ' +
         'lost (and counted). With --jetstream a reading is acknowledged only once its row is written, so ' +
         'nothing is lost when ingest or Cassandra restarts. On SIGINT/SIGTERM it finishes the writes under ' +
-        'way and hands the readings it has not written back to the server; a server that still delivers ' +
-        'to ingest\'s pull requests after it unsubscribed (nats-server 2.9 does) sends those again only ' +
-        'after the consumer\'s 30 s ack wait.',
+        'way and hands the readings it has not written back to the server, which redelivers them at once; ' +
+        'the few the server sent just before it saw ingest unsubscribe, unread when ingest stopped, come ' +
+        'again only after the consumer\'s 30 s ack wait.',
     )
     .option('-s, --server <url>', 'NATS server (repeatable; env NATS_URI)', collect, [])
     .option('--user <user>', 'NATS user (env NATS_USERNAME, NATS_USERNAME_FILE)')
@@ -257,7 +257,7 @@ Examples:
     .option('--retries <n>', 'core mode: tries again before a reading is lost', '5')
     .option('--count <n>', 'stop after this many readings')
     .option('--duration <time>', 'stop after this long (10s, 5m, 1h)')
-    .option('--wait <seconds>', 'how long to wait for Cassandra at start', '120')
+    .option('--wait <seconds>', 'how long to wait at start for NATS (a refused connection), Cassandra and its tables', '120')
     .option('--graphite <host[:port]>', 'send live counters to Graphite (plaintext, port 2003 by default) every second (env SMARTMETER_GRAPHITE)')
     .option('--graphite-prefix <path>', 'metric path prefix (default smartmeter.ingest.slot<TASK_SLOT or 1>)')
     .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default; env SMARTMETER_METRICS_PORT)', process.env.SMARTMETER_METRICS_PORT)

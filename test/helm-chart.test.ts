@@ -92,7 +92,7 @@ describe.runIf(rig)('the smart-meter Helm chart', () => {
       '--routes=' + [0, 1, 2].map((i) => `nats://$(NATS_CLUSTER_USERNAME):$(NATS_CLUSTER_PASSWORD)@sm-nats-${i}.sm-nats-headless:6222`).join(','),
     );
     expect((find('StatefulSet', 'sm-cassandra').spec as { replicas: number }).replicas).toBe(3);
-    const init = find('Job', 'sm-cassandra-init').spec as { template: { spec: { containers: { args: string[] }[] } } };
+    const init = find('Job', 'sm-cassandra-init-1').spec as { template: { spec: { containers: { args: string[] }[] } } };
     expect(init.template.spec.containers[0]!.args).toEqual(expect.arrayContaining(['cassandra', 'init', '--mode=cluster', '--contact-points=sm-cassandra', '--scripts=/cql']));
     // The schema scripts travel in a ConfigMap, byte for byte.
     expect(Object.keys(find('ConfigMap', 'sm-cql').data!)).toEqual(['001-smartmeter-tables.cql']);
@@ -117,7 +117,7 @@ describe.runIf(rig)('the smart-meter Helm chart', () => {
     const objects = render('single', 'no_secrets').objects();
     expect((objects.find((o) => o.metadata.name === 'sm-nats' && o.kind === 'StatefulSet')!.spec as { replicas: number }).replicas).toBe(1);
     expect((objects.find((o) => o.metadata.name === 'sm-cassandra' && o.kind === 'StatefulSet')!.spec as { replicas: number }).replicas).toBe(1);
-    const init = objects.find((o) => o.metadata.name === 'sm-cassandra-init')!.spec as { template: { spec: { containers: { args: string[] }[] } } };
+    const init = objects.find((o) => o.metadata.name === 'sm-cassandra-init-1')!.spec as { template: { spec: { containers: { args: string[] }[] } } };
     expect(init.template.spec.containers[0]!.args).toContain('--mode=single');
   });
 
@@ -216,7 +216,7 @@ describe.runIf(rig && kube)('the chart on the rig\'s Kubernetes: objects validat
         expect(dry.status, dry.stderr).toBe(0);
         expect(dry.stdout).toMatch(/^STATUS: pending-install$/m);
         // ...so a real install has the server validate and store every object (without --wait and without
-        // the init hook: these values name public images, which no registry serves here; test/kubernetes.test.ts
+        // hooks: these values name public images, which no registry serves here; test/kubernetes.test.ts
         // runs the chart's pods on the rig's images).
         const install = helmOn(['install', 'sm', CHART_DIR, '--namespace', ns, '--create-namespace', '--no-hooks', ...values]);
         try {

@@ -264,11 +264,13 @@ describe('ingest bad input and failures end quickly with one line', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
-  it('an unreachable NATS: exit 1, and the password in its URL is not printed', async () => {
+  it('an unreachable NATS: retried for --wait, then exit 1, and the password in its URL is not printed', async () => {
     const closed = await freePort();
-    const run = runCli(['ingest', '--server', `nats://someone:s3cret-pw@127.0.0.1:${closed}`]);
+    const started = Date.now();
+    const run = runCli(['ingest', '--server', `nats://someone:s3cret-pw@127.0.0.1:${closed}`, '--wait', '2']);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`^smartmeter: cannot connect to NATS at nats://127\\.0\\.0\\.1:${closed}: `));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(run.stderr).toMatch(new RegExp(`^ingest: waiting for NATS: .*\\nsmartmeter: cannot connect to NATS at nats://127\\.0\\.0\\.1:${closed}: `));
     expect(run.stderr).not.toContain('s3cret-pw');
   });
 });

@@ -71,10 +71,19 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
 
   const { connect } = await import('nats');
   let nats;
-  try {
-    nats = await connect(await natsConnectionOptions(settings));
-  } catch (error) {
-    throw new RuntimeError(`cannot connect to NATS at ${settings.servers.map(withoutCredentials).join(',')}: ${(error as Error).message}`);
+  // A stack starts ingest beside NATS: a refused connection is retried for --wait, anything else
+  // (bad credentials, TLS) fails at once.
+  const natsOptions = await natsConnectionOptions(settings);
+  const natsDeadline = Date.now() + waitMs;
+  for (let attempt = 1; nats === undefined; attempt++) {
+    try {
+      nats = await connect(natsOptions);
+    } catch (error) {
+      const message = `cannot connect to NATS at ${settings.servers.map(withoutCredentials).join(',')}: ${(error as Error).message}`;
+      if ((error as { code?: string }).code !== 'CONNECTION_REFUSED' || Date.now() >= natsDeadline) throw new RuntimeError(message);
+      if (attempt === 1) log(`waiting for NATS: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
   let cassandra;
   try {

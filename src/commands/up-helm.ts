@@ -65,6 +65,7 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
 
   const ui = await progressUi(options.json === true);
   ui.log(`helm upgrade --install ${options.name} (namespace ${options.namespace}), waiting up to ${Math.ceil(timeoutMs / 1000)} s`);
+  const started = Date.now();
   let finished: Awaited<ReturnType<Runner>> | undefined;
   const helmRun = runner(install).then((outcome) => (finished = outcome));
   let statuses: ComponentStatus[] = [];
@@ -73,9 +74,25 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
     ui.progress(statuses);
     await Promise.race([helmRun, sleep(POLL_MS)]);
   }
-  const outcome = finished;
+  let outcome = finished;
   statuses = await readStatuses(runner, record).catch(() => statuses);
   ui.progress(statuses);
+  // helm waits for Deployments and StatefulSets, not for Jobs: the inject pods may still be
+  // waiting for ingest. Ready means every workload ready or done, as on Compose.
+  const deadline = started + timeoutMs;
+  while (outcome.code === 0 && statuses.some((s) => s.phase !== 'healthy' && s.phase !== 'completed')) {
+    if (statuses.some((s) => s.phase === 'failed')) {
+      outcome = { code: 1, stdout: '', stderr: 'Error: a workload failed after helm finished' };
+      break;
+    }
+    if (Date.now() > deadline) {
+      outcome = { code: 1, stdout: '', stderr: `Error: not every workload was ready within ${Math.ceil(timeoutMs / 1000)} s` };
+      break;
+    }
+    await sleep(POLL_MS);
+    statuses = await readStatuses(runner, record).catch(() => statuses);
+    ui.progress(statuses);
+  }
   if (outcome.code !== 0) {
     const notReady = statuses.filter((s) => s.phase === 'failed' || s.phase === 'starting');
     for (const component of notReady) ui.log(await failureReport(runner, record, component));

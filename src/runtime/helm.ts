@@ -103,7 +103,7 @@ interface ContainerStatus {
 /** What `kubectl get pods --output json` gives, as far as status and reports read it. */
 export interface PodList {
   items: {
-    metadata: { name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+    metadata: { name?: string; labels?: Record<string, string>; deletionTimestamp?: string; ownerReferences?: { kind: string }[] };
     status: { phase: string; containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
   }[];
 }
@@ -144,7 +144,8 @@ export function componentStatuses(pods: PodList): ComponentStatus[] {
     let detail: string;
     if (failedReason) [phase, detail] = ['failed', `failed: ${failedReason} (${ready}/${running} ready${extra})`];
     else if (succeeded === list.length) [phase, detail] = ['completed', succeeded > 1 ? `done (${succeeded} pods)` : 'done'];
-    else if (ready === running) [phase, detail] = ['healthy', `ready (${ready}/${running}${extra})`];
+    // A Job's pods run to an end: "running", where a server's are "ready".
+    else if (ready === running) [phase, detail] = ['healthy', `${list.some((p) => p.metadata.ownerReferences?.[0]?.kind === 'Job') ? 'running' : 'ready'} (${ready}/${running}${extra})`];
     else [phase, detail] = ['starting', `pending (${ready}/${running} ready${extra}${waiting ? `, ${waiting}` : ''})`];
     const order = (p: PodList['items'][number]) => (isReady(p) || p.status.phase === 'Succeeded' ? 1 : 0);
     return { service, phase, detail, containers: [], pods: [...list].sort((a, b) => order(a) - order(b)).map((p) => p.metadata.name ?? '?') };
