@@ -232,7 +232,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const status = release.cli(['status', '--json']);
     expect(status.status, status.stdout + status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ release: 'meters', namespace: release.ns, status: 'deployed' });
-    const logs = release.cli(['logs', 'ingest', '--tail', '50']);
+    const logs = release.cli(['logs', 'ingest', '--no-follow', '--tail', '50']);
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/meters-ingest-/);
 

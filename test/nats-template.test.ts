@@ -1,18 +1,23 @@
 // The NATS start script that the compose templates give the nats containers, run for real
-// against Debian's nats-server: credentials from files (secrets) or the environment
-// (no_secrets), and a two-node route mesh with cluster credentials.
+// against the rig's nats-server (the release it builds, not one on PATH): credentials from files
+// (secrets) or the environment (no_secrets), and a two-node route mesh with cluster credentials.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { combine } from '../src/templates/combine.js';
 import { ROOT } from './helpers/cli.js';
 import { freePort, natsHandshake, waitFor } from './helpers/net.js';
+import { rigNatsServer } from './helpers/nats-server.js';
 
-const haveServer = !spawnSync('nats-server', ['--version']).error;
-if (!haveServer && process.env.CI === 'true') throw new Error('CI needs nats-server: npm run rig -- up nats installs it (apt-get install nats-server)');
-if (!haveServer) console.warn('skipping the NATS template suite: apt-get install nats-server to run it');
+const server = rigNatsServer();
+const haveServer = server !== undefined && existsSync(server);
+if (!haveServer && process.env.CI === 'true') throw new Error("CI needs the rig's nats-server: npm run rig -- up nats builds it");
+if (!haveServer) console.warn("skipping the NATS template suite: npm run rig -- up nats builds the rig's nats-server");
+/** A PATH entry where `nats-server`, as the start script calls it, is the rig's binary. */
+const serverDir = mkdtempSync(join(tmpdir(), 'smartmeter-nats-bin-'));
+if (haveServer) symlinkSync(server!, join(serverDir, 'nats-server'));
 
 type Service = { entrypoint: string[]; command: string[]; environment: string[] };
 
@@ -31,7 +36,10 @@ function natsServices(secretMode: string, clusterMode: string): Record<string, S
 }
 
 const started: ChildProcess[] = [];
-afterAll(() => started.forEach((child) => child.kill('SIGTERM')));
+afterAll(() => {
+  started.forEach((child) => child.kill('SIGTERM'));
+  rmSync(serverDir, { recursive: true, force: true });
+});
 
 /** Runs a service's entrypoint as its container would, with compose's `$$` → `$`. */
 async function startLikeCompose(service: Service, env: Record<string, string>, secretsDir: string) {
@@ -48,7 +56,7 @@ async function startLikeCompose(service: Service, env: Record<string, string>, s
   // The template's own flags, with the ports and store moved to free, local places.
   const args = service.command.map((arg) => (arg === '/data' ? store : arg === '8222' ? String(monitor) : arg));
   const child = spawn(shell!, [flag!, script!.replaceAll('$$', '$'), name!, ...args, '-a', '127.0.0.1', '-p', String(port)], {
-    env: { PATH: process.env.PATH!, HOSTNAME: `n${port}`, ...environment, ...env },
+    env: { PATH: `${serverDir}:${process.env.PATH!}`, HOSTNAME: `n${port}`, ...environment, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -68,7 +76,10 @@ describe.runIf(haveServer)('the NATS start script of the templates', () => {
   writeFileSync(join(secretsDir, 'nats_cluster_password_secret'), 'r0ute');
 
   it('no_secrets: the server takes its credentials from the environment', async () => {
-    const { port } = await startLikeCompose(natsServices('no_secrets', 'single').nats!, {}, secretsDir);
+    const { port, monitor } = await startLikeCompose(natsServices('no_secrets', 'single').nats!, {}, secretsDir);
+    // The script's `exec nats-server` ran the rig's binary: /varz reports its version.
+    const version = /v(\d+\.\d+\.\d+)/.exec(spawnSync(server!, ['--version'], { encoding: 'utf8' }).stdout)?.[1];
+    expect(((await (await fetch(`http://127.0.0.1:${monitor}/varz`)).json()) as { version: string }).version).toBe(version);
     expect(await natsHandshake(port, 'alice', 'pa$word')).toBe('PONG');
     expect(await natsHandshake(port, 'alice', 'wrong')).toMatch(/^-ERR 'Authorization Violation'/);
   });

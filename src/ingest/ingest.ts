@@ -224,10 +224,12 @@ export class Ingest {
       this.nats.closed().then((error) => error ?? new RuntimeError('the NATS connection closed')),
     ]);
     // Stopped: no more deliveries. The readings not written yet go back to the server (a nak);
-    // those being written finish. The naks wait until the server has seen the unsubscribe, so a
-    // server that drops a pull request with its subscriber redelivers them to the next consumer
-    // at once. nats-server 2.9 keeps the request until it expires and delivers into it: there they
-    // come again only after the 30 s ack wait (later, not lost; see the README).
+    // those being written finish. The naks wait until the server has seen the unsubscribe, so it
+    // redelivers them to the next consumer at once (nats-server delivers nothing into a pull
+    // request after its subscriber unsubscribed: traced on 2.15.2, the rig's, and on 2.9.10).
+    // Readings it sent just before, still unread when stop() dropped the subscription here, are
+    // discarded by the client, neither acknowledged nor handed back: they come again only after
+    // the 30 s ack wait (later, not lost; see the README).
     messages.stop();
     await this.nats.flush().catch(() => undefined);
     for (const message of handBack) message.nak();

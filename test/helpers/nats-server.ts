@@ -3,15 +3,31 @@ import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, natsHandshake, waitFor } from './net.js';
+import { rigService } from './rig.js';
 
 /**
- * A nats-server of the test's own (Debian's binary, which the rig installs), with JetStream in
- * a fresh directory: for tests that kill and restart the server without disturbing the rig's.
+ * The rig's nats-server binary (a current release it builds, see src/rig/nats-build.ts), not
+ * whatever is on PATH; undefined when the rig's nats does not run (rigService warns, and under
+ * CI=true throws).
+ */
+export function rigNatsServer(): string | undefined {
+  return rigService('nats')?.NATS_SERVER;
+}
+
+/**
+ * A nats-server of the test's own (the rig's binary, `binary` by default from the rig's nats
+ * service), with JetStream in a fresh directory: for tests that kill and restart the server
+ * without disturbing the rig's.
  */
 export class OwnNatsServer {
   readonly dir = mkdtempSync(join(tmpdir(), 'smartmeter-nats-'));
   port = 0;
   private child: ChildProcess | undefined;
+  private readonly binary: string | undefined;
+
+  constructor(binary = rigNatsServer()) {
+    this.binary = binary;
+  }
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
@@ -19,8 +35,9 @@ export class OwnNatsServer {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
+    if (!this.binary) throw new Error("no nats-server: the rig's nats does not run (npm run rig -- up nats)");
     const log = openSync(join(this.dir, 'nats-server.log'), 'a');
-    this.child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'jetstream')], { stdio: ['ignore', log, log] });
+    this.child = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'jetstream')], { stdio: ['ignore', log, log] });
     await waitFor(async () => ((await natsHandshake(this.port, '', '')) === 'PONG' ? true : undefined), 15_000, `nats-server on ${this.port} (log ${this.dir}/nats-server.log)`);
   }
 

@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { ensureDebianPackages } from '../install.js';
+import { NATS_SERVER_VERSION, natsServerBinary } from '../nats-build.js';
 import { isRunning, run, startDaemon, waitUntil, which, type ProcessRecord } from '../process.js';
 import { cacheDir, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
@@ -25,13 +26,18 @@ const IMAGES_DIR = join(PACKAGE_ROOT, 'rig', 'images');
 
 /** Images built for the stack, and the image keys of the compose templates they replace. */
 const STACK_IMAGES = {
-  nats: { image: 'smartmeter-rig/nats:2.9', key: 'nats' },
+  nats: { image: `smartmeter-rig/nats:${NATS_SERVER_VERSION.replace(/^v/, '')}`, key: 'nats' },
   cassandra: { image: `smartmeter-rig/cassandra:${CASSANDRA_VERSION}`, key: 'cassandra' },
-  graphite: { image: 'smartmeter-rig/graphite:bookworm', key: 'graphite' },
-  prometheus: { image: 'smartmeter-rig/prometheus:bookworm', key: 'prometheus' },
+  // Tagged by a hash of their Dockerfile, so a changed one builds a new image.
+  graphite: { image: `smartmeter-rig/graphite:bookworm-${fileHash(join(IMAGES_DIR, 'graphite', 'Dockerfile'))}`, key: 'graphite' },
+  prometheus: { image: `smartmeter-rig/prometheus:bookworm-${fileHash(join(IMAGES_DIR, 'prometheus', 'Dockerfile'))}`, key: 'prometheus' },
   // Tagged by a hash of the sources, so a code change builds a new image.
   smartmeter: { image: `smartmeter-rig/smartmeter:${sourceHash()}`, key: 'smartmeter' },
 } as const;
+
+function fileHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 8);
+}
 
 /** A short hash of what goes into smartmeter's image. */
 function sourceHash(): string {
@@ -160,7 +166,7 @@ function buildImages(ctx: RigContext, env: Record<string, string>): void {
     const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
     run('docker', ['build', '--network', 'host', '--force-rm', '-q', '-t', image, ...args, context], { env });
   };
-  build(STACK_IMAGES.nats.image, join(IMAGES_DIR, 'nats'));
+  if (!has(STACK_IMAGES.nats.image)) build(STACK_IMAGES.nats.image, natsContext(ctx));
   build(STACK_IMAGES.graphite.image, join(IMAGES_DIR, 'graphite'));
   build(STACK_IMAGES.prometheus.image, join(IMAGES_DIR, 'prometheus'));
   if (!has(STACK_IMAGES.cassandra.image)) build(STACK_IMAGES.cassandra.image, cassandraContext(ctx));
@@ -199,6 +205,16 @@ function cassandraContext(ctx: RigContext): string {
   // Heap and paths are set by start.sh; the rest is the list the host rig uses.
   writeFileSync(join(context, 'jvm.options'), `${cassandraJvmFlags().join('\n')}\n`);
   writeFileSync(join(context, 'logback.xml'), LOGBACK_XML);
+  return context;
+}
+
+/** The NATS image's Dockerfile and the rig's static nats-server binary. */
+function natsContext(ctx: RigContext): string {
+  const context = join(cacheDir('docker-contexts'), 'nats');
+  rmSync(context, { recursive: true, force: true });
+  mkdirSync(context, { recursive: true });
+  cpSync(join(IMAGES_DIR, 'nats'), context, { recursive: true });
+  cpSync(natsServerBinary(ctx), join(context, 'nats-server'));
   return context;
 }
 

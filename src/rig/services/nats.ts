@@ -1,15 +1,19 @@
 /**
- * NATS for the tests: Debian's nats-server, three instances on 127.0.0.1, each with
- * JetStream stored under the rig's directory:
+ * NATS for the tests: the rig's own nats-server (a current release built from source, see
+ * ../nats-build.ts; not Debian's 2.9), three instances on 127.0.0.1, each with JetStream stored
+ * under the rig's directory:
  *   plain  client 4222, monitoring 8222
  *   auth   client 4223, monitoring 8223, user/password generated once (files, mode 0600)
  *   tls    client 4224, monitoring 8224, mutual TLS with a CA and certificates made at start
+ * Its values include the binary (NATS_SERVER) and its version (NATS_SERVER_VERSION), for tests
+ * that start a server of their own.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages } from '../install.js';
-import { canConnect, ensurePortFree, isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
+import { NATS_SERVER_VERSION, natsServerBinary } from '../nats-build.js';
+import { canConnect, ensurePortFree, isRunning, run, startDaemon, stopProcess, waitUntil, type ProcessRecord } from '../process.js';
 import { serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 
@@ -27,17 +31,26 @@ const INSTANCES: Instance[] = [
 
 export const nats: RigService = {
   name: 'nats',
-  describe: 'nats-server on 127.0.0.1: plain :4222, user/password :4223, mutual TLS :4224 (JetStream on all)',
+  describe: `nats-server ${NATS_SERVER_VERSION} (built with go install through the Go module proxy) on 127.0.0.1: plain :4222, user/password :4223, mutual TLS :4224 (JetStream on all)`,
 
   async up(ctx: RigContext, previous?: ServiceState): Promise<ServiceState> {
-    ensureDebianPackages({ 'nats-server': 'nats-server', openssl: 'openssl' }, ctx.log);
+    ensureDebianPackages({ openssl: 'openssl' }, ctx.log);
+    const server = natsServerBinary(ctx);
     const dir = serviceDir('nats');
-    const values: Record<string, string> = {};
+    const values: Record<string, string> = { NATS_SERVER: server, NATS_SERVER_VERSION };
     const processes: ProcessRecord[] = [];
     for (const instance of INSTANCES) {
       const home = join(dir, instance.name);
       mkdirSync(home, { recursive: true, mode: 0o700 });
-      const running = previous?.processes.find((p) => p.name === `nats-${instance.name}` && isRunning(p));
+      const recorded = previous?.processes.find((p) => p.name === `nats-${instance.name}` && isRunning(p));
+      // Kept only when it runs this binary at this version; one of an older rig (Debian's
+      // nats-server, another version) is the rig's own process, so it is stopped and replaced.
+      const current = recorded?.executable === server && previous?.values.NATS_SERVER_VERSION === NATS_SERVER_VERSION;
+      if (recorded && !current) {
+        ctx.log(`nats: stopping ${recorded.name} (pid ${recorded.pid}, ${recorded.executable}) to start nats-server ${NATS_SERVER_VERSION}`);
+        await stopProcess(recorded);
+      }
+      const running = current ? recorded : undefined;
       if (running) {
         processes.push(running);
       } else {
@@ -47,7 +60,7 @@ export const nats: RigService = {
         await ensurePortFree(instance.port, `nats ${instance.name}`);
         const record = ctx.track(startDaemon({
           name: `nats-${instance.name}`,
-          executable: 'nats-server',
+          executable: server,
           args: ['-c', config],
           log: join(home, 'nats-server.log'),
         }));
