@@ -246,6 +246,7 @@ Examples:
     .option('--subject-prefix <prefix>', 'subject prefix (env GATLING_TO_NATS_SUBJECT)', process.env.GATLING_TO_NATS_SUBJECT ?? 'smartmeter.raw')
     .option('--queue <group>', 'queue group of core mode', 'cassandra_inject')
     .option('--jetstream [stream]', 'read through a durable JetStream consumer of this stream (default SMARTMETER)')
+    .option('--create-stream', 'with --jetstream: create the stream (subjects <subject-prefix>.>) if it does not exist, as inject --create-stream does')
     .option('--durable <name>', 'durable consumer name in JetStream mode', 'ingest')
     .option('--contact-points <hosts>', 'Cassandra host[:port],… (env CASSANDRA_URL)', process.env.CASSANDRA_URL ?? '127.0.0.1')
     .option('--port <port>', 'CQL port', '9042')

@@ -99,6 +99,22 @@ describe.runIf(rig)('ingest on the rig', () => {
     expect(row.get('val12')).toBe(12);
   });
 
+  it('jetstream mode and a missing stream: refused, naming --create-stream; with it, the stream is made for <prefix>.>', async () => {
+    const ks = freshKeyspace();
+    const stream = `MADE_${Date.now()}`;
+    const prefix = stream.toLowerCase();
+    const args = ['ingest', '--server', rig!.NATS_URL!, '--keyspace', ks, '--subject-prefix', prefix, '--jetstream', stream, '--duration', '1s'];
+    const refused = runCli(args);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`^smartmeter: JetStream stream "${stream}" does not exist on the server: .*--create-stream$`, 'm'));
+    const made = runCli([...args, '--create-stream']);
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stderr).toContain(`created JetStream stream ${stream} for ${prefix}.>`);
+    const manager = await nats.jetstreamManager();
+    expect((await manager.streams.info(stream)).config.subjects).toEqual([`${prefix}.>`]);
+    await manager.streams.delete(stream);
+  });
+
   it('jetstream mode: Cassandra stopped and started in the middle, and still every reading is stored', async () => {
     const ks = freshKeyspace();
     const stream = `INGEST_${Date.now()}`;

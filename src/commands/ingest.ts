@@ -23,6 +23,8 @@ export interface IngestCommandOptions {
   subjectPrefix: string;
   queue: string;
   jetstream?: string | boolean;
+  /** With jetstream: create the stream (subjects <subject-prefix>.>) when it is missing. */
+  createStream?: boolean;
   durable: string;
   contactPoints: string;
   port: string;
@@ -108,7 +110,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     keyspace: options.keyspace,
     concurrency,
     consistency,
-    jetstream: stream ? { stream, durable: options.durable } : undefined,
+    jetstream: stream ? { stream, durable: options.durable, createSubjects: options.createStream ? [`${options.subjectPrefix}.>`] : undefined } : undefined,
     count,
     durationMs,
     retries,

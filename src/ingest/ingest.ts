@@ -19,7 +19,8 @@ export interface IngestOptions {
   concurrency: number;
   consistency: number;
   /** JetStream: stream and durable consumer names; undefined for core NATS. */
-  jetstream?: { stream: string; durable: string };
+  /** createSubjects: when the stream is missing, create it for these subjects (else it is an error). */
+  jetstream?: { stream: string; durable: string; createSubjects?: string[] };
   /** Stop after this many messages (received in core mode, acknowledged in JetStream mode). */
   count?: number;
   /** Stop after this many milliseconds. */
@@ -155,13 +156,17 @@ export class Ingest {
     if (failure) throw failure;
   }
 
-  private async runJetStream({ stream, durable }: { stream: string; durable: string }): Promise<void> {
+  private async runJetStream({ stream, durable, createSubjects }: { stream: string; durable: string; createSubjects?: string[] }): Promise<void> {
     const { AckPolicy } = await import('nats');
     const manager = await this.nats.jetstreamManager();
-    try {
-      await manager.streams.info(stream);
-    } catch {
-      throw new RuntimeError(`JetStream stream "${stream}" does not exist on the server: create it first (e.g. nats stream add ${stream})`);
+    const exists = await manager.streams.info(stream).then(() => true, () => false);
+    if (!exists && !createSubjects) throw new RuntimeError(`JetStream stream "${stream}" does not exist on the server: create it first (e.g. nats stream add ${stream}), or pass --create-stream`);
+    if (!exists) {
+      await manager.streams.add({ name: stream, subjects: createSubjects }).catch((error: Error) => {
+        // Another ingest replica may have made it meanwhile.
+        if (!/already in use/i.test(error.message)) throw new RuntimeError(`cannot create JetStream stream "${stream}" for ${createSubjects!.join(', ')}: ${error.message}`);
+      });
+      this.options.log(`created JetStream stream ${stream} for ${createSubjects!.join(', ')}`);
     }
     // max_ack_pending bounds what the server hands out unacknowledged, so it also bounds the
     // readings queued here for a write slot: at most one more window behind the writes under way.
