@@ -167,6 +167,16 @@ describe.runIf(rig)('the smart-meter Helm chart', () => {
   });
 });
 
+describe('combine --format helm', () => {
+  it('sets the smartmeter image from the properties even when no smartmeter service is a target (the schema Job runs it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-helm-props-'));
+    writeFileSync(join(dir, 'properties.yml'), 'docker-smartmeter-repository: registry.example/sm\ndocker-smartmeter-tag: "7.7"\n');
+    const r = runCli(['combine', '-p', dir, 'local', 'single', 'no_secrets', 'cassandra', '--format', 'helm', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { images: Record<string, unknown> }).images.smartmeter).toEqual({ repository: 'registry.example/sm', tag: '7.7' });
+  });
+});
+
 describe('helm status from kubectl pods', () => {
   it('reads each component: ready, completed, starting, crash-looping', async () => {
     const { componentStatuses } = await import('../src/runtime/helm.js');

@@ -334,6 +334,34 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     await expectGone(release.ns);
   }, 600_000);
 
+  it('cluster mode: three Cassandra pods (small heaps) form one ring, and the schema Job makes the keyspace with replication factor 3', async () => {
+    const release = newRelease('ring');
+    const started = Date.now();
+    const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'cassandra', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
+      '--values', valuesFile('metrics: {enabled: false}\nnats: {replicas: 1}\ncassandra: {maxHeapSize: 384M, heapNewSize: 96M}\n'), '--timeout', '12m', '--json']);
+    expect(up.status, up.stderr).toBe(0);
+    console.log(`cluster mode, 3 Cassandra pods: up to all-ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const statuses = JSON.parse(up.stdout) as { service: string; phase: string; detail: string }[];
+    expect(statuses.find((s) => s.service === 'cassandra')).toMatchObject({ phase: 'healthy', detail: 'ready (3/3)' });
+    expect(statuses.find((s) => s.service === 'cassandra-init')).toMatchObject({ phase: 'completed' });
+    // Asked from a pod of the smartmeter image: the peers node 0 knows, and the keyspace's replication.
+    const script = `const c = new (require('cassandra-driver').Client)({contactPoints: ['meters-cassandra'], localDataCenter: 'dc1'});
+(async () => {
+  const peers = (await c.execute('SELECT peer FROM system.peers')).rows.length;
+  const replication = (await c.execute("SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'smartmeter'")).rows[0].replication;
+  console.log(JSON.stringify({ peers, hosts: c.getState().getConnectedHosts().length, replication }));
+  await c.shutdown();
+})().catch((e) => { console.error(e.message); process.exit(1); });`;
+    const image = (JSON.parse(kubectlOk(['-n', release.ns, 'get', 'jobs', '-o', 'json'])) as { items: { spec: { template: { spec: { containers: { image: string }[] } } } }[] }).items[0]!.spec.template.spec.containers[0]!.image;
+    const out = kubectlOk(['-n', release.ns, 'run', 'ring-check', `--image=${image}`, '--image-pull-policy=Never', '--restart=Never', '--attach', '--rm', '--quiet', '--command', '--', 'node', '-e', script]);
+    const ring = JSON.parse(out.trim().split('\n').at(-1)!) as { peers: number; replication: Record<string, string> };
+    expect(ring.peers).toBe(2);
+    expect(ring.replication).toMatchObject({ dc1: '3' });
+    const down = release.cli(['down', '--volumes']);
+    expect(down.status, down.stderr).toBe(0);
+    await expectGone(release.ns);
+  }, 1_000_000);
+
   it('a workload that cannot start: named with its events, the release and the namespace it created removed', async () => {
     const release = newRelease('broken');
     const up = release.cli(['up', 'local', 'single', 'no_secrets', 'root', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,

@@ -39,7 +39,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
 
   let text: string;
   if (options.format === 'helm') {
-    const helm = helmValues(result.document, clusterMode);
+    const helm = helmValues(result.document, clusterMode, result.property);
     if (helm.notInChart.length) process.stderr.write(`smartmeter: warning: not in the Helm chart, left out: ${helm.notInChart.join(', ')}\n`);
     if (secretMode === 'secrets') {
       process.stderr.write(`smartmeter: secrets mode: the credentials are not in the values; pass them with ${Object.entries(HELM_SECRET_VALUES).map(([file, key]) => `--set-file ${key}=devsecrets/${file}`).join(' ')} (smartmeter up --runtime helm does)\n`);

@@ -33,7 +33,7 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
   const dir = stackDir(options.stateDir, options.name);
   const { result, modes } = combineStack(options);
   const document = withoutServices(result.document, options.without ?? []);
-  const helm = helmValues(document, modes.clusterMode);
+  const helm = helmValues(document, modes.clusterMode, result.property);
   if (helm.notInChart.length) process.stderr.write(`smartmeter: warning: not in the Helm chart, left out: ${helm.notInChart.join(', ')}\n`);
   // Secrets mode: the chart's Secrets are filled from the secret files, never written into the values.
   const setFiles = Object.fromEntries(bindSecrets(document, options.secretsDir).filter((s) => HELM_SECRET_VALUES[s.name]).map((s) => [HELM_SECRET_VALUES[s.name]!, s.file]));

@@ -70,6 +70,8 @@ export interface CombineResult {
   containsSecrets: boolean;
   /** Harmless but probably unintended: e.g. a --set of a key nothing uses. */
   warnings: string[];
+  /** Any property's resolved value, used by a fragment or not (e.g. an image key for the Helm values). */
+  property: (key: string) => string | undefined;
 }
 
 /** Keys whose values are credentials: masked in --explain, and they make an output file 0600. */
@@ -288,6 +290,7 @@ export function combine(request: CombineRequest): CombineResult {
     unresolved: missing,
     containsSecrets,
     warnings: unusedSets(request.sets, placeholderKeys, store),
+    property: (key) => store.resolve(key)?.value,
   };
 }
 

@@ -20,7 +20,11 @@ const CHART_SERVICES = new Set([
   'prometheus', 'telegraf_docker',
 ]);
 
-export function helmValues(document: YamlMap, clusterMode: string): HelmValuesResult {
+/**
+ * `property` answers for properties no service of the document used: the smartmeter image, which
+ * the chart's schema Job needs even when no smartmeter service is among the targets.
+ */
+export function helmValues(document: YamlMap, clusterMode: string, property: (key: string) => string | undefined = () => undefined): HelmValuesResult {
   const services = isMap(document.services) ? document.services : {};
   const service = (name: string): YamlMap | undefined => (isMap(services[name]) ? services[name] : undefined);
   const env = (name: string): Record<string, string> => {
@@ -44,7 +48,9 @@ export function helmValues(document: YamlMap, clusterMode: string): HelmValuesRe
   for (const [key, from] of [['smartmeter', ['cassandra_inject', 'inject', 'cassandra_stats']], ['nats', ['nats']], ['cassandra', ['cassandra-cluster-main']],
     ['graphite', ['graphite']], ['grafana', ['grafana']], ['telegraf', ['telegraf_nats', 'telegraf_max_voltage', 'telegraf_temperature', 'telegraf_prediction']]] as const) {
     const found = from.map(image).find(Boolean);
+    const repository = property(`docker-${key}-repository`);
     if (found) images[key] = found;
+    else if (key === 'smartmeter' && repository) images[key] = { repository, tag: `${property(`docker-${key}-tag`) ?? 'latest'}${property('docker-additional-tag') ?? ''}` };
   }
 
   const nats = env('nats');
