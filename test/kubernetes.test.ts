@@ -156,15 +156,22 @@ function injectSummaries(ns: string): { pod: string; slot: number; voltage: numb
 }
 
 function waitForInjectDone(ns: string, pods: number, timeoutMs: number): Promise<true> {
-  return waitFor(() => {
+  return waitFor(async () => {
     const job = JSON.parse(kubectlOk(['-n', ns, 'get', 'jobs', '-l', 'app.kubernetes.io/component=inject', '-o', 'json'])) as { items: { status: { succeeded?: number; failed?: number } }[] };
     return job.items[0]?.status.succeeded === pods ? true : undefined;
   }, timeoutMs, 'the inject Job to complete');
 }
 
+/** `down --volumes`, then nothing of the release is left. */
+async function downLeavesNothing(release: Release): Promise<void> {
+  const down = release.cli(['down', '--volumes']);
+  expect(down.status, down.stderr).toBe(0);
+  await expectGone(release.ns);
+}
+
 /** Nothing of the release in its namespace, and the namespace itself gone. */
 async function expectGone(ns: string): Promise<void> {
-  await waitFor(() => (kubectl(['get', 'namespace', ns]).status !== 0 ? true : undefined), 180_000, `namespace ${ns} deleted`);
+  await waitFor(async () => (kubectl(['get', 'namespace', ns]).status !== 0 ? true : undefined), 180_000, `namespace ${ns} deleted`);
   const left = kubectlOk(['get', 'pods,pvc,secrets,configmaps,services,persistentvolumes', '-A', '-l', 'app.kubernetes.io/instance=meters', '-o', 'name']);
   expect(kubectlOk(['get', 'pvc', '-A', '-o', 'name']).split('\n').filter((l) => l.includes(ns))).toEqual([]);
   expect(left.split('\n').filter(Boolean).filter((n) => !n.startsWith('persistentvolume/'))).toEqual([]);
@@ -206,7 +213,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     }
     const voltage = summaries.reduce((sum, s) => sum + s.voltage, 0);
     // Every voltage reading becomes one row (ingest may still be writing the last ones).
-    const counts = await waitFor(() => {
+    const counts = await waitFor(async () => {
       const c = cassandraCounts(release.ns);
       return c.rows >= voltage ? c : undefined;
     }, 60_000, `${voltage} rows`);
@@ -236,9 +243,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/meters-ingest-/);
 
-    const down = release.cli(['down', '--volumes']);
-    expect(down.status, down.stderr).toBe(0);
-    await expectGone(release.ns);
+    await downLeavesNothing(release);
   }, 900_000);
 
   it('secrets, JetStream: clients authenticate with the Secret from the files; an ingest pod deleted mid-run is replaced and no reading is lost', async () => {
@@ -261,14 +266,14 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const before = kubectlOk(['-n', release.ns, 'get', 'pods', '-l', 'app.kubernetes.io/component=ingest', '-o', 'jsonpath={.items[0].metadata.name}']);
     await new Promise((resolve) => setTimeout(resolve, 20_000));
     kubectlOk(['-n', release.ns, 'delete', 'pod', before, '--wait=false']);
-    await waitFor(() => {
+    await waitFor(async () => {
       const names = kubectlOk(['-n', release.ns, 'get', 'pods', '-l', 'app.kubernetes.io/component=ingest', '--field-selector', 'status.phase=Running', '-o', 'jsonpath={.items[*].metadata.name}']);
       return names && !names.includes(before) ? true : undefined;
     }, 120_000, 'a new ingest pod');
     await waitForInjectDone(release.ns, 1, 240_000);
     const [summary] = injectSummaries(release.ns);
     expect(summary!.lost).toBe(0);
-    const counts = await waitFor(() => {
+    const counts = await waitFor(async () => {
       try {
         const c = cassandraCounts(release.ns);
         return c.rows >= summary!.voltage ? c : undefined;
@@ -278,9 +283,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     }, 120_000, `${summary!.voltage} rows`);
     expect(counts.rows).toBe(summary!.voltage);
     console.log(`self-healing: ingest pod ${before} deleted mid-run; ${counts.rows} rows for ${summary!.voltage} voltage readings`);
-    const down = release.cli(['down', '--volumes']);
-    expect(down.status, down.stderr).toBe(0);
-    await expectGone(release.ns);
+    await downLeavesNothing(release);
   }, 900_000);
 
   it('cluster mode: three NATS pods with routes; a message published on one is received through another', async () => {
@@ -329,9 +332,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
       for (const c of connections) await c.close().catch(() => undefined);
       for (const f of forwards) f.kill();
     }
-    const down = release.cli(['down', '--volumes']);
-    expect(down.status, down.stderr).toBe(0);
-    await expectGone(release.ns);
+    await downLeavesNothing(release);
   }, 600_000);
 
   it('cluster mode: three Cassandra pods (small heaps) form one ring, and the schema Job makes the keyspace with replication factor 3', async () => {
@@ -357,9 +358,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const ring = JSON.parse(out.trim().split('\n').at(-1)!) as { peers: number; replication: Record<string, string> };
     expect(ring.peers).toBe(2);
     expect(ring.replication).toMatchObject({ dc1: '3' });
-    const down = release.cli(['down', '--volumes']);
-    expect(down.status, down.stderr).toBe(0);
-    await expectGone(release.ns);
+    await downLeavesNothing(release);
   }, 1_000_000);
 
   it('a workload that cannot start: named with its events, the release and the namespace it created removed', async () => {
