@@ -192,6 +192,22 @@ describe('helm status from kubectl pods', () => {
       'nats healthy ready (2/2)',
     ]);
   });
+  it('reads workloads too: one without pods is pending; a Job fails by its own condition, not by a crashing pod; an evicted pod a ReplicaSet replaced is left out', async () => {
+    const { componentStatuses } = await import('../src/runtime/helm.js');
+    const owned = (component: string, kind: string, phase: string, ready: boolean, waiting?: string) => ({
+      metadata: { name: `${component}-x`, labels: { 'app.kubernetes.io/component': component }, ownerReferences: [{ kind }] },
+      status: { phase, containerStatuses: [{ ready, restartCount: waiting ? 2 : 0, state: waiting ? { waiting: { reason: waiting } } : {} }] },
+    });
+    const workload = (kind: string, component: string, conditions: { type: string; status: string }[] = []) => ({ kind, metadata: { labels: { 'app.kubernetes.io/component': component } }, status: { conditions } });
+    const pods = { items: [owned('inject', 'Job', 'Running', false, 'CrashLoopBackOff'), owned('ingest', 'ReplicaSet', 'Failed', false), owned('ingest', 'ReplicaSet', 'Running', true), owned('cassandra-init', 'Job', 'Running', false, 'CrashLoopBackOff')] };
+    const workloads = { items: [workload('Job', 'inject'), workload('Deployment', 'ingest'), workload('StatefulSet', 'nats'), workload('Job', 'cassandra-init', [{ type: 'Failed', status: 'True' }])] };
+    expect(componentStatuses(pods, workloads).map(({ service, phase, detail }) => `${service} ${phase} ${detail}`)).toEqual([
+      'cassandra-init failed failed: the Job used up its retries',
+      'ingest healthy ready (1/1)',
+      'inject starting pending (0/1 ready, 2 restarts, CrashLoopBackOff)',
+      'nats starting pending (no pods yet)',
+    ]);
+  });
 });
 
 describe.runIf(rig && kube)('the chart on the rig\'s Kubernetes: objects validated and stored by the API server', () => {

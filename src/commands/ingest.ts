@@ -120,7 +120,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   const samples = () => ingestSamples(ingest.stats, { inFlight: ingest.inFlight, queued: ingest.queued }, meter.update(ingest.stats.written));
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
-    metrics = metricsAddress ? await serveMetrics(metricsAddress, () => prometheusText('ingest', { slot }, samples())) : undefined;
+    metrics = metricsAddress ? await serveMetrics(metricsAddress, () => prometheusText('ingest', { slot }, samples()), () => ingest.reading) : undefined;
   } catch (error) {
     await nats.close().catch(() => undefined);
     await cassandra.shutdown();

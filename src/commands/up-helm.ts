@@ -5,8 +5,8 @@ import { writeFileAtomic } from '../fs-atomic.js';
 import { parseDuration } from '../options.js';
 import { firstErrorLine, runChecked, spawnRunner, type Runner } from '../runtime/exec.js';
 import {
-  CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteHookJobs, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus, helmUninstall,
-  helmUpgradeInstall, listPods, podEvents, podLogs, podLogTail, type ComponentStatus, type PodList,
+  CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteClaims, deleteHookJobs, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus,
+  helmUninstall, helmUpgradeInstall, listClaims, listPods, listWorkloads, podEvents, podLogs, podLogTail, type ComponentStatus, type PodList, type WorkloadList,
 } from '../runtime/helm.js';
 import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
 import { RuntimeError, UsageError } from '../errors.js';
@@ -51,12 +51,17 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
   const runner = spawnRunner;
   await runChecked(runner, { program: 'helm', args: ['version', '--short'] }, 'helm version');
   await runChecked(runner, { program: 'kubectl', args: ['version', '--client'] }, 'kubectl version');
-  const namespaceExisted = (await runner(getNamespace(options.namespace))).code === 0;
+  const namespaceRead = await runner(getNamespace(options.namespace));
+  // Only a namespace that is really not there counts as made by this up (not: access refused).
+  if (namespaceRead.code !== 0 && !/NotFound|not found/.test(namespaceRead.stderr)) throw new RuntimeError(`kubectl get namespace ${options.namespace} failed: ${firstErrorLine(namespaceRead)}`);
+  const namespaceExisted = namespaceRead.code === 0;
   const record: StackRecord = {
     runtime: 'helm', name: options.name, file: valuesFile, namespace: options.namespace, createdNetworks: [], createdAt: new Date().toISOString(),
     createdNamespace: !namespaceExisted,
   };
   const upgrade = namespaceExisted && (await releaseExists(runner, record));
+  // Claims an earlier install left (down without --volumes) hold data: a failed install keeps them.
+  const claimsBefore = namespaceExisted ? new Set((await runChecked(runner, listClaims(record.name, options.namespace), 'kubectl get persistentvolumeclaims')).stdout.split('\n').filter(Boolean)) : new Set<string>();
   // An upgrade keeps what the first install recorded.
   if (upgrade) record.createdNamespace = readRecord(options.stateDir, options.name)?.createdNamespace === true;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -69,20 +74,27 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
   let finished: Awaited<ReturnType<Runner>> | undefined;
   const helmRun = runner(install).then((outcome) => (finished = outcome));
   let statuses: ComponentStatus[] = [];
-  while (finished === undefined) {
-    statuses = await readStatuses(runner, record).catch(() => statuses);
+  // A failed read keeps the last statuses for the display, but never counts as all ready.
+  let readOk = false;
+  const poll = async () => {
+    const read = await readStatuses(runner, record).then((s) => s, () => undefined);
+    readOk = read !== undefined && read.length > 0;
+    if (read) statuses = read;
     ui.progress(statuses);
+  };
+  while (finished === undefined) {
+    await poll();
     await Promise.race([helmRun, sleep(POLL_MS)]);
   }
   let outcome = finished;
-  statuses = await readStatuses(runner, record).catch(() => statuses);
-  ui.progress(statuses);
+  await poll();
   // helm waits for Deployments and StatefulSets, not for Jobs: the inject pods may still be
-  // waiting for ingest. Ready means every workload ready or done, as on Compose.
+  // waiting for ingest. Ready means every workload ready or done, as on Compose; a Job that used
+  // up its retries fails at once, anything else gets until the timeout.
   const deadline = started + timeoutMs;
-  while (outcome.code === 0 && statuses.some((s) => s.phase !== 'healthy' && s.phase !== 'completed')) {
-    if (statuses.some((s) => s.phase === 'failed')) {
-      outcome = { code: 1, stdout: '', stderr: 'Error: a workload failed after helm finished' };
+  while (outcome.code === 0 && (!readOk || statuses.some((s) => s.phase !== 'healthy' && s.phase !== 'completed'))) {
+    if (statuses.some((s) => s.phase === 'failed' && s.detail.startsWith('failed: the Job'))) {
+      outcome = { code: 1, stdout: '', stderr: 'Error: a Job failed after helm finished' };
       break;
     }
     if (Date.now() > deadline) {
@@ -90,37 +102,43 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
       break;
     }
     await sleep(POLL_MS);
-    statuses = await readStatuses(runner, record).catch(() => statuses);
-    ui.progress(statuses);
+    await poll();
   }
   if (outcome.code !== 0) {
     const notReady = statuses.filter((s) => s.phase === 'failed' || s.phase === 'starting');
-    for (const component of notReady) ui.log(await failureReport(runner, record, component));
-    if (options.keepOnFailure !== true) await undo(runner, record, upgrade, dir, ui.log);
+    for (const component of notReady) ui.log(await failureReport(runner, record, component).catch((error: Error) => `${component.service}: ${component.detail} (no report: ${error.message})`));
+    if (options.keepOnFailure !== true) await undo(runner, record, { upgrade, claimsBefore }, dir, ui.log);
     const which = notReady.length ? `; not ready: ${notReady.map((s) => `${s.service} (${s.detail})`).join(', ')}` : '';
     throw new RuntimeError(`helm upgrade --install ${options.name} failed: ${firstErrorLine(outcome)}${which}`);
   }
   printStatuses(statuses, options.json === true);
 }
 
-/** What `helm --atomic` would have done, after the report: roll an upgrade back, or remove a first install. */
-async function undo(runner: Runner, record: StackRecord, upgrade: boolean, dir: string, log: (line: string) => void): Promise<void> {
-  if (upgrade) {
+/**
+ * What `helm --atomic` would have done, after the report: roll an upgrade back, or remove a first
+ * install with the claims it made (not those an earlier install left) and the namespace it made.
+ */
+async function undo(runner: Runner, record: StackRecord, before: { upgrade: boolean; claimsBefore: Set<string> }, dir: string, log: (line: string) => void): Promise<void> {
+  const ns = record.namespace!;
+  if (before.upgrade) {
     log(`rolling ${record.name} back to its previous revision (--keep-on-failure leaves it)`);
-    await runner(helmRollback(record.name, record.namespace!));
+    const rollback = await runner(helmRollback(record.name, ns));
+    if (rollback.code !== 0) log(`warning: helm rollback ${record.name} failed: ${firstErrorLine(rollback)}`);
     return;
   }
   log(`removing the failed release ${record.name} (--keep-on-failure leaves it)`);
-  await runner(helmUninstall(record.name, record.namespace!));
-  await runner(deleteHookJobs(record.name, record.namespace!));
-  await runner(deleteVolumeClaims(record.name, record.namespace!));
-  if (record.createdNamespace) await runner(deleteNamespace(record.namespace!));
+  await runner(helmUninstall(record.name, ns));
+  await runner(deleteHookJobs(record.name, ns));
+  const claims = (await runner(listClaims(record.name, ns))).stdout.split('\n').filter((c) => c && !before.claimsBefore.has(c));
+  if (claims.length) await runner(deleteClaims(ns, claims));
+  if (record.createdNamespace) await runner(deleteNamespace(ns));
   rmSync(dir, { recursive: true, force: true });
 }
 
 async function readStatuses(runner: Runner, record: StackRecord): Promise<ComponentStatus[]> {
   const pods = await runChecked(runner, listPods(record.name, record.namespace!), 'kubectl get pods');
-  return componentStatuses(JSON.parse(pods.stdout) as PodList);
+  const workloads = await runChecked(runner, listWorkloads(record.name, record.namespace!), 'kubectl get deployments,statefulsets,jobs');
+  return componentStatuses(JSON.parse(pods.stdout) as PodList, JSON.parse(workloads.stdout) as WorkloadList);
 }
 
 /** The component's first pod that is not ready: its last log lines and its events. */

@@ -125,6 +125,13 @@ export class Ingest {
     return this.stats;
   }
 
+  /** True once reading: the core subscription reached the server, or the JetStream consumer delivers (readiness). */
+  get reading(): boolean {
+    return this.subscribed && !this.stopping;
+  }
+
+  private subscribed = false;
+
   /** Graceful stop: no new messages; the writes in flight finish. */
   stop(): void {
     if (this.stopping) return;
@@ -151,6 +158,8 @@ export class Ingest {
         }
       },
     });
+    // The SUB has reached the server once a flush comes back: from then on nothing published is missed.
+    void this.nats.flush().then(() => (this.subscribed = true), () => undefined);
     await Promise.race([this.stopped, subscription.closed]);
     await subscription.drain().catch(() => undefined);
     if (failure) throw failure;
@@ -162,11 +171,13 @@ export class Ingest {
     const exists = await manager.streams.info(stream).then(() => true, () => false);
     if (!exists && !createSubjects) throw new RuntimeError(`JetStream stream "${stream}" does not exist on the server: create it first (e.g. nats stream add ${stream}), or pass --create-stream`);
     if (!exists) {
-      await manager.streams.add({ name: stream, subjects: createSubjects }).catch((error: Error) => {
-        // Another ingest replica may have made it meanwhile.
-        if (!/already in use/i.test(error.message)) throw new RuntimeError(`cannot create JetStream stream "${stream}" for ${createSubjects!.join(', ')}: ${error.message}`);
+      const made = await manager.streams.add({ name: stream, subjects: createSubjects }).then(() => true, async (error: Error) => {
+        // Another ingest replica may have made it meanwhile: fine if it is the same stream.
+        const other = await manager.streams.info(stream).catch(() => undefined);
+        if (other && createSubjects!.every((subject) => other.config.subjects?.includes(subject))) return false;
+        throw new RuntimeError(`cannot create JetStream stream "${stream}" for ${createSubjects!.join(', ')}: ${error.message}`);
       });
-      this.options.log(`created JetStream stream ${stream} for ${createSubjects!.join(', ')}`);
+      if (made) this.options.log(`created JetStream stream ${stream} for ${createSubjects!.join(', ')}`);
     }
     // max_ack_pending bounds what the server hands out unacknowledged, so it also bounds the
     // readings queued here for a write slot: at most one more window behind the writes under way.
@@ -222,6 +233,7 @@ export class Ingest {
         });
       },
     });
+    this.subscribed = true;
     const failure = await Promise.race([
       this.stopped.then(() => undefined),
       messages.closed(),

@@ -5,10 +5,20 @@
 import { createServer, type Server } from 'node:http';
 import { RuntimeError, UsageError } from '../errors.js';
 
-export async function serveMetrics(address: { host: string; port: number }, render: () => string): Promise<{ close: () => Promise<void>; port: number }> {
+/**
+ * GET /metrics: the text format of `render()`. With `ready`, GET /ready answers 200 while it
+ * returns true and 503 otherwise (a Kubernetes readiness probe).
+ */
+export async function serveMetrics(address: { host: string; port: number }, render: () => string, ready?: () => boolean): Promise<{ close: () => Promise<void>; port: number }> {
   const server: Server = createServer((request, response) => {
-    if (request.method !== 'GET' || (request.url ?? '/').split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('smartmeter serves /metrics\n');
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && path === '/ready' && ready) {
+      const ok = ready();
+      response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not reading yet\n');
+      return;
+    }
+    if (request.method !== 'GET' || path !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end(`smartmeter serves /metrics${ready ? ' and /ready' : ''}\n`);
       return;
     }
     response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(render());

@@ -83,6 +83,13 @@ export const CHART_COMPONENTS: Record<string, string> = {
 const selector = (release: string, component?: string) =>
   `app.kubernetes.io/instance=${release}${component ? `,app.kubernetes.io/component=${component}` : ''}`;
 
+export const listClaims = (release: string, namespace: string): CommandLine => ({
+  program: 'kubectl',
+  args: ['get', 'persistentvolumeclaims', '--namespace', namespace, '--selector', selector(release), '--output', 'name'],
+});
+
+export const deleteClaims = (namespace: string, names: string[]): CommandLine => ({ program: 'kubectl', args: ['delete', '--namespace', namespace, '--ignore-not-found', ...names] });
+
 export const listPods = (release: string, namespace: string): CommandLine => ({
   program: 'kubectl',
   args: ['get', 'pods', '--namespace', namespace, '--selector', selector(release), '--output', 'json'],
@@ -121,20 +128,46 @@ export interface ComponentStatus {
   pods: string[];
 }
 
-/** Each chart component's pods (label app.kubernetes.io/component), in the phases `status` prints for Compose and Swarm. Pods being deleted are left out. */
-export function componentStatuses(pods: PodList): ComponentStatus[] {
+/** What `kubectl get deployments,statefulsets,jobs --output json` gives, as far as status reads it. */
+export interface WorkloadList {
+  items: { kind: string; metadata: { labels?: Record<string, string> }; status?: { conditions?: { type: string; status: string }[] } }[];
+}
+
+export const listWorkloads = (release: string, namespace: string): CommandLine => ({
+  program: 'kubectl',
+  args: ['get', 'deployments,statefulsets,jobs', '--namespace', namespace, '--selector', selector(release), '--output', 'json'],
+});
+
+/**
+ * Each chart component (label app.kubernetes.io/component), in the phases `status` prints for
+ * Compose and Swarm, from its pods and, when given, its workloads: a workload without pods yet is
+ * pending; a Job is failed or done by its own conditions (its pods restart until its retries are
+ * used up). Pods being deleted, and failed pods a ReplicaSet has replaced (evicted), are left out.
+ */
+export function componentStatuses(pods: PodList, workloads?: WorkloadList): ComponentStatus[] {
   const byComponent = new Map<string, PodList['items']>();
+  for (const w of workloads?.items ?? []) {
+    const component = w.metadata.labels?.['app.kubernetes.io/component'];
+    if (component && !byComponent.has(component)) byComponent.set(component, []);
+  }
+  const jobCondition = (component: string, type: string) => (workloads?.items ?? []).some((w) => w.kind === 'Job' && w.metadata.labels?.['app.kubernetes.io/component'] === component
+    && (w.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True'));
   for (const pod of pods.items) {
     if (pod.metadata.deletionTimestamp) continue;
+    if (pod.status.phase === 'Failed' && pod.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet') continue;
     const component = pod.metadata.labels?.['app.kubernetes.io/component'] ?? '?';
     byComponent.set(component, [...(byComponent.get(component) ?? []), pod]);
   }
-  return [...byComponent].sort(([a], [b]) => a.localeCompare(b)).map(([service, list]) => {
+  return [...byComponent].sort(([a], [b]) => a.localeCompare(b)).map(([service, list]): ComponentStatus => {
+    if (jobCondition(service, 'Failed')) return { service, phase: 'failed', detail: 'failed: the Job used up its retries', containers: [], pods: list.map((p) => p.metadata.name ?? '?') };
+    if (list.length === 0) return { service, phase: jobCondition(service, 'Complete') ? 'completed' : 'starting', detail: jobCondition(service, 'Complete') ? 'done' : 'pending (no pods yet)', containers: [], pods: [] };
+    const isJob = list.some((p) => p.metadata.ownerReferences?.[0]?.kind === 'Job');
     const isReady = (p: PodList['items'][number]) => p.status.phase === 'Running' && (p.status.containerStatuses ?? []).length > 0 && (p.status.containerStatuses ?? []).every((c) => c.ready);
     const ready = list.filter(isReady).length;
     const succeeded = list.filter((p) => p.status.phase === 'Succeeded').length;
     const containers = list.flatMap((p) => [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])]);
-    const failedReason = containers.map((c) => c.state.waiting?.reason).find((r) => r !== undefined && FAILED_REASONS.has(r))
+    // A Job's pod that crashes is retried; the Job's own Failed condition (above) decides.
+    const failedReason = isJob ? undefined : containers.map((c) => c.state.waiting?.reason).find((r) => r !== undefined && FAILED_REASONS.has(r))
       ?? (list.some((p) => p.status.phase === 'Failed') ? 'Failed' : undefined);
     const waiting = containers.map((c) => c.state.waiting?.reason).find(Boolean) ?? (list.some((p) => p.status.phase === 'Pending') ? 'Pending' : undefined);
     const restarts = containers.reduce((sum, c) => sum + c.restartCount, 0);
@@ -145,8 +178,9 @@ export function componentStatuses(pods: PodList): ComponentStatus[] {
     if (failedReason) [phase, detail] = ['failed', `failed: ${failedReason} (${ready}/${running} ready${extra})`];
     else if (succeeded === list.length) [phase, detail] = ['completed', succeeded > 1 ? `done (${succeeded} pods)` : 'done'];
     // A Job's pods run to an end: "running", where a server's are "ready".
-    else if (ready === running) [phase, detail] = ['healthy', `${list.some((p) => p.metadata.ownerReferences?.[0]?.kind === 'Job') ? 'running' : 'ready'} (${ready}/${running}${extra})`];
+    else if (ready === running) [phase, detail] = ['healthy', `${isJob ? 'running' : 'ready'} (${ready}/${running}${extra})`];
     else [phase, detail] = ['starting', `pending (${ready}/${running} ready${extra}${waiting ? `, ${waiting}` : ''})`];
+    if (isJob && jobCondition(service, 'Complete')) [phase, detail] = ['completed', succeeded > 1 ? `done (${succeeded} pods)` : 'done'];
     const order = (p: PodList['items'][number]) => (isReady(p) || p.status.phase === 'Succeeded' ? 1 : 0);
     return { service, phase, detail, containers: [], pods: [...list].sort((a, b) => order(a) - order(b)).map((p) => p.metadata.name ?? '?') };
   });

@@ -11,9 +11,11 @@
  * - Mounts: /var/lib, /var/log, /run/containerd, /tmp (the hostPath provisioner's volumes),
  *   /etc/hosts and /etc/resolv.conf are the rig's own directories and files inside; the /proc/sys
  *   files kubelet insists on writing are bind-mounted private copies, so the host's values stay.
- * - cgroups (v1, cgroupfs): daemons and the containerd shims in `pids:/smrig-k8s-sys`, pods under
- *   `/smrig-k8s`, so `down` ends exactly what `up` started.
+ * - cgroups (v1, cgroupfs): daemons and the containerd shims in `pids:/smrig-k8s-<id>-sys`, pods
+ *   under `/smrig-k8s-<id>` (<id>: a hash of the rig's directory), so `down` ends exactly what `up`
+ *   started.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
@@ -24,14 +26,15 @@ export const NODE_IP = '10.250.0.2';
 export const POD_CIDR = '10.244.0.0/24';
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const CLUSTER_DNS = '10.96.0.10';
-export const CGROUP_PODS = 'smrig-k8s';
-export const CGROUP_DAEMONS = 'smrig-k8s-sys';
 /** The sysctl files kubelet writes at start (container manager and OOM settings). */
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
 
 export interface NodeLayout {
   /** The service's directory (.rig/kubernetes). */
   dir: string;
+  /** cgroups of the pods and of the daemons, named after the rig's directory (another checkout's rig keeps its own). */
+  cgroupPods: string;
+  cgroupDaemons: string;
   /** Namespace files: `<ns>/net`, `<ns>/mnt`. */
   ns: string;
   data: string;
@@ -39,7 +42,8 @@ export interface NodeLayout {
 }
 
 export function layout(dir: string): NodeLayout {
-  return { dir, ns: join(dir, 'ns'), data: join(dir, 'data'), conf: join(dir, 'conf') };
+  const id = createHash('sha256').update(dir).digest('hex').slice(0, 8);
+  return { dir, ns: join(dir, 'ns'), data: join(dir, 'data'), conf: join(dir, 'conf'), cgroupPods: `smrig-k8s-${id}`, cgroupDaemons: `smrig-k8s-${id}-sys` };
 }
 
 /** `nsenter` arguments that enter both namespaces. */
@@ -100,12 +104,12 @@ export function prepareNode(node: NodeLayout): void {
   ].join('\n');
   run('nsenter', [...enter(node), 'sh', '-c', script]);
   for (const controller of cgroupControllers()) {
-    mkdirSync(join('/sys/fs/cgroup', controller, CGROUP_PODS), { recursive: true });
+    mkdirSync(join('/sys/fs/cgroup', controller, node.cgroupPods), { recursive: true });
   }
-  mkdirSync(join('/sys/fs/cgroup/pids', CGROUP_DAEMONS), { recursive: true });
+  mkdirSync(join('/sys/fs/cgroup/pids', node.cgroupDaemons), { recursive: true });
   // A new cpuset cgroup has no CPUs or memory nodes until given its parent's.
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    writeFileSync(join('/sys/fs/cgroup/cpuset', CGROUP_PODS, file), readFileSync(join('/sys/fs/cgroup/cpuset', file)));
+    writeFileSync(join('/sys/fs/cgroup/cpuset', node.cgroupPods, file), readFileSync(join('/sys/fs/cgroup/cpuset', file)));
   }
 }
 
@@ -126,7 +130,7 @@ export async function startInNode(node: NodeLayout, options: { name: string; exe
   const record = startDaemon({
     name: options.name,
     executable: 'nsenter',
-    args: [...enter(node), 'sh', '-c', `echo $$ > /sys/fs/cgroup/pids/${CGROUP_DAEMONS}/cgroup.procs && exec "$@"`, 'sh', options.executable, ...options.args],
+    args: [...enter(node), 'sh', '-c', `echo $$ > /sys/fs/cgroup/pids/${node.cgroupDaemons}/cgroup.procs && exec "$@"`, 'sh', options.executable, ...options.args],
     log: options.log,
   });
   // Until nsenter and sh have exec'ed, /proc/<pid>/cmdline is theirs.
@@ -166,7 +170,7 @@ function pidsUnder(cgroup: string): number[] {
  */
 export async function teardownNode(node: NodeLayout): Promise<string[]> {
   for (let round = 0; round < 10; round++) {
-    const left = [...pidsUnder(CGROUP_PODS), ...pidsUnder(CGROUP_DAEMONS)];
+    const left = [...pidsUnder(node.cgroupPods), ...pidsUnder(node.cgroupDaemons)];
     if (left.length === 0) break;
     for (const pid of left) {
       try {
@@ -187,7 +191,7 @@ export async function teardownNode(node: NodeLayout): Promise<string[]> {
     }
   }
   for (const controller of existsSync('/sys/fs/cgroup') ? cgroupControllers() : []) {
-    for (const name of [CGROUP_PODS, CGROUP_DAEMONS]) {
+    for (const name of [node.cgroupPods, node.cgroupDaemons]) {
       const root = join('/sys/fs/cgroup', controller, name);
       if (existsSync(root) && !removeCgroupTree(root)) problems.push(root);
     }

@@ -22,12 +22,12 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { RuntimeError } from '../../errors.js';
 import { ensureDebianPackages } from '../install.js';
-import { isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
+import { ensurePortFree, isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
 import { readState, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 import { TELEGRAF_VERSION } from './telegraf.js';
 import { buildCluster, COREDNS_VERSION, KUBERNETES_VERSION } from '../kubernetes/build.js';
-import { CGROUP_PODS, CLUSTER_DNS, layout, NODE_IP, NODE_NAME, POD_CIDR, prepareNode, SERVICE_CIDR, startInNode, teardownNode, type NodeLayout } from '../kubernetes/node.js';
+import { CLUSTER_DNS, layout, NODE_IP, NODE_NAME, POD_CIDR, prepareNode, SERVICE_CIDR, startInNode, teardownNode, type NodeLayout } from '../kubernetes/node.js';
 
 export { KUBERNETES_VERSION } from '../kubernetes/build.js';
 /** The API server as the host sees it (the forwarder). */
@@ -72,13 +72,21 @@ export const kubernetes: RigService = {
     }
     // Something of a previous cluster is left (a crash, a failed up): start over from a clean node.
     for (const record of [...(previous?.processes ?? [])].reverse()) if (isRunning(record)) process.kill(record.pid, 'SIGKILL');
-    await teardownNode(node);
+    const left = await teardownNode(node);
+    if (left.length) throw new RuntimeError(`kubernetes: processes of an earlier cluster are still in ${left.join(', ')}: stop them first`);
     rmSync(node.data, { recursive: true, force: true });
+    await ensurePortFree(API_PORT, 'kubernetes API forwarder');
 
     const started = Date.now();
-    prepareNode(node);
-    const pki = makePki(dir);
-    writeComponentConfigs(node, pki);
+    let pki: Pki;
+    try {
+      prepareNode(node);
+      pki = makePki(dir);
+      writeComponentConfigs(node, pki);
+    } catch (error) {
+      await teardownNode(node); // nothing was started yet, so the rig's own clean-up would not run
+      throw error;
+    }
     const processes: ProcessRecord[] = [];
     const start = async (name: string, executable: string, args: string[]) => {
       const record = ctx.track(await startInNode(node, { name, executable, args, log: join(dir, `${name}.log`) }));
@@ -358,7 +366,7 @@ kind: KubeletConfiguration
 authentication: {anonymous: {enabled: true}, webhook: {enabled: false}, x509: {clientCAFile: ${pki.ca}}}
 authorization: {mode: AlwaysAllow}
 cgroupDriver: cgroupfs
-cgroupRoot: /${CGROUP_PODS}
+cgroupRoot: /${node.cgroupPods}
 cgroupsPerQOS: true
 # This machine has cgroup v1 (deprecated upstream, still supported when asked for).
 failCgroupV1: false
