@@ -113,11 +113,14 @@ export function prepareNode(node: NodeLayout): void {
   }
 }
 
-/** The cgroup v1 hierarchies mounted under /sys/fs/cgroup (cpu, memory, pids, …, systemd). */
-function cgroupControllers(): string[] {
+/**
+ * The cgroup hierarchies mounted under /sys/fs/cgroup (cpu, memory, pids, …, systemd), and with
+ * `unified` the hybrid layout's v2 tree too (where runc also makes the pods' cgroups).
+ */
+function cgroupControllers(unified = false): string[] {
   return readdirSync('/sys/fs/cgroup').filter((name) => {
     const path = join('/sys/fs/cgroup', name);
-    return statSync(path).isDirectory() && existsSync(join(path, 'cgroup.procs')) && name !== 'unified';
+    return statSync(path).isDirectory() && existsSync(join(path, 'cgroup.procs')) && (unified || name !== 'unified');
   });
 }
 
@@ -190,7 +193,7 @@ export async function teardownNode(node: NodeLayout): Promise<string[]> {
       run('umount', ['-l', file]);
     }
   }
-  for (const controller of existsSync('/sys/fs/cgroup') ? cgroupControllers() : []) {
+  for (const controller of existsSync('/sys/fs/cgroup') ? cgroupControllers(true) : []) {
     for (const name of [node.cgroupPods, node.cgroupDaemons]) {
       const root = join('/sys/fs/cgroup', controller, name);
       if (existsSync(root) && !removeCgroupTree(root)) problems.push(root);
