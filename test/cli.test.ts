@@ -261,6 +261,23 @@ describe.each(['local', 'remote'])('every target alone (%s single secrets / clus
   });
 });
 
+describe('up: --values and --without', () => {
+  it('refuses --values off Helm, a missing values file, and a --without naming no service, each in one line; --without drops the service from what is deployed', () => {
+    const compose = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--values', 'package.json', '--dry-run']);
+    expect(compose.status).toBe(2);
+    expect(compose.stderr).toBe('smartmeter: --values is for --runtime helm (Compose and Swarm take properties: -p, --set)\n');
+    const missing = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--runtime', 'helm', '--values', 'no-such.yaml', '--dry-run']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe('smartmeter: --values: no-such.yaml: no such file\n');
+    const unknown = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--without', 'nats,nosuch', '--dry-run']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toBe('smartmeter: --without: no service "nosuch" in this stack (its services: inject, nats)\n');
+    const without = runCli(['up', 'local', 'single', 'no_secrets', 'root_metrics', '--without', 'grafana', '--runtime', 'helm', '--dry-run']);
+    expect(without.status, without.stderr).toBe(0);
+    expect(without.stdout).toMatch(/^ {2}grafana:\n {4}enabled: false$/m);
+  });
+});
+
 describe('a reader that goes away', () => {
   it('`smartmeter … | head -1`: no EPIPE trace, exit 0', () => {
     const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" combine local single secrets root_metrics inject streaming_metrics prediction_metrics | head -1`], { encoding: 'utf8' });
