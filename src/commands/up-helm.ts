@@ -53,7 +53,12 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
   await runChecked(runner, { program: 'kubectl', args: ['version', '--client'] }, 'kubectl version');
   const namespaceRead = await runner(getNamespace(options.namespace));
   // Only a namespace that is really not there counts as made by this up (not: access refused).
-  if (namespaceRead.code !== 0 && !/NotFound|not found/.test(namespaceRead.stderr)) throw new RuntimeError(`kubectl get namespace ${options.namespace} failed: ${firstErrorLine(namespaceRead)}`);
+  if (namespaceRead.code !== 0 && !/NotFound|not found/.test(namespaceRead.stderr)) {
+    // kubectl's last line is its summary ("The connection to the server … was refused …").
+    const summary = namespaceRead.stderr.trim().split('\n').at(-1) ?? `exit code ${namespaceRead.code}`;
+    throw new RuntimeError(/refused|dial tcp|no such host|timeout|unreachable/i.test(namespaceRead.stderr)
+      ? `Kubernetes cluster unreachable: ${summary}` : `kubectl get namespace ${options.namespace} failed: ${summary}`);
+  }
   const namespaceExisted = namespaceRead.code === 0;
   const record: StackRecord = {
     runtime: 'helm', name: options.name, file: valuesFile, namespace: options.namespace, createdNetworks: [], createdAt: new Date().toISOString(),
