@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { RuntimeError } from '../../errors.js';
 import { run, sleep, startDaemon, type ProcessRecord } from '../process.js';
 
@@ -80,6 +80,10 @@ export function prepareNode(node: NodeLayout): void {
     if (!existsSync(copy)) writeFileSync(copy, readFileSync(`/proc/sys/${f}`));
     return `mount --bind ${copy} /proc/sys/${f}`;
   });
+  // The rig's root (.rig: binaries in cache/, this service's directory) must stay visible inside.
+  const rig = dirname(node.dir);
+  const hold = ['/mnt', '/srv', '/media', '/opt'].find((h) => existsSync(h) && !`${rig}/`.startsWith(`${h}/`));
+  if (!hold) throw new RuntimeError(`no mount point to hold ${rig} inside the node's namespace (tried /mnt, /srv, /media, /opt)`);
   const script = [
     'set -e',
     'ip link set lo up',
@@ -92,14 +96,18 @@ export function prepareNode(node: NodeLayout): void {
     '  ip route add default via 10.250.0.1 dev node0',
     'fi',
     'sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1',
-    'if ! mountpoint -q /run/containerd; then',
+    `if [ ! -e ${hold}/.ready ]; then`,
     ...binds.map((b) => `  ${b}`),
     `  mount --bind ${join(d, 'resolv.conf')} /etc/resolv.conf`,
     `  mount --bind ${join(d, 'hosts')} /etc/hosts`,
-    `  mount --bind ${join(d, 'varlog')} /var/log`,
-    `  mount --bind ${join(d, 'varlib')} /var/lib`,
-    `  mount --bind ${join(d, 'tmp')} /tmp`,
-    `  mkdir -p /run/containerd && mount --bind ${join(d, 'run-containerd')} /run/containerd`,
+    // The directories below replace whole trees; the rig's directory may be inside one of them
+    // (a clone under /tmp): it is held on a tmpfs first, and bound back at its own path after.
+    `  mount -t tmpfs smrig-hold ${hold}`,
+    `  mkdir ${hold}/rig && mount --bind ${rig} ${hold}/rig`,
+    `  over() { mkdir -p "$2"; mount --bind "${hold}/rig/$1" "$2"; case "${rig}/" in "$2"/*) mkdir -p "${rig}" && mount --bind "${hold}/rig" "${rig}";; esac; }`,
+    ...([['varlog', '/var/log'], ['varlib', '/var/lib'], ['tmp', '/tmp'], ['run-containerd', '/run/containerd']] as const)
+      .map(([source, target]) => `  over ${relative(rig, join(d, source))} ${target}`),
+    `  touch ${hold}/.ready`,
     'fi',
   ].join('\n');
   run('nsenter', [...enter(node), 'sh', '-c', script]);
