@@ -83,6 +83,10 @@ spec:
     expect(r.stdout).toMatch(/INFO from broker-0\.broker-headless\n/);
     // kubectl logs reads a pod's output through the API server and the kubelet.
     expect(kubectlOk(['-n', ns, 'logs', 'broker-0'])).toMatch(/Server is ready/);
+    // A pod asking kubelet's API directly is refused: it has no certificate of the rig's CA.
+    const probe = `require('https').get({ host: '10.250.0.2', port: 10250, path: '/pods', rejectUnauthorized: false }, (r) => { console.log('kubelet says', r.statusCode); process.exit(0); }).on('error', (e) => { console.log('error', e.message); process.exit(1); })`;
+    const kubelet = kubectl(['-n', ns, 'run', 'kubelet-probe', `--image=${docker!.DOCKER_SMARTMETER_IMAGE}`, '--image-pull-policy=Never', '--restart=Never', '--attach', '--rm', '--quiet', '--command', '--', 'node', '-e', probe]);
+    expect(kubelet.stdout, kubelet.stderr).toMatch(/^kubelet says 401$/m);
   }, 240_000);
 
   it('keeps to its namespaces: its bridge, veth and kube-proxy rules exist inside, not on the host', () => {

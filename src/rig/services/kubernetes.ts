@@ -111,7 +111,7 @@ export const kubernetes: RigService = {
       `--service-account-key-file=${pki.saPublic}`, `--service-account-signing-key-file=${pki.saPrivate}`,
       `--token-auth-file=${pki.tokenFile}`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
       // By address: looking the node's name up would send a DNS query toward the host's resolver.
-      '--kubelet-preferred-address-types=InternalIP', '--profiling=false', `--cert-dir=${join(dir, 'certs')}`,
+      '--kubelet-preferred-address-types=InternalIP', `--kubelet-client-certificate=${pki.kubeletClientCert}`, `--kubelet-client-key=${pki.kubeletClientKey}`, '--profiling=false', `--cert-dir=${join(dir, 'certs')}`,
     ]);
     const forwarder = ctx.track(startDaemon({
       name: 'api-forwarder',
@@ -283,6 +283,9 @@ interface Pki {
   saPrivate: string;
   /** The token file the API server reads. */
   tokenFile: string;
+  /** The API server's certificate toward kubelets. */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   tokens: Record<Identity, string>;
 }
 
@@ -299,10 +302,18 @@ function makePki(dir: string): Pki {
   const names = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost'].map((n) => `DNS:${n}`);
   writeFileSync(file('ext.cnf'), `subjectAltName=IP:127.0.0.1,IP:${NODE_IP},IP:10.96.0.1,${names.join(',')}\nextendedKeyUsage=serverAuth\n`);
   run('openssl', ['x509', '-req', '-in', file('apiserver.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('apiserver.crt'), '-days', '30', '-extfile', file('ext.cnf')]);
+  // The API server's client certificate toward kubelets (exec, logs, port-forward): the only
+  // client kubelet accepts, so a pod cannot use kubelet's API to reach into other pods.
+  run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('kubelet-client.key'), '-out', file('kubelet-client.csr'), '-subj', '/CN=kube-apiserver-kubelet-client/O=system:masters']);
+  writeFileSync(file('client.cnf'), 'extendedKeyUsage=clientAuth\n');
+  run('openssl', ['x509', '-req', '-in', file('kubelet-client.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('kubelet-client.crt'), '-days', '30', '-extfile', file('client.cnf')]);
   const tokens = Object.fromEntries(Object.keys(IDENTITIES).map((who) => [who, randomBytes(24).toString('hex')])) as Record<Identity, string>;
   const lines = (Object.entries(IDENTITIES) as [Identity, { user: string; groups: string }][]).map(([who, { user, groups }]) => `${tokens[who]},${user},${user}${groups ? `,"${groups}"` : ''}`);
   writeFileSync(file('tokens.csv'), `${lines.join('\n')}\n`, { mode: 0o600 });
-  return { ca: file('ca.crt'), cert: file('apiserver.crt'), key: file('apiserver.key'), saPublic: file('sa.pub'), saPrivate: file('sa.key'), tokenFile: file('tokens.csv'), tokens };
+  return {
+    ca: file('ca.crt'), cert: file('apiserver.crt'), key: file('apiserver.key'), saPublic: file('sa.pub'), saPrivate: file('sa.key'), tokenFile: file('tokens.csv'), tokens,
+    kubeletClientCert: file('kubelet-client.crt'), kubeletClientKey: file('kubelet-client.key'),
+  };
 }
 
 function kubeconfigText(server: string, pki: Pki, who: Identity): string {
@@ -362,8 +373,9 @@ state = "${containerdDir}/state"
   }, null, 2)}\n`);
   writeFileSync(join(c, 'kubelet.yaml'), `apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-# Reachable only inside the node's namespace (the API server's exec, logs and port-forward).
-authentication: {anonymous: {enabled: true}, webhook: {enabled: false}, x509: {clientCAFile: ${pki.ca}}}
+# Only clients with a certificate of the rig's CA (the API server's exec, logs and port-forward);
+# pods have tokens, not certificates, so they are refused.
+authentication: {anonymous: {enabled: false}, webhook: {enabled: false}, x509: {clientCAFile: ${pki.ca}}}
 authorization: {mode: AlwaysAllow}
 cgroupDriver: cgroupfs
 cgroupRoot: /${node.cgroupPods}
