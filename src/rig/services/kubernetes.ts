@@ -26,7 +26,7 @@ import { ensurePortFree, isRunning, run, startDaemon, waitUntil, type ProcessRec
 import { readState, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 import { TELEGRAF_VERSION } from './telegraf.js';
-import { buildCluster, COREDNS_VERSION, KUBERNETES_VERSION } from '../kubernetes/build.js';
+import { buildCluster, COREDNS_VERSION, KUBERNETES_VERSION, type ClusterBinaries } from '../kubernetes/build.js';
 import { CLUSTER_DNS, layout, NODE_IP, NODE_NAME, POD_CIDR, prepareNode, SERVICE_CIDR, startInNode, teardownNode, type NodeLayout } from '../kubernetes/node.js';
 
 export { KUBERNETES_VERSION } from '../kubernetes/build.js';
@@ -62,13 +62,15 @@ export const kubernetes: RigService = {
     if (!telegraf?.values.TELEGRAF) throw new RuntimeError('kubernetes: the rig\'s telegraf service must be built first (the Telegraf image): npm run rig -- up telegraf');
 
     const binaries = buildCluster(ctx);
+    // Hashing the Telegraf binary reads about 100 MB: once per up.
+    const telegrafImage = telegrafImageName(telegraf.values.TELEGRAF);
     const dir = serviceDir('kubernetes');
     const node = layout(dir);
     const kubeconfig = join(dir, 'kubeconfig');
     const running = previous?.processes.filter(isRunning) ?? [];
     if (previous && running.length === previous.processes.length && existsSync(kubeconfig)) {
-      importImages(ctx, node, docker.values, telegraf.values.TELEGRAF);
-      return { processes: running, values: { ...previous.values, KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values) } };
+      importImages(ctx, node, binaries, docker.values, { binary: telegraf.values.TELEGRAF, image: telegrafImage });
+      return { processes: running, values: { ...previous.values, KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values, telegrafImage) } };
     }
     // Something of a previous cluster is left (a crash, a failed up): start over from a clean node.
     for (const record of [...(previous?.processes ?? [])].reverse()) if (isRunning(record)) process.kill(record.pid, 'SIGKILL');
@@ -123,7 +125,7 @@ export const kubernetes: RigService = {
     await waitUntil(() => (run('ctr', ['--address', join(node.data, 'containerd', 'containerd.sock'), 'version']) ? true : undefined), {
       timeoutMs: 30_000, what: 'containerd', alive: () => isRunning(containerd), log: containerd.log,
     });
-    importImages(ctx, node, docker.values, telegraf.values.TELEGRAF);
+    importImages(ctx, node, binaries, docker.values, { binary: telegraf.values.TELEGRAF, image: telegrafImage });
     await waitUntil(async () => ((await ready(pki)) ? true : undefined), { timeoutMs: 120_000, what: 'kube-apiserver /readyz', alive: () => isRunning(apiserver) && isRunning(forwarder), log: apiserver.log });
     writeFileSync(kubeconfig, kubeconfigText(`https://127.0.0.1:${API_PORT}`, pki, 'admin'), { mode: 0o600 });
     const kubectl = (args: string[], input?: string) => run(binaries.kubernetes.kubectl, args, { env: { KUBECONFIG: kubeconfig }, input });
@@ -161,7 +163,7 @@ export const kubernetes: RigService = {
         KUBECTL: binaries.kubernetes.kubectl,
         KUBE_API_URL: `https://127.0.0.1:${API_PORT}`,
         KUBERNETES_VERSION: KUBERNETES_VERSION.slice(1),
-        KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values),
+        KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values, telegrafImage),
         KUBERNETES_NODE_NS: node.ns,
       },
     };
@@ -196,7 +198,7 @@ async function dnsAndServiceCheck(kubectl: (args: string[], input?: string) => s
  * image reference. The Telegraf, pause and CoreDNS images are built into the Docker engine first
  * (offline: a base image plus a binary).
  */
-function importImages(ctx: RigContext, node: NodeLayout, docker: Record<string, string>, telegrafBinary: string): void {
+function importImages(ctx: RigContext, node: NodeLayout, binaries: ClusterBinaries, docker: Record<string, string>, telegraf: { binary: string; image: string }): void {
   const env = { DOCKER_HOST: docker.DOCKER_HOST };
   const has = (image: string) => {
     try {
@@ -206,7 +208,6 @@ function importImages(ctx: RigContext, node: NodeLayout, docker: Record<string, 
       return false;
     }
   };
-  const binaries = buildCluster(ctx);
   const fromBinary = (image: string, binary: string, entrypoint: string) => {
     if (has(image)) return;
     ctx.log(`kubernetes: building ${image}`);
@@ -220,14 +221,14 @@ function importImages(ctx: RigContext, node: NodeLayout, docker: Record<string, 
   };
   fromBinary(PAUSE_IMAGE, binaries.pause, 'pause');
   fromBinary(COREDNS_IMAGE, binaries.coredns, 'coredns');
-  const telegrafImage = telegrafImageName(telegrafBinary);
+  const telegrafImage = telegraf.image;
   if (!has(telegrafImage)) {
     ctx.log(`kubernetes: building ${telegrafImage}`);
     const context = join(serviceDir('kubernetes'), 'telegraf-context');
     rmSync(context, { recursive: true, force: true });
     mkdirSync(context, { recursive: true });
     cpSync(join(IMAGES_DIR, 'telegraf', 'Dockerfile'), join(context, 'Dockerfile'));
-    cpSync(telegrafBinary, join(context, 'telegraf'));
+    cpSync(telegraf.binary, join(context, 'telegraf'));
     run('docker', ['build', '-q', '--network', 'none', '-t', telegrafImage, '--build-arg', `BASE_IMAGE=${docker.DOCKER_BASE_IMAGE}`, context], { env: { ...env, DOCKER_BUILDKIT: '0' } });
     rmSync(context, { recursive: true, force: true });
   }
@@ -249,12 +250,11 @@ function telegrafImageName(binary: string): string {
 }
 
 /** A -p directory for `smartmeter combine`/`up`: the Docker rig's image choices, plus Telegraf's image. */
-function writeProperties(dir: string, docker: Record<string, string>): string {
+function writeProperties(dir: string, docker: Record<string, string>, telegrafImage: string): string {
   const properties = join(dir, 'properties');
   rmSync(properties, { recursive: true, force: true });
   cpSync(docker.DOCKER_PROPERTIES_DIR!, properties, { recursive: true });
-  const telegraf = telegrafImageName(readState('telegraf')!.values.TELEGRAF!);
-  const [repository, tag] = telegraf.split(':');
+  const [repository, tag] = telegrafImage.split(':');
   const yml = join(properties, 'properties.yml');
   writeFileSync(yml, `${readFileSync(yml, 'utf8')}docker-telegraf-repository: ${repository}\ndocker-telegraf-tag: "${tag}"\n`);
   // Debian's carbon (the rig's Graphite image) keeps its Whisper files there: the chart's volume goes there.
