@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../fs-atomic.js';
 import { parseDuration } from '../options.js';
 import { firstErrorLine, runChecked, spawnRunner, type Runner } from '../runtime/exec.js';
 import {
-  CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteClaims, deleteHookJobs, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus,
+  CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteClaims, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus,
   helmUninstall, helmUpgradeInstall, listClaims, listPods, listWorkloads, podEvents, podLogs, podLogTail, type ComponentStatus, type PodList, type WorkloadList,
 } from '../runtime/helm.js';
 import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
@@ -133,7 +133,6 @@ async function undo(runner: Runner, record: StackRecord, before: { upgrade: bool
   }
   log(`removing the failed release ${record.name} (--keep-on-failure leaves it)`);
   await runner(helmUninstall(record.name, ns));
-  await runner(deleteHookJobs(record.name, ns));
   const claims = (await runner(listClaims(record.name, ns))).stdout.split('\n').filter((c) => c && !before.claimsBefore.has(c));
   if (claims.length) await runner(deleteClaims(ns, claims));
   if (record.createdNamespace) await runner(deleteNamespace(ns));
@@ -184,7 +183,6 @@ export async function runHelmStatus(record: StackRecord, json: boolean): Promise
 export async function runHelmDown(record: StackRecord, volumes: boolean): Promise<void> {
   const uninstall = await spawnRunner(helmUninstall(record.name, record.namespace!));
   if (uninstall.code !== 0 && !/not found/i.test(uninstall.stderr)) throw new RuntimeError(`helm uninstall ${record.name} failed: ${firstErrorLine(uninstall)}`);
-  await runChecked(spawnRunner, deleteHookJobs(record.name, record.namespace!), 'deleting the hook Jobs');
   if (!volumes) return;
   await runChecked(spawnRunner, deleteVolumeClaims(record.name, record.namespace!), 'deleting the volume claims');
   if (record.createdNamespace) await runChecked(spawnRunner, deleteNamespace(record.namespace!), `deleting the namespace ${record.namespace}`);

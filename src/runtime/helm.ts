@@ -53,11 +53,6 @@ export const podLogTail = (namespace: string, pod: string, lines: number): Comma
 
 export const helmUninstall = (release: string, namespace: string): CommandLine => ({ program: 'helm', args: ['uninstall', release, '--namespace', namespace, '--wait'] });
 export const helmStatus = (release: string, namespace: string): CommandLine => ({ program: 'helm', args: ['status', release, '--namespace', namespace, '--output', 'json'] });
-/** Hook Jobs (the schema Job) are not part of the release: helm uninstall leaves them. */
-export const deleteHookJobs = (release: string, namespace: string): CommandLine => ({
-  program: 'kubectl',
-  args: ['delete', 'jobs', '--namespace', namespace, '--selector', `app.kubernetes.io/instance=${release}`, '--ignore-not-found', '--cascade=foreground'],
-});
 /** StatefulSets keep their volume claims after an uninstall; --volumes removes them. */
 export const deleteVolumeClaims = (release: string, namespace: string): CommandLine => ({
   program: 'kubectl',

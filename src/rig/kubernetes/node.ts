@@ -221,9 +221,3 @@ function removeCgroupTree(dir: string): boolean {
   }
   return ok;
 }
-
-/** Runs a command inside the node (both namespaces); its output, or a RuntimeError with it. */
-export function runInNode(node: NodeLayout, executable: string, args: string[], input?: string): string {
-  if (!existsSync(join(node.ns, 'net'))) throw new RuntimeError('the rig\'s Kubernetes node is not up (npm run rig -- up kubernetes)');
-  return run('nsenter', [...enter(node), executable, ...args], { input });
-}
