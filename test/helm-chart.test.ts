@@ -86,11 +86,11 @@ describe.runIf(rig)('the smart-meter Helm chart', () => {
   it('cluster mode: 3 NATS with routes, 3 Cassandra seeded by the first, RF 3 by the init Job, one slot per inject pod', () => {
     const objects = render('cluster', 'secrets').objects();
     const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
-    const nats = find('StatefulSet', 'sm-nats').spec as { replicas: number; template: { spec: { containers: { args: string[] }[] } } };
+    const nats = find('StatefulSet', 'sm-nats').spec as { replicas: number; template: { spec: { containers: { args: string[]; env: { name: string; value?: string }[] }[] } } };
     expect(nats.replicas).toBe(3);
-    expect(nats.template.spec.containers[0]!.args.find((a) => a.startsWith('--routes='))).toBe(
-      '--routes=' + [0, 1, 2].map((i) => `nats://$(NATS_CLUSTER_USERNAME):$(NATS_CLUSTER_PASSWORD)@sm-nats-${i}.sm-nats-headless:6222`).join(','),
-    );
+    // Routes without credentials: the start script adds them inside its 0600 config file.
+    expect(nats.template.spec.containers[0]!.env.find((e) => e.name === 'NATS_ROUTES')?.value).toBe([0, 1, 2].map((i) => `sm-nats-${i}.sm-nats-headless:6222`).join(','));
+    expect(nats.template.spec.containers[0]!.args.join(' ')).not.toMatch(/PASSWORD|USERNAME|--routes|--pass/);
     expect((find('StatefulSet', 'sm-cassandra').spec as { replicas: number }).replicas).toBe(3);
     const init = find('Job', 'sm-cassandra-init-1').spec as { template: { spec: { containers: { args: string[] }[] } } };
     expect(init.template.spec.containers[0]!.args).toEqual(expect.arrayContaining(['cassandra', 'init', '--mode=cluster', '--contact-points=sm-cassandra', '--scripts=/cql']));
