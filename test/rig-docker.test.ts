@@ -75,6 +75,25 @@ services:
     expect(Object.keys((JSON.parse(run.stdout) as { services: object }).services)).toEqual(['inject', 'nats']);
   });
 
+  it("smartmeter's image runs as an unprivileged user given by number (Kubernetes' runAsNonRoot accepts only that)", () => {
+    const image = rig!.DOCKER_SMARTMETER_IMAGE!;
+    const inspect = docker(['image', 'inspect', '--format', '{{.Config.User}}', image]);
+    expect(inspect.status, inspect.stderr).toBe(0);
+    const user = inspect.stdout.trim();
+    expect(user).toMatch(/^\d+(:\d+)?$/);
+    expect(Number(user.split(':')[0])).toBeGreaterThan(0);
+    expect(Number(user.split(':')[1] ?? '1')).toBeGreaterThan(0);
+    // The process really runs as that user, and node and the CLI work without root.
+    const id = docker(['run', '--rm', '--entrypoint', 'id', image, '-u']);
+    expect(id.stdout.trim()).toBe(user.split(':')[0]);
+    const version = docker(['run', '--rm', image, '--version']);
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    // The code is not the user's to change.
+    const write = docker(['run', '--rm', '--entrypoint', 'sh', image, '-c', 'touch /opt/smartmeter/dist/cli.js']);
+    expect(write.status).not.toBe(0);
+  });
+
   it('writes a properties directory that points combine at the offline images', () => {
     const run = runCli(['combine', '-p', rig!.DOCKER_PROPERTIES_DIR!, 'local', 'single', 'secrets', 'inject', 'cassandra_inject', 'metrics', '--json']);
     const services = (JSON.parse(run.stdout) as { services: Record<string, { image: string }> }).services;

@@ -77,3 +77,46 @@ prometheus.io/path: /metrics
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/*
+Pods of smartmeter's own image (inject, ingest, cassandra init and stats): its unprivileged user
+(the Dockerfile's USER 10001:10001), required: the kubelet refuses to start the container as root.
+*/}}
+{{- define "sm.smartmeterPodSecurity" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+{{ include "sm.podSecurity" . }}
+{{- end -}}
+
+{{/*
+The files the ConfigMaps are made of (files/cql, files/config): copies of smartmeter's
+templates/cql and templates/config, made by its build. Without them the ConfigMaps would render
+empty (no schema, no dashboards, no Telegraf or Graphite configuration) and the stack would fail
+later and far from the cause: the chart refuses to render instead. Checked whatever is enabled:
+a chart without them is a broken copy. Included by required-files.yaml.
+*/}}
+{{- define "sm.requiredFiles" -}}
+{{- $globs := list
+  "files/cql/*.cql"
+  "files/config/graphite/storage-schemas.conf"
+  "files/config/graphite/storage-aggregation.conf"
+  "files/config/telegraf/max_voltage.conf"
+  "files/config/telegraf/temperature.conf"
+  "files/config/telegraf/prediction.conf"
+  "files/config/telegraf/nats.conf"
+  "files/config/grafana/provisioning/datasources/smartmeter.yml"
+  "files/config/grafana/provisioning/dashboards/smartmeter.yml"
+  "files/config/grafana/provisioning/dashboards/json/*.json" }}
+{{- $missing := list }}
+{{- range $glob := $globs }}
+{{- $found := false }}
+{{- range $path, $content := $.Files.Glob $glob }}
+{{- if $content }}{{ $found = true }}{{ end }}
+{{- end }}
+{{- if not $found }}{{ $missing = append $missing $glob }}{{ end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "smart-meter chart: required files missing or empty: %s. The chart's files/cql and files/config are copies of smartmeter's templates/cql and templates/config made by its build (npm run build, scripts/chart-files.mjs): build the checkout, or use the chart of an installed smartmeter package" (join ", " $missing)) }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,230 @@
+// The published package, as a user gets it: `npm pack` of the project, installed from the tarball
+// into an empty prefix, and run from there. The chart's files/ (the schema, the dashboards, the
+// Telegraf and Graphite configuration) were once symbolic links, which npm pack leaves out: an
+// installed smartmeter rendered empty ConfigMaps without an error. Now they are copies made by the
+// build (scripts/chart-files.mjs), and the chart refuses to render without them.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import yaml from 'js-yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/cli.js';
+import { rigService } from './helpers/rig.js';
+
+const helmRig = rigService('helm');
+/** Targets whose Helm values enable every ConfigMap made of files (schema, Telegraf, Graphite, Grafana). */
+const TARGETS = ['root_metrics', 'inject', 'cassandra_inject_metrics', 'streaming_metrics'];
+const CHART = join('templates', 'helm', 'smart-meter');
+
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every file under `dir`, as paths relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+interface Installed {
+  tarball: string;
+  /** <prefix>/node_modules/smartmeter */
+  packageDir: string;
+  /** <prefix>/node_modules/.bin/smartmeter, the command npm installed */
+  bin: string;
+  work: string;
+}
+
+/** The installed command, with a minimal environment (combine reads variables as properties). */
+function smartmeter(installed: Installed, args: string[], env: Record<string, string> = {}) {
+  return run(installed.bin, args, { cwd: installed.work, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env } });
+}
+
+let installed: Installed;
+
+beforeAll(() => {
+  const dir = mkdtempSync(join(tmpdir(), 'smartmeter-package-'));
+  const packs = join(dir, 'packs');
+  mkdirSync(packs);
+  // --ignore-scripts: `prepare` (the build) would rebuild dist/ and the chart's files/ in the
+  // working tree under the other suites' feet; `npm test` has built them just before (pretest).
+  const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packs]);
+  expect(pack.status, pack.stderr).toBe(0);
+  const [packed] = JSON.parse(pack.stdout) as { filename: string }[];
+  const tarball = join(packs, packed!.filename);
+  const prefix = join(dir, 'prefix');
+  mkdirSync(prefix);
+  // The dependencies come from npm's cache when it has them, else from the registry.
+  const install = run('npm', ['install', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--no-save', tarball], { cwd: prefix });
+  expect(install.status, install.stdout + install.stderr).toBe(0);
+  const work = join(dir, 'work');
+  mkdirSync(work);
+  installed = { tarball, packageDir: join(prefix, 'node_modules', 'smartmeter'), bin: join(prefix, 'node_modules', '.bin', 'smartmeter'), work };
+}, 300_000);
+
+describe('the npm package', () => {
+  it('holds no symbolic link, and the chart carries a copy of every schema and configuration file', () => {
+    // tar's verbose listing: the first character of each line is the entry's type (l: link, h: hard link).
+    const listing = run('tar', ['-tvzf', installed.tarball]);
+    expect(listing.status, listing.stderr).toBe(0);
+    const lines = listing.stdout.trim().split('\n');
+    expect(lines.filter((line) => /^[lh]/.test(line))).toEqual([]);
+    const paths = new Set(lines.map((line) => line.split(/\s+/).slice(5).join(' ').replace(/^package\//, '')));
+    // Whatever templates/cql and templates/config hold (a file added there ships without a change here).
+    for (const [source, copy] of [['cql', 'cql'], ['config', 'config']] as const) {
+      const files = filesUnder(join(ROOT, 'templates', source));
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        expect(paths, `templates/${source}/${file}`).toContain(`templates/${source}/${file}`);
+        expect(paths, `${CHART}/files/${copy}/${file}`).toContain(`${CHART}/files/${copy}/${file}`);
+      }
+    }
+  });
+
+  it('installs into an empty prefix, with real files where the chart reads them', () => {
+    expect(lstatSync(installed.packageDir).isDirectory()).toBe(true);
+    for (const path of ['cql', 'config']) {
+      const copy = join(installed.packageDir, CHART, 'files', path);
+      expect(lstatSync(copy).isDirectory(), copy).toBe(true);
+      for (const file of filesUnder(join(ROOT, 'templates', path))) {
+        expect(lstatSync(join(copy, file)).isFile(), file).toBe(true);
+        expect(readFileSync(join(copy, file), 'utf8'), file).toBe(readFileSync(join(ROOT, 'templates', path, file), 'utf8'));
+      }
+    }
+  });
+
+  it('the installed smartmeter combines a compose file', () => {
+    const combine = smartmeter(installed, ['combine', 'local', 'single', 'no_secrets', 'inject', '-o', 'stack.yml']);
+    expect(combine.status, combine.stderr).toBe(0);
+    const stack = yaml.load(readFileSync(join(installed.work, 'stack.yml'), 'utf8')) as { services: Record<string, { image: string }> };
+    expect(Object.keys(stack.services).sort()).toEqual(['inject', 'nats']);
+    expect(stack.services.inject!.image).toMatch(/smartmeter/);
+  });
+
+  it('the installed smartmeter deploys the chart of its own package (up --runtime helm --dry-run)', () => {
+    const dry = smartmeter(installed, ['up', 'local', 'single', 'no_secrets', 'inject', '--runtime', 'helm', '--dry-run']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`helm upgrade --install smartmeter ${join(installed.packageDir, CHART)} `);
+  });
+});
+
+describe.runIf(helmRig)('the chart of the installed package', () => {
+  const helm = (args: string[]) =>
+    run(helmRig!.HELM!, args, { env: { ...process.env, HELM_CACHE_HOME: helmRig!.HELM_CACHE_HOME, HELM_CONFIG_HOME: helmRig!.HELM_CONFIG_HOME, HELM_DATA_HOME: helmRig!.HELM_DATA_HOME } });
+
+  interface ConfigMap {
+    kind: string;
+    metadata: { name: string };
+    data?: Record<string, string>;
+  }
+
+  it('renders ConfigMaps that hold the schema, the dashboards, the Telegraf and the Graphite configuration', () => {
+    const values = join(installed.work, 'values.yaml');
+    const combine = smartmeter(installed, ['combine', 'local', 'single', 'no_secrets', ...TARGETS, '--format', 'helm', '-o', values]);
+    expect(combine.status, combine.stderr).toBe(0);
+    const template = helm(['template', 'sm', join(installed.packageDir, CHART), '--namespace', 'meters', '--values', values]);
+    expect(template.status, template.stderr).toBe(0);
+    const maps = new Map(
+      (yaml.loadAll(template.stdout) as ConfigMap[]).filter((o) => o?.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]),
+    );
+
+    const cql = maps.get('sm-cql')!;
+    expect(Object.keys(cql)).toEqual(['001-smartmeter-tables.cql']);
+    expect(cql['001-smartmeter-tables.cql']).toMatch(/CREATE TABLE IF NOT EXISTS/);
+    expect(cql['001-smartmeter-tables.cql']).toBe(readFileSync(join(ROOT, 'templates', 'cql', '001-smartmeter-tables.cql'), 'utf8'));
+
+    const dashboards = maps.get('sm-grafana-dashboards')!;
+    expect(Object.keys(dashboards).sort()).toEqual(readdirSync(join(ROOT, 'templates', 'config', 'grafana', 'provisioning', 'dashboards', 'json')).sort());
+    for (const [name, text] of Object.entries(dashboards)) {
+      expect((JSON.parse(text) as { panels?: unknown[] }).panels?.length, name).toBeGreaterThan(0);
+    }
+    const provisioning = maps.get('sm-grafana-provisioning')!;
+    expect(provisioning['datasources.yml']).toMatch(/datasources:/);
+    expect(provisioning['dashboards.yml']).toMatch(/providers:/);
+
+    const telegraf = maps.get('sm-telegraf')!;
+    for (const name of ['max_voltage.conf', 'temperature.conf', 'prediction.conf', 'nats.conf']) {
+      expect(telegraf[name], name).toMatch(/\[\[inputs\./);
+      expect(telegraf[name], name).toMatch(/\[\[outputs\.graphite\]\]/);
+    }
+
+    const graphite = maps.get('sm-graphite-conf')!;
+    expect(Object.keys(graphite).sort()).toEqual(['storage-aggregation.conf', 'storage-schemas.conf']);
+    expect(graphite['storage-schemas.conf']).toMatch(/retentions\s*=/);
+  });
+
+  it('packages as a chart archive with its files', () => {
+    const out = mkdtempSync(join(tmpdir(), 'smartmeter-chart-'));
+    const pack = helm(['package', join(installed.packageDir, CHART), '--destination', out]);
+    expect(pack.status, pack.stderr).toBe(0);
+    const listing = run('tar', ['-tzf', join(out, 'smart-meter-0.1.0.tgz')]);
+    expect(listing.stdout).toContain('smart-meter/files/cql/001-smartmeter-tables.cql');
+    expect(listing.stdout).toContain('smart-meter/files/config/telegraf/max_voltage.conf');
+  });
+
+  it('refuses to render when its files are missing, naming them', () => {
+    const copy = join(mkdtempSync(join(tmpdir(), 'smartmeter-chart-')), 'smart-meter');
+    cpSync(join(installed.packageDir, CHART), copy, { recursive: true });
+    for (const name of readdirSync(join(copy, 'files', 'cql'))) rmSync(join(copy, 'files', 'cql', name));
+    // Whatever the values enable: a chart without its files is a broken copy.
+    const template = helm(['template', 'sm', copy, '--set', 'cassandra.enabled=false']);
+    expect(template.status).toBe(1);
+    expect(template.stdout).toBe('');
+    expect(template.stderr).toMatch(/smart-meter chart: required files missing or empty: files\/cql\/\*\.cql\. .*npm run build/);
+
+    rmSync(join(copy, 'files', 'config'), { recursive: true });
+    const none = helm(['template', 'sm', copy]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/required files missing or empty: files\/cql\/\*\.cql, files\/config\/graphite\/storage-schemas\.conf, .*files\/config\/telegraf\/max_voltage\.conf, .*files\/config\/grafana\/provisioning\/dashboards\/json\/\*\.json\./);
+  });
+});
+
+describe('the build step that copies the chart files (scripts/chart-files.mjs)', () => {
+  /** A project-shaped directory with the script and the templates it copies. */
+  const project = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-chart-files-'));
+    cpSync(join(ROOT, 'scripts', 'chart-files.mjs'), join(dir, 'scripts', 'chart-files.mjs'));
+    for (const path of ['cql', 'config']) cpSync(join(ROOT, 'templates', path), join(dir, 'templates', path), { recursive: true });
+    mkdirSync(join(dir, CHART, 'files'), { recursive: true });
+    return dir;
+  };
+  const build = (dir: string) => run(process.execPath, [join(dir, 'scripts', 'chart-files.mjs')], { cwd: dir });
+
+  it('replaces the links of an older checkout by copies, leaving the linked directories whole', () => {
+    const dir = project();
+    symlinkSync('../../../cql', join(dir, CHART, 'files', 'cql'));
+    symlinkSync('../../../config', join(dir, CHART, 'files', 'config'));
+    const result = build(dir);
+    expect(result.status, result.stderr).toBe(0);
+    for (const path of ['cql', 'config']) {
+      const copy = join(dir, CHART, 'files', path);
+      expect(lstatSync(copy).isDirectory()).toBe(true);
+      expect(filesUnder(copy)).toEqual(filesUnder(join(ROOT, 'templates', path)));
+      expect(filesUnder(join(dir, 'templates', path))).toEqual(filesUnder(join(ROOT, 'templates', path)));
+    }
+  });
+
+  it('follows the sources: a new file appears, a changed one is rewritten, a removed one goes; a link in the sources is copied as a file', () => {
+    const dir = project();
+    expect(build(dir).status).toBe(0);
+    const files = join(dir, CHART, 'files');
+    mkdirSync(join(dir, 'templates', 'config', 'nats'));
+    writeFileSync(join(dir, 'templates', 'config', 'nats', 'start.sh'), '#!/bin/sh\nexec nats-server "$@"\n', { mode: 0o755 });
+    writeFileSync(join(dir, 'templates', 'cql', '001-smartmeter-tables.cql'), 'CREATE TABLE t (k int PRIMARY KEY);\n');
+    rmSync(join(dir, 'templates', 'config', 'graphite', 'storage-aggregation.conf'));
+    symlinkSync('storage-schemas.conf', join(dir, 'templates', 'config', 'graphite', 'linked.conf'));
+    expect(build(dir).status).toBe(0);
+    expect(readFileSync(join(files, 'config', 'nats', 'start.sh'), 'utf8')).toMatch(/exec nats-server/);
+    expect(lstatSync(join(files, 'config', 'nats', 'start.sh')).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(files, 'cql', '001-smartmeter-tables.cql'), 'utf8')).toBe('CREATE TABLE t (k int PRIMARY KEY);\n');
+    expect(existsSync(join(files, 'config', 'graphite', 'storage-aggregation.conf'))).toBe(false);
+    expect(lstatSync(join(files, 'config', 'graphite', 'linked.conf')).isFile()).toBe(true);
+    expect(readFileSync(join(files, 'config', 'graphite', 'linked.conf'), 'utf8')).toBe(readFileSync(join(ROOT, 'templates', 'config', 'graphite', 'storage-schemas.conf'), 'utf8'));
+    expect(readlinkSync(join(dir, 'templates', 'config', 'graphite', 'linked.conf'))).toBe('storage-schemas.conf');
+  });
+});
