@@ -1,12 +1,15 @@
 // `smartmeter ingest` between the rig's real NATS and Cassandra: every reading becomes a row,
-// malformed messages are counted, and in JetStream mode nothing is lost when Cassandra restarts.
+// malformed messages are counted, and in JetStream mode nothing is lost when Cassandra restarts;
+// a NATS server gone for good ends it with exit 1 and one line, its writes finished and counted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
 import driver from 'cassandra-driver';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeVoltagePayload, voltageSubject } from '../src/wire/voltage.js';
 import { BIN, ROOT, runCli } from './helpers/cli.js';
+import { OwnNatsServer } from './helpers/nats-server.js';
 import { freePort, waitFor } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
 
@@ -44,6 +47,43 @@ function startIngest(args: string[]): { child: ChildProcess; done: Promise<{ cod
   return { child, done };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A TCP relay to Cassandra (`host:port`) whose requests can be held: ingest's writes then wait
+ * for an answer (none fails, the driver waits 30 s) and complete once they are let through.
+ */
+async function cassandraRelay(target: string): Promise<{ port: number; hold: () => void; release: () => void; close: () => Promise<void> }> {
+  const [host, port] = target.split(':');
+  let held: (() => void)[] | undefined;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(Number(port ?? 9042), host!);
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => (held ? held.push(() => upstream.write(chunk)) : upstream.write(chunk)));
+    upstream.on('data', (chunk) => client.write(chunk));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) socket.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    hold: () => (held ??= []),
+    release: () => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const send of waiting) send();
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 describe.runIf(rig)('ingest on the rig', () => {
   let nats: NatsConnection;
   const cassandra = new driver.Client({ contactPoints: [rig?.CASSANDRA_CONTACT_POINT ?? ''], localDataCenter: rig?.CASSANDRA_LOCAL_DC ?? '' });
@@ -61,11 +101,12 @@ describe.runIf(rig)('ingest on the rig', () => {
   beforeAll(async () => {
     nats = await connect({ servers: rig!.NATS_URL });
   });
+  // Eight keyspaces to drop, a second or two each on a busy rig: more than the default 10 s.
   afterAll(async () => {
     await nats?.close();
     for (const ks of keyspaces) await cassandra.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
     await cassandra.shutdown();
-  });
+  }, 60_000);
 
   it('core mode: every reading becomes a row, exactly; malformed messages are counted, not fatal', async () => {
     const ks = freshKeyspace();
@@ -253,6 +294,95 @@ describe.runIf(rig)('ingest on the rig', () => {
     } finally {
       await auth.close();
     }
+  });
+
+  // The NATS server killed for good while writes are under way: the connection closes once the
+  // reconnection gives up (--wait 1: two attempts, about 1.2 s), and ingest must end with exit 1
+  // and one line naming the close, with the writes it took finished and counted, and no crash
+  // from the acknowledgements of those that complete after the close.
+  describe('when its NATS server is killed for good', () => {
+    let server: OwnNatsServer;
+    let relay: Awaited<ReturnType<typeof cassandraRelay>>;
+    beforeAll(async () => {
+      server = new OwnNatsServer();
+      relay = await cassandraRelay(rig!.CASSANDRA_CONTACT_POINT!);
+    });
+    afterAll(async () => {
+      await relay?.close();
+      await server?.dispose();
+    });
+    const ingestArgs = (ks: string) => ['--server', server.url, '--contact-points', '127.0.0.1', '--port', String(relay.port), '--keyspace', ks, '--subject-prefix', 'gone', '--wait', '1'];
+
+    /** Holds Cassandra's requests, kills the server, lets the writes through once ingest has given up on NATS. */
+    async function killWithWritesUnderWay(): Promise<void> {
+      relay.hold();
+      await sleep(300); // the writes under way and the readings queued behind them wait
+      await server.kill();
+      await sleep(3000); // the reconnection gives up about 1.2 s after the kill
+      relay.release();
+    }
+
+    function expectOneLineNamingTheClose(run: { code: number | null; summary?: Summary; stderr: string }): void {
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.summary).toBeUndefined();
+      expect(run.stderr).toMatch(/^ingest: lost the NATS connection \(127\.0\.0\.1:\d+\); reconnecting: 2 attempts 0\.5 s apart/m);
+      expect(run.stderr).toMatch(/^smartmeter: NATS connection closed: reconnecting gave up \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/m);
+      expect(run.stderr.match(/^smartmeter: /gm)).toHaveLength(1);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+      expect(run.stderr).not.toMatch(/uncaught|internal error|--debug/i);
+    }
+
+    it('jetstream mode: exit 1 naming the close; the rows written are counted; acks after the close are no-ops', async () => {
+      const ks = freshKeyspace();
+      await server.start();
+      const n = 20_000;
+      const client = await connect({ servers: server.url });
+      await (await client.jetstreamManager()).streams.add({ name: 'GONE', subjects: ['gone.voltage.data.>'] });
+      const js = client.jetstream();
+      for (let start = 0; start < n; start += 1000) {
+        await Promise.all(Array.from({ length: 1000 }, (_, k) => {
+          const r = reading(start + k);
+          return js.publish(r.subject.replace('smartmeter.raw', 'gone'), r.payload);
+        }));
+      }
+      await client.close();
+      const ingest = startIngest([...ingestArgs(ks), '--jetstream', 'GONE', '--concurrency', '64']);
+      await waitFor(async () => ((await rows(ks)) > 1000 ? true : undefined), 60_000, 'the first rows');
+      await killWithWritesUnderWay();
+      const run = await ingest.done;
+      expectOneLineNamingTheClose(run);
+      // The writes under way completed after the close: their acks (and the naks of the readings
+      // queued behind them) could not be sent, and that is said once.
+      expect(run.stderr.match(/^ingest: \d+ JetStream answers \(ack, nak, term\) not sent: the NATS connection had closed;/gm), run.stderr).toHaveLength(1);
+      const written = await rows(ks);
+      expect(written).toBeGreaterThan(1000);
+      expect(written).toBeLessThan(n);
+      expect(await counted(ks)).toBe(written);
+    }, 120_000);
+
+    it('core mode: exit 1 naming the close; every reading taken is written and counted', async () => {
+      const ks = freshKeyspace();
+      await server.start();
+      const metricsPort = await freePort();
+      const ingest = startIngest([...ingestArgs(ks), '--metrics-port', String(metricsPort)]);
+      await waitFor(async () => ((await fetch(`http://127.0.0.1:${metricsPort}/ready`)).ok ? true : undefined), 20_000, 'ingest to subscribe');
+      // A burst taken while Cassandra's answers are held: all of it is queued or under way at the kill.
+      relay.hold();
+      const n = 5000;
+      const client = await connect({ servers: server.url });
+      for (let i = 0; i < n; i += 1) client.publish(reading(i).subject.replace('smartmeter.raw', 'gone'), reading(i).payload);
+      await client.flush();
+      await client.close();
+      await waitFor(async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        return new RegExp(`^smartmeter_ingest_received_total\\{slot="1"\\} ${n}$`, 'm').test(metrics) ? true : undefined;
+      }, 20_000, 'ingest to receive the burst');
+      await killWithWritesUnderWay();
+      const run = await ingest.done;
+      expectOneLineNamingTheClose(run);
+      expect(await rows(ks)).toBe(n);
+      expect(await counted(ks)).toBe(n);
+    }, 120_000);
   });
 });
 

@@ -73,9 +73,14 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
 
   const { connect } = await import('nats');
   let nats;
+  const natsOptions = await natsConnectionOptions(settings);
+  // A NATS that went away is tried again about as long as at start (--wait, in attempts 0.5 s
+  // apart): then the client closes the connection and ingest ends with exit 1 naming the cause (a
+  // stack restarts it), instead of reconnecting for ever while it reads nothing.
+  const reconnectWaitMs = natsOptions.reconnectTimeWait ?? 2000;
+  natsOptions.maxReconnectAttempts = Math.max(1, Math.round(waitMs / reconnectWaitMs));
   // A stack starts ingest beside NATS: a refused connection is retried for --wait, anything else
   // (bad credentials, TLS) fails at once.
-  const natsOptions = await natsConnectionOptions(settings);
   const natsDeadline = Date.now() + waitMs;
   for (let attempt = 1; nats === undefined; attempt++) {
     try {
@@ -87,6 +92,16 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
+  // Said when it happens: the line naming the cause comes only once reconnecting has given up.
+  void (async () => {
+    for await (const status of nats.status()) {
+      if (status.type === 'disconnect') {
+        log(`lost the NATS connection (${withoutCredentials(String(status.data))}); reconnecting: ${natsOptions.maxReconnectAttempts} attempts ${reconnectWaitMs / 1000} s apart (--wait ${waitMs / 1000})`);
+      } else if (status.type === 'reconnect') {
+        log(`reconnected to NATS (${withoutCredentials(String(status.data))})`);
+      }
+    }
+  })();
   let cassandra;
   try {
     cassandra = await connectWithRetry(

@@ -67,6 +67,8 @@ export class Ingest {
   private readonly acks: JsMsg[] = [];
   /** Acks go out as raw PUB frames, all of a turn in one write (see flushAcks). */
   private readonly rawWrite: ((bytes: Uint8Array) => void) | undefined;
+  /** JetStream answers (ack, nak, term) not sent because the connection had closed (see answer). */
+  private unsent = 0;
 
   constructor(
     private readonly nats: NatsConnection,
@@ -99,7 +101,11 @@ export class Ingest {
     return this.writer.queued;
   }
 
-  /** Runs until stop(), --count or --duration; then drains and returns the final stats. */
+  /**
+   * Runs until stop(), --count or --duration; then drains and returns the final stats. Throws a
+   * RuntimeError "NATS connection closed: …" when the connection closes by itself (the server went
+   * away and reconnecting gave up), once the writes taken have finished and the counts are flushed.
+   */
   async run(): Promise<IngestStats> {
     const timer = this.options.durationMs ? setTimeout(() => this.stop(), this.options.durationMs) : undefined;
     let failure: unknown;
@@ -118,6 +124,14 @@ export class Ingest {
     // drops what is still buffered, and those messages would come again after the ack wait.
     if (!this.nats.isClosed()) await this.nats.flush().catch(() => undefined);
     await this.writer.close();
+    if (this.unsent > 0) {
+      this.options.log(`${this.unsent} JetStream answers (ack, nak, term) not sent: the NATS connection had closed; the stream ` +
+        'delivers those readings again (a row written again is the same row, but raw_data_count counts it again)');
+    }
+    // Only the caller closes the connection, after run(): closed now, it closed by itself (the
+    // server went away and reconnecting gave up), and that is the cause, whatever failed on the way
+    // (a call on the closed connection) or nothing at all (a core subscription just ends).
+    if (this.nats.isClosed()) failure = natsClosed(await this.nats.closed());
     if (failure !== undefined) throw failure;
     this.stats.durationSeconds = (Date.now() - this.started) / 1000;
     const writing = (this.lastWrite - this.firstWrite) / 1000;
@@ -206,7 +220,7 @@ export class Ingest {
         this.stats.received += 1;
         const reading = this.decode(message);
         if (!reading) {
-          message.term(); // malformed: redelivering would not help
+          this.answer(message, 'term'); // malformed: redelivering would not help
           return;
         }
         this.take();
@@ -219,15 +233,15 @@ export class Ingest {
             if (this.options.count !== undefined && acked >= this.options.count) this.stop();
           } else if (error === STOPPED) {
             this.stats.handedBack += 1;
-            message.nak();
+            this.answer(message, 'nak');
           } else if (isInvalid(error)) {
             this.stats.rejected += 1;
             this.logOnce('rejected', `Cassandra refused a reading, dropped for good: ${error.message}`);
-            message.term();
+            this.answer(message, 'term');
           } else {
             this.stats.redelivered += 1;
             this.logOnce('write', `write failed, handed back for redelivery: ${error.message}`);
-            message.nak(1000);
+            this.answer(message, 'nak', 1000);
           }
           this.settle();
         });
@@ -238,7 +252,7 @@ export class Ingest {
       this.stopped.then(() => undefined),
       messages.closed(),
       // A connection closed for good (the consumer's subscription then never reports it).
-      this.nats.closed().then((error) => error ?? new RuntimeError('the NATS connection closed')),
+      this.nats.closed().then(natsClosed),
     ]);
     // Stopped: no more deliveries. The readings not written yet go back to the server (a nak);
     // those being written finish. The naks wait until the server has seen the unsubscribe, so it
@@ -249,7 +263,7 @@ export class Ingest {
     // the 30 s ack wait (later, not lost; see the README).
     messages.stop();
     await this.nats.flush().catch(() => undefined);
-    for (const message of handBack) message.nak();
+    for (const message of handBack) this.answer(message, 'nak');
     this.stats.handedBack += handBack.length;
     this.writer.discardQueued(STOPPED);
     if (failure) throw failure;
@@ -316,6 +330,7 @@ export class Ingest {
   }
 
   private flushAcks(): void {
+    if (this.acks.length === 0) return;
     // An ack is a `+ACK` message to the reply subject: `PUB <reply> 4\r\n+ACK\r\n`. Written as one
     // buffer per turn, instead of a publish (subject checks, a line encoded) per message.
     const write = this.rawWrite;
@@ -324,13 +339,34 @@ export class Ingest {
       for (const m of this.acks) {
         const reply = (m as JsMsg & { reply: string }).reply;
         if (reply) frames += `PUB ${reply} 4\r\n+ACK\r\n`;
-        else m.ack(); // never for a consumer's message; the frame would be malformed
+        else this.answer(m, 'ack'); // never for a consumer's message; the frame would be malformed
       }
       write(Buffer.from(frames));
     } else {
-      for (const m of this.acks) m.ack();
+      for (const m of this.acks) this.answer(m, 'ack');
     }
     this.acks.length = 0;
+  }
+
+  /**
+   * Acknowledges (ack), hands back (nak, redelivered after `delayMs`, else at once) or drops for
+   * good (term) a JetStream message. Once the connection has closed it sends nothing and counts
+   * the message in `unsent`, said once when run() ends: nats.js 2.29 drops such an answer without
+   * a word, while a client that checks the connection (its publish() does) throws, and these run
+   * in the driver's and the consumer's callbacks, where a throw would be uncaught. Never throws.
+   */
+  private answer(message: JsMsg, how: 'ack' | 'nak' | 'term', delayMs?: number): void {
+    if (!this.nats.isClosed()) {
+      try {
+        if (how === 'nak') message.nak(delayMs);
+        else if (how === 'term') message.term();
+        else message.ack();
+        return;
+      } catch {
+        // The connection closed or started to close under it: not sent, counted below.
+      }
+    }
+    this.unsent += 1;
   }
 
   private logOnce(kind: string, line: string): void {
@@ -338,6 +374,18 @@ export class Ingest {
     this.loggedProblems.add(kind);
     this.options.log(line);
   }
+}
+
+/**
+ * The failure of a run whose NATS connection closed by itself, in one line with the client's
+ * reason: after a server that went away, the last reconnection attempt's error ("reconnecting
+ * gave up (connect ECONNREFUSED 127.0.0.1:4222)"); otherwise what the server said or nothing.
+ */
+function natsClosed(cause: Error | void): RuntimeError {
+  if (!cause) return new RuntimeError('NATS connection closed');
+  const { code, chainedError } = cause as Error & { code?: string; chainedError?: Error };
+  const detail = chainedError?.message ?? cause.message;
+  return new RuntimeError(`NATS connection closed: ${code === 'CONNECTION_REFUSED' ? `reconnecting gave up (${detail})` : chainedError ? `${cause.message} (${detail})` : detail}`);
 }
 
 /** Handed to the callbacks of readings still queued when a JetStream ingest stops. */
