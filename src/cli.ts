@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, UsageError } from './errors.js';
 import { PACKAGE_ROOT } from './paths.js';
+import { maskUrlPasswords, SECRET_FLAGS, secretFlagWarning } from './secrets.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -27,7 +28,15 @@ export function buildProgram(): Command {
     .option('--no-color', 'no colours in messages (also NO_COLOR=1 or TERM=dumb)')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`smartmeter: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({ outputError: (text, write) => write(`smartmeter: ${maskUrlPasswords(text.replace(/^error: /, ''))}`) })
+    // A credential typed as a flag is in every user's `ps`: said once, before the command runs.
+    .hook('preAction', (_program, command) => {
+      for (const flag of SECRET_FLAGS) {
+        if (command.getOptionValueSource(flag) !== 'cli') continue;
+        const safer = flag === 'token' ? '--token-file' : command.name() === 'cassandra' || command.parent?.name() === 'cassandra' ? '--password-file or CASSANDRA_PASSWORD_FILE' : '--password-file or NATS_PASSWORD_FILE';
+        process.stderr.write(`smartmeter: ${secretFlagWarning(flag, safer)}\n`);
+      }
+    });
 
   program
     .command('combine')
@@ -51,6 +60,7 @@ export function buildProgram(): Command {
     .option('--list-targets', 'list the targets and what they expand to, then exit')
     .option('--templates <dir>', 'use another compose templates directory (hierarchy.yml, fragments/, properties/)')
     .option('--config-dir <dir>', 'also write the stack\'s configuration files (Grafana provisioning and dashboards) there; the stack mounts them from SMARTMETER_CONFIG_DIR (default ./config)')
+    .option('-q, --quiet', 'no notices on stderr (such as the properties taken from the environment); warnings and errors still')
     .option('-e', 'accepted for old scripts (`combine_services -e …`); properties are always applied')
     .addHelpText(
       'after',
@@ -105,6 +115,7 @@ Examples:
     .option('--without <services>', 'leave these services of the stack out (comma-separated, repeatable), e.g. one whose image this cluster lacks', collectList, [])
     .option('--dry-run', 'print the generated file and the commands instead of running them')
     .option('--json', 'print the final state of the services as JSON')
+    .option('-q, --quiet', 'no notices on stderr (such as the properties taken from the environment)')
     .addHelpText(
       'after',
       `
@@ -154,7 +165,7 @@ Examples:
       .option('--port <port>', 'CQL port', '9042')
       .option('--local-dc <dc>', 'local data centre of the driver (default: any node)')
       .option('--username <user>', 'user name (env CASSANDRA_USERNAME)', process.env.CASSANDRA_USERNAME)
-      .option('--password <password>', 'password (prefer --password-file; env CASSANDRA_PASSWORD)')
+      .option('--password <password>', 'password; other users of the host can read it in the process list: prefer --password-file or env CASSANDRA_PASSWORD_FILE')
       .option('--password-file <file>', 'file holding the password (env CASSANDRA_PASSWORD_FILE)')
       .option('--tls', 'connect with TLS')
       .option('--tls-ca <file>', 'CA certificate (PEM) to trust')
@@ -236,7 +247,7 @@ Examples:
     )
     .option('-s, --server <url>', 'NATS server (repeatable; env NATS_URI)', collect, [])
     .option('--user <user>', 'NATS user (env NATS_USERNAME, NATS_USERNAME_FILE)')
-    .option('--password <password>', 'NATS password (prefer --password-file; env NATS_PASSWORD, NATS_PASSWORD_FILE)')
+    .option('--password <password>', 'NATS password; other users of the host can read it in the process list: prefer --password-file or env NATS_PASSWORD_FILE')
     .option('--password-file <file>', 'file holding the NATS password')
     .option('--creds <file>', 'NATS credentials file (JWT + nkey)')
     .option('--tls-ca <file>', 'CA certificate to trust for NATS TLS')
@@ -308,9 +319,10 @@ Examples:
     .option('--sim-start <date>', 'simulated date of the first message (ISO 8601 or epoch seconds; overrides TIME_ROOT)')
     .option('-s, --server <url>', 'NATS server (repeatable; env NATS_URI; default nats://127.0.0.1:4222)', collect, [])
     .option('--user <user>', 'NATS user (env NATS_USERNAME, NATS_USERNAME_FILE)')
-    .option('--password <password>', 'NATS password (prefer --password-file; env NATS_PASSWORD, NATS_PASSWORD_FILE)')
+    .option('--password <password>', 'NATS password; other users of the host can read it in the process list: prefer --password-file or env NATS_PASSWORD_FILE')
     .option('--password-file <file>', 'file holding the NATS password')
-    .option('--token <token>', 'NATS authentication token')
+    .option('--token <token>', 'NATS authentication token; other users of the host can read it in the process list: prefer --token-file')
+    .option('--token-file <file>', 'file holding the NATS authentication token')
     .option('--creds <file>', 'NATS credentials file (JWT + NKey)')
     .option('--nkey <file>', 'file holding an NKey seed')
     .option('--tls-ca <file>', 'CA certificate to trust for NATS TLS')
@@ -394,10 +406,11 @@ export async function main(argv: string[]): Promise<number> {
       // Commander already printed its message (or the help / version text).
       return error.exitCode === 0 ? 0 : 2;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    // No error line may carry a URL's password (a server address in a connection error, …).
+    const message = maskUrlPasswords(error instanceof Error ? error.message : String(error));
     const known = error instanceof UsageError || exitCodeOf(error) !== 1 || (error instanceof Error && error.name === 'RuntimeError');
     process.stderr.write(`smartmeter: ${known ? message : `internal error: ${message}`}\n`);
-    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${maskUrlPasswords(error.stack)}\n`);
     else if (!known) process.stderr.write('run again with --debug for the stack trace\n');
     return exitCodeOf(error);
   }

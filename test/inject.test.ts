@@ -251,7 +251,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
       [['--slot', '12'], 2, /--slot must be a whole number from 0 to 11/],
       [['--creds', '/nonexistent/user.creds', '-s', rig!.NATS_URL!], 2, /cannot read the NATS credentials file \/nonexistent\/user\.creds/],
       [['-s', `nats://127.0.0.1:${closed}`, '--count', '5'], 1, new RegExp(`cannot connect to NATS at nats://127\\.0\\.0\\.1:${closed}: connection refused`)],
-      [['-s', rig!.NATS_AUTH_URL!, '--user', 'nobody', '--password', `${password}x`, '--count', '5'], 1, /authorization failed/],
+      [['-s', rig!.NATS_AUTH_URL!.replace('nats://', `nats://nobody:${password}x@`), '--count', '5'], 1, /authorization failed/],
       [['-s', rig!.NATS_URL!, '--jetstream', 'NO_SUCH_STREAM', '--count', '5'], 2, /stream "NO_SUCH_STREAM" does not exist \(add --create-stream/],
       [['-s', rig!.NATS_TLS_URL!, '--tls-ca', '/nonexistent/ca.pem', '--count', '5'], 2, /cannot read the TLS file \/nonexistent\/ca\.pem/],
       [['-s', rig!.NATS_URL!, '--tls-ca', rig!.NATS_TLS_CA!, '--count', '5'], 1, /the server does not offer TLS/],

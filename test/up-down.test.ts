@@ -3,7 +3,7 @@
 // readings injected from the host end up as rows; `down --volumes` leaves nothing of the stack.
 // On Compose in both secret modes, and once on Swarm.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import driver from 'cassandra-driver';
@@ -13,8 +13,9 @@ import { freePort, waitFor } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
 
 const rig = rigService('docker');
-const NATS_USER = 'deetazilla'; // the properties' default user and password (no_secrets mode)
-const NATS_PASSWORD = 'xyz1234';
+const NATS_USER = 'deetazilla'; // the properties' default user (no_secrets mode)
+/** no_secrets mode's password, set with --set: a `$` must reach nats-server as it is. */
+const NATS_PASSWORD = 'xyz$1234';
 
 function docker(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: rig!.DOCKER_HOST } });
@@ -41,7 +42,7 @@ async function newStack(label: string): Promise<Stack> {
 function upArgs(stack: Stack, secretMode: string, extra: string[] = []): string[] {
   return ['up', 'local', 'single', secretMode, 'cassandra_inject', 'inject', '--name', stack.name, '-p', rig!.DOCKER_PROPERTIES_DIR!,
     '--set', `NATS_CLIENT_PORT=${stack.ports.nats}`, '--set', `NATS_MONITORING_PORT=${stack.ports.monitor}`, '--set', `CASSANDRA_CQL_PORT=${stack.ports.cql}`,
-    '--set', `NETWORK_NAME=${stack.network}`, '--set', 'GATLING_USERS_PER_SEC=50', '--timeout', '4m', '--json', ...extra];
+    '--set', `NETWORK_NAME=${stack.network}`, '--set', 'GATLING_USERS_PER_SEC=50', '--set', `NATS_PASSWORD=${NATS_PASSWORD}`, '--timeout', '4m', '--json', ...extra];
 }
 
 /** Each of the four services ready, as `up --json` and `status --json` print them. */
@@ -84,10 +85,35 @@ function expectNothingLeft(stack: Stack, label: string): void {
   expect(docker('network', 'ls', '--quiet', '--filter', `label=${label}=${stack.name}`).stdout.trim()).toBe('');
 }
 
+/** Secrets mode's passwords: a `$` (Compose's interpolation character) and a space in each. */
+const SECRET_PASSWORD = 's3cret-$pw x';
+const SECRET_CLUSTER_PASSWORD = 'r0ute-$pw y';
+
+/**
+ * No credential in what anyone on the host can read: every process's command line in the
+ * stack's containers (as `docker top` shows them), up's output, and the files up wrote
+ * (a file that holds one must be 0600).
+ */
+function expectNoCredentialsExposed(stack: Stack, label: string, output: string, secrets: string[]): void {
+  const ids = docker('ps', '--quiet', '--filter', `label=${label}=${stack.name}`).stdout.trim().split('\n').filter(Boolean);
+  expect(ids.length).toBeGreaterThanOrEqual(4);
+  for (const id of ids) {
+    const top = docker('top', id);
+    expect(top.status, top.stderr).toBe(0);
+    for (const secret of secrets) expect(top.stdout, `docker top ${id}`).not.toContain(secret);
+  }
+  for (const secret of secrets) expect(output).not.toContain(secret);
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  for (const file of walk(join(stack.dir, 'state'))) {
+    const text = readFileSync(file, 'utf8');
+    if (secrets.some((secret) => text.includes(secret))) expect(statSync(file).mode & 0o077, file).toBe(0);
+  }
+}
+
 function secretsDir(stack: Stack, mode = 0o600): string {
   const dir = join(stack.dir, 'devsecrets');
   mkdirSync(dir, { recursive: true });
-  const values = { nats_username_secret: 'meter', nats_password_secret: 's3cret-pw', nats_cluster_username_secret: 'route', nats_cluster_password_secret: 'r0ute-pw' };
+  const values = { nats_username_secret: 'meter', nats_password_secret: SECRET_PASSWORD, nats_cluster_username_secret: 'route', nats_cluster_password_secret: SECRET_CLUSTER_PASSWORD };
   for (const [file, value] of Object.entries(values)) {
     writeFileSync(join(dir, file), value);
     chmodSync(join(dir, file), mode);
@@ -104,6 +130,7 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
       expectAllReady(up.stdout);
       // The deployed file holds the inline credentials: private.
       expect(statSync(join(stack.dir, 'state', stack.name, 'docker-compose.yml')).mode & 0o777).toBe(0o600);
+      expectNoCredentialsExposed(stack, 'com.docker.compose.project', up.stdout + up.stderr, [NATS_PASSWORD]);
       await injectAndCount(stack, 5);
       const status = stack.cli(['status', '--name', stack.name, '--json']);
       expect(status.status, status.stderr).toBe(0);
@@ -146,7 +173,8 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
       expect(up.status, up.stderr).toBe(0);
       expectAllReady(up.stdout);
       const deployed = readFileSync(join(stack.dir, 'state', stack.name, 'docker-compose.yml'), 'utf8');
-      expect(deployed).not.toContain('s3cret-pw');
+      expect(deployed).not.toContain('s3cret');
+      expectNoCredentialsExposed(stack, 'com.docker.compose.project', up.stdout + up.stderr, [SECRET_PASSWORD, SECRET_CLUSTER_PASSWORD, 's3cret']);
       expect(deployed).toContain(`file: ${join(dir, 'nats_password_secret')}`);
       // The default credentials are refused: NATS took the secret ones.
       const wrong = stack.cli(['inject', '--count', '1', '-s', `nats://${NATS_USER}:${NATS_PASSWORD}@127.0.0.1:${stack.ports.nats}`]);
@@ -203,6 +231,7 @@ describe.runIf(rig)('smartmeter up and down on Docker Swarm', () => {
       expect(up.status, up.stderr).toBe(0);
       expectAllReady(up.stdout);
       expect(docker('secret', 'ls', '--format', '{{.Name}}').stdout.split('\n')).toContain(`${stack.name}_nats_password_secret`);
+      expectNoCredentialsExposed(stack, 'com.docker.stack.namespace', up.stdout + up.stderr, [SECRET_PASSWORD, SECRET_CLUSTER_PASSWORD, 's3cret']);
       await injectAndCount(stack, 8, ['-s', `nats://127.0.0.1:${stack.ports.nats}`, '--user', 'meter', '--password-file', join(dir, 'nats_password_secret')]);
       const status = stack.cli(['status', '--name', stack.name, '--json']);
       expect(status.status, status.stderr).toBe(0);

@@ -1,6 +1,7 @@
 /** `smartmeter combine`: parse, call the engine, print. */
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { containsCredentials } from '../secrets.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
 import { writeConfigFiles } from '../templates/config-files.js';
@@ -24,6 +25,8 @@ export interface CombineOptions {
   listTargets?: boolean;
   templates?: string;
   configDir?: string;
+  /** No notices on stderr (warnings and errors are still printed). */
+  quiet?: boolean;
 }
 
 export async function runCombine(options: CombineOptions): Promise<void> {
@@ -55,7 +58,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);
   if (options.output) {
     // Inline credentials (no_secrets mode) make the file a secret too.
-    writeFileAtomic(options.output, text, { mode: result.containsSecrets ? 0o600 : 0o644 });
+    writeFileAtomic(options.output, text, { mode: result.containsSecrets || containsCredentials(text) ? 0o600 : 0o644 });
   } else {
     process.stdout.write(text);
   }
@@ -67,7 +70,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
 
 /** The combine part of `combine` and `up`: check the three words, then run the engine. */
 export function combineStack(
-  options: Pick<CombineOptions, 'location' | 'clusterMode' | 'secretMode' | 'targets' | 'properties' | 'set' | 'allowMissing'>,
+  options: Pick<CombineOptions, 'location' | 'clusterMode' | 'secretMode' | 'targets' | 'properties' | 'set' | 'allowMissing' | 'quiet'>,
   templatesDir = COMPOSE_TEMPLATES_DIR,
 ): { result: CombineResult; modes: Modes } {
   const modes = {
@@ -86,6 +89,11 @@ export function combineStack(
     now: Math.floor(Date.now() / 1000),
     displayRoot: process.cwd(),
   });
+  // The environment outranks the property files, and a shell may export a name for another
+  // purpose (NATS_URI for inject): say which ones shaped this stack, by name only.
+  if (result.fromEnvironment.length && options.quiet !== true) {
+    process.stderr.write(`smartmeter: taken from the environment (over the property files): ${result.fromEnvironment.join(', ')}\n`);
+  }
   return { result, modes };
 }
 

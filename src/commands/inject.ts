@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
+import { maskUrlPasswords } from '../secrets.js';
 import { natsConnectionOptions, withoutCredentials } from '../nats/connection.js';
 import { MessageGenerator } from '../inject/generator.js';
 import { GraphiteReporter } from '../metrics/graphite.js';
@@ -180,7 +181,7 @@ function connectProblem(error: unknown): string {
 /** The command line in the report, without the value of --password / --token. */
 function maskSecretArgument(arg: string, index: number, all: string[]): string {
   if (index > 0 && /^--(password|token)$/.test(all[index - 1]!)) return '***';
-  return arg.replace(/^(--(?:password|token)=).*/, '$1***').replace(/\/\/[^/@]*@/, '//***@');
+  return maskUrlPasswords(arg.replace(/^(--(?:password|token)=).*/, '$1***'));
 }
 
 function statusLine(s: Snapshot): string {

@@ -14,7 +14,7 @@ import { HELM_SECRET_VALUES, helmValues } from '../templates/helm-values.js';
 import { formatHelmValues } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
-import { maskCredentials } from '../templates/combine.js';
+import { containsCredentials, maskCredentials } from '../secrets.js';
 import type { YamlMap } from '../templates/merge.js';
 import { dryRunText, progressUi, type UpOptions } from './up.js';
 
@@ -70,7 +70,7 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
   // An upgrade keeps what the first install recorded.
   if (upgrade) record.createdNamespace = readRecord(options.stateDir, options.name)?.createdNamespace === true;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(valuesFile, formatHelmValues(helm.values, { modes, targets: options.targets }), { mode: result.containsSecrets ? 0o600 : 0o644 });
+  writeFileAtomic(valuesFile, formatHelmValues(helm.values, { modes, targets: options.targets }), { mode: result.containsSecrets || containsCredentials(helm.values) ? 0o600 : 0o644 });
   writeRecord(dir, record);
 
   const ui = await progressUi(options.json === true);

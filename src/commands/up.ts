@@ -8,7 +8,7 @@ import { formatCommand, spawnRunner, type CommandLine } from '../runtime/exec.js
 import { RUNTIMES, stackDir, withoutServices, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
 import { writeConfigFiles } from '../templates/config-files.js';
-import { maskCredentials } from '../templates/combine.js';
+import { maskCredentials } from '../secrets.js';
 import type { YamlMap } from '../templates/merge.js';
 import { formatCompose } from '../templates/output.js';
 import { combineStack } from './combine.js';
@@ -35,6 +35,8 @@ export interface UpOptions {
   without?: string[];
   /** helm: values files layered over the generated values. */
   values?: string[];
+  /** No notices on stderr (progress lines, warnings and errors are still printed). */
+  quiet?: boolean;
 }
 
 export async function runUp(options: UpOptions): Promise<void> {
@@ -70,6 +72,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     keepOnFailure: options.keepOnFailure === true,
     publishMode: options.publishMode,
     writeStackFiles: () => writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir),
+    ownImageRepository: result.property('docker-smartmeter-repository'),
   } as const;
 
   if (options.dryRun) {

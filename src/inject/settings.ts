@@ -27,6 +27,7 @@ export interface InjectFlags {
   password?: string;
   passwordFile?: string;
   token?: string;
+  tokenFile?: string;
   creds?: string;
   nkey?: string;
   tlsCa?: string;
@@ -106,7 +107,7 @@ export function resolveInjectSettings(flags: InjectFlags, env: NodeJS.ProcessEnv
   const slotText = flags.slot ?? env.TASK_SLOT;
   const slot = slotText === undefined ? 1 : integerIn(slotText, flags.slot === undefined ? 'TASK_SLOT' : '--slot', 0, MAX_SLOT);
 
-  const credentialFlag = [flags.user, flags.password, flags.passwordFile, flags.token, flags.creds, flags.nkey].some((f) => f !== undefined);
+  const credentialFlag = [flags.user, flags.password, flags.passwordFile, flags.token, flags.tokenFile, flags.creds, flags.nkey].some((f) => f !== undefined);
   const envNats = natsSettingsFromEnv(env, !credentialFlag);
   const password = flags.passwordFile ? readSecretFile(flags.passwordFile, 'NATS password') : (flags.password ?? envNats.password);
   const jetstream = flags.jetstream === undefined || flags.jetstream === false
@@ -130,7 +131,7 @@ export function resolveInjectSettings(flags: InjectFlags, env: NodeJS.ProcessEnv
       servers: flags.server?.length ? flags.server : (envNats.servers ?? ['nats://127.0.0.1:4222']),
       user: flags.user ?? envNats.user,
       password,
-      token: flags.token,
+      token: flags.tokenFile ? readSecretFile(flags.tokenFile, 'NATS token') : flags.token,
       credsFile: flags.creds,
       nkeyFile: flags.nkey,
       tls: flags.tlsCa || flags.tlsCert ? { caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,

@@ -79,6 +79,25 @@ export function bindSecrets(document: YamlMap, secretsDir: string): SecretFile[]
   return found;
 }
 
+/**
+ * Compose (not Swarm) mounts a secret file as it is on the host and ignores a secret's uid and
+ * mode (docker/compose#9648), so a 0600 file is unreadable to an image's unprivileged user.
+ * Services of `imageRepository` that mount secrets run as the files' owner instead (`user:
+ * uid:gid`), unless the file sets a user. Returns the services changed.
+ */
+export function runAsSecretsOwner(document: YamlMap, secrets: readonly SecretFile[], imageRepository: string): string[] {
+  if (secrets.length === 0) return [];
+  const { uid, gid } = statSync(secrets[0]!.file);
+  const changed: string[] = [];
+  for (const [name, service] of Object.entries(servicesOf(document))) {
+    if (!isMap(service) || service.user !== undefined || !Array.isArray(service.secrets) || service.secrets.length === 0) continue;
+    if (typeof service.image !== 'string' || !service.image.startsWith(`${imageRepository}:`)) continue;
+    service.user = `${uid}:${gid}`;
+    changed.push(name);
+  }
+  return changed;
+}
+
 /** The external networks the document expects to exist (the old NETWORK_NAME). */
 export function externalNetworks(document: YamlMap): string[] {
   const networks = document.networks;

@@ -27,7 +27,7 @@ import {
   type ServiceStatus,
 } from './docker.js';
 import { firstErrorLine, formatCommand, runChecked, type CommandLine, type Runner } from './exec.js';
-import { bindSecrets, externalNetworks, readRecord, serviceImages, servicesOf, stackDir, withoutRoutingMesh, writeRecord, type StackRecord } from './stack-files.js';
+import { bindSecrets, externalNetworks, runAsSecretsOwner, readRecord, serviceImages, servicesOf, stackDir, withoutRoutingMesh, writeRecord, type StackRecord } from './stack-files.js';
 
 export interface DockerUpRequest {
   runtime: 'compose' | 'swarm';
@@ -44,6 +44,8 @@ export interface DockerUpRequest {
   publishMode: 'ingress' | 'host';
   /** Files the stack mounts (its configuration), written once the engine answered. */
   writeStackFiles?: () => void;
+  /** smartmeter's image (without tag): on Compose its containers read the secret files as their owner. */
+  ownImageRepository?: string;
 }
 
 export interface Ui {
@@ -68,7 +70,8 @@ export async function planDockerUp(request: DockerUpRequest, runner: Runner): Pr
 
 async function prepare(request: DockerUpRequest, runner: Runner): Promise<{ dir: string; file: string; text: string; tool?: string[] }> {
   const dir = stackDir(request.stateDir, request.name);
-  bindSecrets(request.document, request.secretsDir);
+  const secrets = bindSecrets(request.document, request.secretsDir);
+  if (request.runtime === 'compose' && request.ownImageRepository) runAsSecretsOwner(request.document, secrets, request.ownImageRepository);
   if (request.runtime === 'swarm' && request.publishMode === 'host') withoutRoutingMesh(request.document);
   const tool = request.runtime === 'compose' ? await detectComposeTool(runner) : undefined;
   return { dir, file: join(dir, 'docker-compose.yml'), text: request.render(request.document), tool };

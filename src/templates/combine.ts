@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { UsageError } from '../errors.js';
+import { containsCredentials, hasUrlPassword, isSecretKey, maskUrlPasswords } from '../secrets.js';
 import { closestMatches } from '../suggest.js';
 import { expandTargets, parseHierarchy, type Hierarchy, type Modes } from './hierarchy.js';
 import { isMap, mergeFragments, type Yaml, type YamlMap } from './merge.js';
@@ -47,7 +48,7 @@ export interface CombineRequest {
 
 export interface ExplainedValue {
   key: string;
-  /** The value, or a mask when the key names a secret. */
+  /** The value; a URL's password masked; or a full mask when the value is a credential. */
   shown: string;
   source: string;
   overridden: string[];
@@ -66,38 +67,44 @@ export interface CombineResult {
   explanation: ExplainedValue[];
   /** Placeholders left in the output (only with allowMissing). */
   unresolved: string[];
-  /** True when a secret-looking value was written into the document. */
+  /** True when a credential (by its key, or a URL's password) was written into the document. */
   containsSecrets: boolean;
+  /** Properties used by the output whose value came from the environment (names only), sorted. */
+  fromEnvironment: string[];
   /** Harmless but probably unintended: e.g. a --set of a key nothing uses. */
   warnings: string[];
   /** Any property's resolved value, used by a fragment or not (e.g. an image key for the Helm values). */
   property: (key: string) => string | undefined;
 }
 
-/** Keys whose values are credentials: masked in --explain, and they make an output file 0600. */
-const SECRET_KEY = /(PASSWORD|PASSWD|PASS|SECRET|TOKEN|PRIVATE_KEY|CREDENTIALS|CREDS)$/i;
-
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
-}
-
-/** A copy with every credential replaced by ***: `KEY=value` entries and map entries whose key names a secret. */
-export function maskCredentials(value: Yaml): Yaml {
-  if (typeof value === 'string') {
-    const eq = value.indexOf('=');
-    return eq > 0 && isSecretKey(value.slice(0, eq)) && value.length > eq + 1 ? `${value.slice(0, eq + 1)}***` : value;
-  }
-  if (Array.isArray(value)) return value.map(maskCredentials);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' && v !== '' && isSecretKey(k) ? '***' : maskCredentials(v)]));
-  }
-  return value;
-}
-
-
-/** A value is secret if its key says so, or if it was built from a secret (e.g. a URL with a password). */
+/**
+ * A value is secret if its key says so, if it holds a URL with a password, or if it was built
+ * from a secret (e.g. a URL with ${NATS_PASSWORD} in it).
+ */
 export function isSecretValue(resolved: ResolvedProperty): boolean {
-  return isSecretKey(resolved.key) || resolved.references.some(isSecretValue);
+  return isSecretKey(resolved.key) || hasUrlPassword(resolved.value) || resolved.references.some(isSecretValue);
+}
+
+/**
+ * What --explain shows of a value: the value; a URL's password masked when that hides every
+ * credential in it; otherwise a full mask.
+ */
+function shownValue(resolved: ResolvedProperty): string {
+  if (!isSecretValue(resolved)) return resolved.value;
+  if (isSecretKey(resolved.key) || !hasUrlPassword(resolved.value)) return '********';
+  const masked = maskUrlPasswords(resolved.value);
+  const secrets = secretValuesOf(resolved).filter((v) => v.length >= 3);
+  return secrets.some((v) => masked.includes(v)) ? '********' : masked;
+}
+
+/** The values of the secret-named properties a value was built from, directly or not. */
+function secretValuesOf(resolved: ResolvedProperty): string[] {
+  return resolved.references.flatMap((r) => [...(isSecretKey(r.key) ? [r.value] : []), ...secretValuesOf(r)]);
+}
+
+/** The keys among `resolved` and what it was built from whose value came from the environment. */
+function environmentKeys(resolved: ResolvedProperty): string[] {
+  return [...(resolved.source.kind === 'env' ? [resolved.key] : []), ...resolved.references.flatMap(environmentKeys)];
 }
 
 export function checkModes(modes: Modes): void {
@@ -266,15 +273,17 @@ export function combine(request: CombineRequest): CombineResult {
     );
   }
 
+  if (containsCredentials(document)) containsSecrets = true;
+  const fromEnvironment = new Set<string>();
   const explanation = [...usedAt.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([key, at]) => {
       const resolved = store.resolve(key)!;
-      const secret = isSecretValue(resolved);
-      if (secret) containsSecrets = true;
+      if (isSecretValue(resolved)) containsSecrets = true;
+      for (const name of environmentKeys(resolved)) fromEnvironment.add(name);
       return {
         key,
-        shown: secret ? '********' : resolved.value,
+        shown: shownValue(resolved),
         source: describeSource(resolved.source),
         overridden: resolved.overridden.map((s: PropertySource) => describeSource(s)),
         builtFrom: resolved.references.map((r) => `${r.key} (${describeSource(r.source)})`),
@@ -289,6 +298,7 @@ export function combine(request: CombineRequest): CombineResult {
     explanation,
     unresolved: missing,
     containsSecrets,
+    fromEnvironment: [...fromEnvironment].sort(),
     warnings: unusedSets(request.sets, placeholderKeys, store),
     property: (key) => store.resolve(key)?.value,
   };

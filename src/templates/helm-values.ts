@@ -30,7 +30,8 @@ export function helmValues(document: YamlMap, clusterMode: string, property: (ke
   const env = (name: string): Record<string, string> => {
     const list = service(name)?.environment;
     if (!Array.isArray(list)) return {};
-    return Object.fromEntries(list.filter((e): e is string => typeof e === 'string').map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    // The document is Compose's: `$$` is its escape for `$`. Helm values carry values as they are.
+    return Object.fromEntries(list.filter((e): e is string => typeof e === 'string').map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1).replaceAll('$$', '$')]));
   };
   const image = (name: string) => {
     const text = service(name)?.image;
