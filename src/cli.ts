@@ -269,7 +269,7 @@ Examples:
     .option('--retries <n>', 'core mode: tries again before a reading is lost', '5')
     .option('--count <n>', 'stop after this many readings')
     .option('--duration <time>', 'stop after this long (10s, 5m, 1h)')
-    .option('--wait <seconds>', 'how long to wait at start for NATS (a refused connection), Cassandra and its tables', '120')
+    .option('--wait <seconds>', 'how long to wait at start for NATS (a refused connection), Cassandra and its tables; and, once running, for a lost NATS connection to come back before exiting 1', '120')
     .option('--graphite <host[:port]>', 'send live counters to Graphite (plaintext, port 2003 by default) every second (env SMARTMETER_GRAPHITE)')
     .option('--graphite-prefix <path>', 'metric path prefix (default smartmeter.ingest.slot<TASK_SLOT or 1>)')
     .option('--metrics-port <[host:]port>', 'serve Prometheus metrics on http://host:port/metrics while running (host 127.0.0.1 by default; env SMARTMETER_METRICS_PORT)', process.env.SMARTMETER_METRICS_PORT)

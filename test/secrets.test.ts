@@ -4,11 +4,13 @@
 // (0600 when it holds one) and the Helm values (a `$` kept as it is). The running stacks' command
 // lines are checked in up-down.test.ts (Compose, Swarm), nats-template.test.ts (the NATS start
 // scripts) and kubernetes.test.ts (pods).
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { CHART_DIR } from '../src/runtime/helm.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { freePort } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
@@ -205,6 +207,35 @@ describe('inject, ingest and cassandra: credentials in flags and URLs', () => {
       for (const text of [run.stdout, run.stderr, readFileSync(report, 'utf8')]) expect(text).not.toContain(encodeURIComponent(password));
     }
     expect(readFileSync(report, 'utf8')).toContain(`${user}:***@`);
+  });
+});
+
+describe.runIf(rigService('helm') !== undefined)('the chart rendered with those values', () => {
+  it('no container has a credential in its command or args; the Secrets hold each one exactly, `$` included', () => {
+    const helmRig = rigService('helm')!;
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-leak-chart-'));
+    const values = join(dir, 'values.yaml');
+    const combined = runCli(['combine', '-p', propertiesDir(), 'local', 'cluster', 'no_secrets', 'root_metrics', 'inject', 'cassandra_inject', ...sets, '--format', 'helm', '-o', values], { env });
+    expect(combined.status, combined.stderr).toBe(0);
+    const r = spawnSync(helmRig.HELM!, ['template', 'leak', CHART_DIR, '-f', values], {
+      encoding: 'utf8',
+      env: { ...process.env, HELM_CACHE_HOME: helmRig.HELM_CACHE_HOME, HELM_CONFIG_HOME: helmRig.HELM_CONFIG_HOME, HELM_DATA_HOME: helmRig.HELM_DATA_HOME },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    type Container = { name: string; command?: string[]; args?: string[] };
+    type PodSpec = { containers: Container[]; initContainers?: Container[] };
+    const docs = (yaml.loadAll(r.stdout) as ({ kind: string; stringData?: Record<string, string>; spec?: { template?: { spec: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } } } } | null)[]).filter((d) => d !== null);
+    const pods = docs.flatMap((d) => [d.spec?.template?.spec, d.spec?.jobTemplate?.spec.template.spec]).filter((p): p is PodSpec => p !== undefined);
+    expect(pods.length).toBeGreaterThanOrEqual(5);
+    for (const pod of pods) {
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        expectNoSecret(JSON.stringify([container.command ?? [], container.args ?? []]), `container ${container.name}'s command line`);
+      }
+    }
+    const secretData = docs.filter((d) => d.kind === 'Secret').map((d) => d.stringData ?? {});
+    expect(secretData.some((data) => data.password === SECRET.set)).toBe(true);
+    expect(secretData.some((data) => data['cluster-password'] === SECRET.environment)).toBe(true);
+    expect(secretData.some((data) => data.password === SECRET.propertyFile)).toBe(true);
   });
 });
 
