@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { load } from 'js-yaml';
 import { HANDLEBARS_OPTIONS, sourceHash, toHandlebarsSource } from '../build/templates/placeholders.js';
-import { fragmentStrings } from '../build/templates/combine.js';
+import { COMPOSE_YAML_SCHEMA, fragmentStrings } from '../build/templates/combine.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const fragmentsDir = join(root, 'templates', 'compose', 'fragments');
 const table = {};
 for (const name of readdirSync(fragmentsDir).filter((n) => n.endsWith('.yml')).sort()) {
-  const data = load(readFileSync(join(fragmentsDir, name), 'utf8'));
+  const data = load(readFileSync(join(fragmentsDir, name), 'utf8'), { schema: COMPOSE_YAML_SCHEMA });
   const batch = fragmentStrings(data);
   if (batch === undefined) continue;
   const { source } = toHandlebarsSource(batch);

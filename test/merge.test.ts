@@ -35,12 +35,12 @@ describe('mergeFragments', () => {
     expect(merge(telegraf, telegraf)).toEqual(telegraf);
   });
 
-  it('unions ports and depends_on in first-seen order', () => {
+  it('merges ports by their key (the later one last) and unions depends_on in first-seen order', () => {
     const out = merge(
       { services: { s: { ports: ['4222:4222'], depends_on: ['nats'] } } },
       { services: { s: { ports: ['8222:8222', '4222:4222'], depends_on: ['graphite', 'nats'] } } },
     );
-    expect((out.services as YamlMap).s).toEqual({ ports: ['4222:4222', '8222:8222'], depends_on: ['nats', 'graphite'] });
+    expect((out.services as YamlMap).s).toEqual({ ports: ['8222:8222', '4222:4222'], depends_on: ['nats', 'graphite'] });
   });
 
   it('merges volumes by container path and secrets by source', () => {

@@ -56,15 +56,16 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   if (options.explain) process.stderr.write(formatExplanation(result.explanation, colorOnStderr()));
   for (const placeholder of result.unresolved) process.stderr.write(`smartmeter: warning: left unresolved: ${placeholder}\n`);
   for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);
+  // The configuration files first: when they cannot be written, no output is left behind.
+  if (options.configDir !== undefined) {
+    const written = writeConfigFiles(CONFIG_TEMPLATES_DIR, resolve(options.configDir));
+    process.stderr.write(`smartmeter: wrote ${written.length} configuration files under ${options.configDir} (mounted from SMARTMETER_CONFIG_DIR)\n`);
+  }
   if (options.output) {
     // Inline credentials (no_secrets mode) make the file a secret too.
     writeFileAtomic(options.output, text, { mode: result.containsSecrets || containsCredentials(text) ? 0o600 : 0o644 });
   } else {
     process.stdout.write(text);
-  }
-  if (options.configDir !== undefined) {
-    const written = writeConfigFiles(CONFIG_TEMPLATES_DIR, resolve(options.configDir));
-    process.stderr.write(`smartmeter: wrote ${written.length} configuration files under ${options.configDir} (mounted from SMARTMETER_CONFIG_DIR)\n`);
   }
 }
 

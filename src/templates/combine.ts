@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
-import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
+import jsYaml, { CORE_SCHEMA, load as loadYaml, Type } from 'js-yaml';
 import { UsageError } from '../errors.js';
 import { containsCredentials, hasUrlPassword, isSecretKey, maskUrlPasswords } from '../secrets.js';
 import { closestMatches } from '../suggest.js';
@@ -22,6 +22,26 @@ import {
   type PropertySource,
   type ResolvedProperty,
 } from './properties.js';
+
+/** js-yaml's built-in types (exported at run time, not in its type declarations). */
+const types = (jsYaml as unknown as { types: Record<'int' | 'merge', Type & { resolve: (data: string) => boolean; construct: (data: string) => unknown; predicate?: (data: object) => boolean; represent?: Record<string, (data: object) => string> }> }).types;
+
+/** A plain integer with a leading 0 is octal, as go-yaml (Compose, the Swarm loader) reads it: `mode: 0400` is 256. */
+const LEADING_ZERO_OCTAL = /^[-+]?0[0-7]+$/;
+const composeInt = new Type('tag:yaml.org,2002:int', {
+  kind: 'scalar',
+  resolve: (data: string) => LEADING_ZERO_OCTAL.test(data) || types.int.resolve(data),
+  construct: (data: string) => (LEADING_ZERO_OCTAL.test(data) ? Number.parseInt(data, 8) : types.int.construct(data)),
+  predicate: types.int.predicate,
+  represent: types.int.represent,
+  defaultStyle: 'decimal',
+});
+
+/**
+ * How fragments are read: YAML 1.2's core schema (no 1.1 timestamps: a date-like value stays
+ * text, as Compose reads it), merge keys (`<<: *anchor`) resolved, and leading-zero octal.
+ */
+export const COMPOSE_YAML_SCHEMA = CORE_SCHEMA.extend({ implicit: [composeInt, types.merge] });
 
 export const LOCATIONS = ['local', 'remote'] as const;
 export const CLUSTER_MODES = ['single', 'cluster'] as const;
@@ -207,6 +227,7 @@ export function combine(request: CombineRequest): CombineResult {
 
   const usedAt = new Map<string, string[]>();
   const missing: string[] = [];
+  const dialectWarnings: string[] = [];
   let containsSecrets = false;
   const placeholderKeys = new Set<string>();
   const lookup = (key: string) => store.resolve(key)?.value;
@@ -226,14 +247,14 @@ export function combine(request: CombineRequest): CombineResult {
     for (const p of found) placeholderKeys.add(p.key);
     let data: unknown;
     try {
-      // No YAML 1.1 timestamps: a date-like value stays text, as Compose reads it.
-      data = loadYaml(text, { filename: shown, schema: CORE_SCHEMA });
+      data = loadYaml(text, { filename: shown, schema: COMPOSE_YAML_SCHEMA });
     } catch (error) {
       throw new UsageError(yamlErrorMessage(error, shown));
     }
     merged.push(fragment.name);
     if (data === null || data === undefined) continue;
     if (!isMap(data as Yaml)) throw new UsageError(`${shown}: a fragment must be a map (services:, volumes:, …)`);
+    dialectWarnings.push(...toOutputDialect(data as YamlMap, text, shown));
 
     const strings: string[] = [];
     collectStrings(data as Yaml, strings);
@@ -299,9 +320,55 @@ export function combine(request: CombineRequest): CombineResult {
     unresolved: missing,
     containsSecrets,
     fromEnvironment: [...fromEnvironment].sort(),
-    warnings: unusedSets(request.sets, placeholderKeys, store),
+    warnings: [...dialectWarnings, ...unusedSets(request.sets, placeholderKeys, store)],
     property: (key) => store.resolve(key)?.value,
   };
+}
+
+/** Top-level keys and service keys Compose has but the Swarm loader (`docker stack deploy`) refuses. */
+const OUTSIDE_DIALECT_TOP = ['include', 'name', 'models'];
+const OUTSIDE_DIALECT_SERVICE = ['profiles', 'extends', 'develop', 'provider', 'models', 'post_start', 'pre_stop'];
+
+/**
+ * Brings a parsed fragment into the output dialect, the one both Compose and the Swarm loader
+ * accept (README: combine): `depends_on` in its long form becomes the short list (a condition
+ * other than service_started is dropped, with a warning); a key outside the dialect is refused,
+ * naming the file and line. Returns the warnings.
+ */
+function toOutputDialect(fragment: YamlMap, text: string, shown: string): string[] {
+  const warnings: string[] = [];
+  const at = (key: string, from = 0) => `${shown}:${lineOf(text, key, from)}`;
+  for (const key of OUTSIDE_DIALECT_TOP) {
+    if (key in fragment) throw new UsageError(`${at(key)}: top-level ${key}: is not in the output dialect (docker stack deploy refuses it)`);
+  }
+  const services = fragment.services;
+  if (!isMap(services)) return warnings;
+  for (const [name, service] of Object.entries(services)) {
+    if (!isMap(service)) continue;
+    const serviceLine = lineOf(text, name);
+    for (const key of OUTSIDE_DIALECT_SERVICE) {
+      if (key in service) throw new UsageError(`${at(key, serviceLine)}: services.${name}.${key} is not in the output dialect (docker stack deploy refuses it)`);
+    }
+    const dependsOn = service.depends_on;
+    if (isMap(dependsOn)) {
+      const dropped = Object.entries(dependsOn)
+        .filter(([, how]) => isMap(how) && ((how.condition !== undefined && how.condition !== 'service_started') || how.restart !== undefined || how.required === false))
+        .map(([dependency, how]) => `${dependency}: ${isMap(how) ? JSON.stringify(how) : how}`);
+      service.depends_on = Object.keys(dependsOn);
+      if (dropped.length) {
+        warnings.push(`${at('depends_on', serviceLine)}: services.${name}.depends_on written in its short form (the Swarm loader takes no other); dropped ${dropped.join(', ')}`);
+      }
+    }
+  }
+  return warnings;
+}
+
+/** The 1-based line of the first `key:` at or after line `from` (1 when not found). */
+function lineOf(text: string, key: string, from = 0): number {
+  const lines = text.split('\n');
+  const pattern = new RegExp(`^\\s*(-\\s+)?["']?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']?\\s*:`);
+  for (let i = Math.max(0, from - 1); i < lines.length; i++) if (pattern.test(lines[i]!)) return i + 1;
+  return from || 1;
 }
 
 /** `--set` keys that no fragment of this run uses and no properties file defines: likely typos. */
@@ -348,18 +415,33 @@ function mapStrings(value: Yaml, map: (text: string) => string): Yaml {
   return value;
 }
 
+/** Fields of a service that Compose's schema types as integers (`[]`: any item of a list). */
 const INTEGER_FIELDS = new Set([
   'deploy.replicas',
   'deploy.update_config.parallelism',
+  'deploy.rollback_config.parallelism',
   'deploy.restart_policy.max_attempts',
+  'deploy.placement.max_replicas_per_node',
+  'deploy.resources.limits.pids',
   'healthcheck.retries',
+  'ports.[].target',
+  'ports.[].published',
+  'cpu_count',
+  'cpu_percent',
+  'cpu_shares',
+  'mem_swappiness',
+  'oom_score_adj',
+  'pids_limit',
 ]);
-const BOOLEAN_FIELDS = new Set(['tty', 'stdin_open', 'privileged', 'read_only', 'init']);
+/** File modes: integers; text is octal, as Compose reads it (`mode: ${BITS}` with BITS=0400 or 400 is 256). */
+const MODE_FIELDS = new Set(['secrets.[].mode', 'configs.[].mode']);
+const BOOLEAN_FIELDS = new Set(['tty', 'stdin_open', 'privileged', 'read_only', 'init', 'oom_kill_disable', 'healthcheck.disable', 'volumes.[].read_only']);
+const TOP_LEVEL_BOOLEANS = ['external', 'attachable', 'internal', 'enable_ipv6'];
 
 /**
- * A placeholder always renders to text; where Compose wants a number or a boolean, text
- * that looks like one is turned back into one (Compose itself does the same when it
- * interpolates).
+ * A placeholder always renders to text; where Compose's schema wants a number or a boolean,
+ * text that reads as one is turned into one (Compose itself does the same when it
+ * interpolates), so `published: ${WEB_PORT}` and `mode: ${BITS}` reach the Swarm loader typed.
  */
 function castKnownTypes(document: YamlMap): YamlMap {
   const services = document.services;
@@ -369,28 +451,47 @@ function castKnownTypes(document: YamlMap): YamlMap {
       castAt(service, [], (path, value) => {
         const field = path.join('.');
         if (INTEGER_FIELDS.has(field) && /^\d+$/.test(value)) return Number(value);
+        // Compose reads a file mode given as text (what interpolation yields) in octal.
+        if (MODE_FIELDS.has(field) && /^[0-7]+$/.test(value)) return Number.parseInt(value, 8);
         if (BOOLEAN_FIELDS.has(field) && /^(true|false)$/.test(value)) return value === 'true';
         return value;
       });
     }
   }
+  if (isMap(services)) for (const service of Object.values(services)) if (isMap(service) && Array.isArray(service.ports)) service.ports = service.ports.map(portInDialect);
   for (const section of ['networks', 'volumes', 'secrets', 'configs']) {
     const entries = document[section];
     if (!isMap(entries)) continue;
     for (const entry of Object.values(entries)) {
-      if (isMap(entry) && typeof entry.external === 'string' && /^(true|false)$/.test(entry.external)) {
-        entry.external = entry.external === 'true';
+      if (!isMap(entry)) continue;
+      for (const key of TOP_LEVEL_BOOLEANS) {
+        const value = entry[key];
+        if (typeof value === 'string' && /^(true|false)$/.test(value)) entry[key] = value === 'true';
       }
     }
   }
   return document;
 }
 
-function castAt(map: YamlMap, path: string[], cast: (path: string[], value: string) => Yaml): void {
-  for (const [key, value] of Object.entries(map)) {
-    const here = [...path, key];
-    if (typeof value === 'string') map[key] = cast(here, value);
-    else if (isMap(value)) castAt(value, here, cast);
+/**
+ * The Swarm loader's long port syntax has no host_ip: such a port is written in the short
+ * syntax, which has (`127.0.0.1:9000:90/udp`); the same port for Compose.
+ */
+function portInDialect(port: Yaml): Yaml {
+  if (!isMap(port) || port.host_ip === undefined || port.host_ip === null || port.target === undefined) return port;
+  const host = String(port.host_ip).includes(':') ? `[${port.host_ip}]` : String(port.host_ip);
+  const protocol = port.protocol === undefined || port.protocol === null ? '' : `/${port.protocol}`;
+  return `${host}:${port.published === undefined || port.published === null ? '' : port.published}:${port.target}${protocol}`;
+}
+
+/** Calls `cast` on every string under `value`, with its path (`[]` standing for a list index). */
+function castAt(value: YamlMap | Yaml[], path: string[], cast: (path: string[], value: string) => Yaml): void {
+  const entries: [string | number, Yaml][] = Array.isArray(value) ? value.map((item, index) => [index, item]) : Object.entries(value);
+  for (const [key, item] of entries) {
+    const here = [...path, typeof key === 'number' ? '[]' : key];
+    const set = (next: Yaml) => ((value as Record<string | number, Yaml>)[key] = next);
+    if (typeof item === 'string') set(cast(here, item));
+    else if (isMap(item) || Array.isArray(item)) castAt(item, here, cast);
   }
 }
 

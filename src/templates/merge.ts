@@ -5,11 +5,15 @@
  *
  *   maps                                   deep merge, key by key
  *   scalars                                the later fragment wins
- *   environment, labels (list or map form) merged by variable name; later wins; written as KEY=value lists
- *   volumes (of a service)                 merged by container path; later wins
- *   secrets, configs (of a service)        merged by source name; later wins
+ *   environment, labels, annotations,      merged by name; later wins; written as KEY=value lists
+ *     sysctls, build.args (list or map)
+ *   ports                                  merged by (host ip, target, published, protocol), short and
+ *                                          long syntax alike (the Compose specification's key); later wins
+ *   volumes (of a service)                 merged by container path, short and long syntax; later wins
+ *   secrets, configs (of a service)        merged by source name, short and long syntax; later wins
+ *   extra_hosts                            merged by host name (`host:ip`, `host=ip`); later wins
  *   command, entrypoint, healthcheck.test  replaced as a whole (they are one value)
- *   every other list (ports, depends_on,   union: items in first-seen order, exact duplicates dropped
+ *   every other list (depends_on,          union: items in first-seen order, exact duplicates dropped
  *     networks, placement constraints, …)
  *   a map meeting a non-map               error naming both fragments and the path
  */
@@ -18,7 +22,7 @@ import { UsageError } from '../errors.js';
 export type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
 export type YamlMap = { [key: string]: Yaml };
 
-type ListRule = 'replace' | 'byName' | 'byTarget' | 'bySource' | 'union';
+type ListRule = 'replace' | 'byName' | 'byTarget' | 'bySource' | 'byPort' | 'byHost' | 'union';
 
 /** Which rule applies to a list at `path` (keys from the document root). */
 function listRule(path: readonly string[]): ListRule {
@@ -32,7 +36,15 @@ function listRule(path: readonly string[]): ListRule {
     case 'environment':
     case 'labels':
     case 'deploy.labels':
+    case 'annotations':
+    case 'sysctls':
+    case 'build.args':
+    case 'build.labels':
       return 'byName';
+    case 'ports':
+      return 'byPort';
+    case 'extra_hosts':
+      return 'byHost';
     case 'volumes':
       return 'byTarget';
     case 'secrets':
@@ -91,6 +103,10 @@ function mergeValues(base: Yaml | undefined, next: Yaml, path: string[], nextNam
         return mergeKeyed(base, next, volumeTarget);
       case 'bySource':
         return mergeKeyed(base, next, secretSource);
+      case 'byPort':
+        return mergeKeyed(base, next, portKey);
+      case 'byHost':
+        return mergeKeyed(base, next, hostName);
       default:
         return union(base, next);
     }
@@ -113,6 +129,10 @@ function normalizeNew(value: Yaml, path: string[]): Yaml {
       return mergeKeyed([], value, volumeTarget);
     case 'bySource':
       return mergeKeyed([], value, secretSource);
+    case 'byPort':
+      return mergeKeyed([], value, portKey);
+    case 'byHost':
+      return mergeKeyed([], value, hostName);
     default:
       return union([], value);
   }
@@ -183,4 +203,37 @@ function secretSource(item: Yaml): string {
   if (typeof item === 'string') return item;
   if (isMap(item) && typeof item.source === 'string') return item.source;
   return JSON.stringify(item);
+}
+
+/**
+ * A port's identity as the Compose specification keys it: host ip, target, published, protocol.
+ * Short syntax `[[host_ip:]published:]target[/protocol]` (an IPv6 host ip in brackets) and long
+ * syntax `{target, published, host_ip, protocol}` give the same key for the same port.
+ */
+export function portKey(item: Yaml): string {
+  const key = (hostIp: string, published: string, target: string, protocol: string) => JSON.stringify([hostIp, published, target, protocol.toLowerCase()]);
+  if (typeof item === 'number') return key('', '', String(item), 'tcp');
+  if (typeof item === 'string') {
+    const slash = item.lastIndexOf('/');
+    const [spec, protocol] = slash > item.lastIndexOf(']') && slash >= 0 ? [item.slice(0, slash), item.slice(slash + 1)] : [item, 'tcp'];
+    const bracket = spec.startsWith('[') ? spec.indexOf(']') : -1;
+    const hostIp = bracket > 0 ? spec.slice(1, bracket) : undefined;
+    const rest = bracket > 0 ? spec.slice(bracket + 2) : spec;
+    const parts = rest.split(':');
+    const target = parts.pop()!;
+    const published = parts.pop() ?? '';
+    return key(hostIp ?? parts.join(':'), published, target, protocol || 'tcp');
+  }
+  if (isMap(item) && item.target !== undefined) {
+    const text = (value: Yaml | undefined) => (value === undefined || value === null ? '' : String(value));
+    return key(text(item.host_ip), text(item.published), text(item.target), text(item.protocol) || 'tcp');
+  }
+  return JSON.stringify(item);
+}
+
+/** `host:ip` or `host=ip` → the host name. */
+function hostName(item: Yaml): string {
+  if (typeof item !== 'string') return JSON.stringify(item);
+  const at = item.search(/[:=]/);
+  return at < 0 ? item : item.slice(0, at);
 }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../paths.js';
+import { composeBinary, composePluginConfig } from '../compose-build.js';
 import { ensureDebianPackages } from '../install.js';
 import { NATS_SERVER_VERSION, natsServerBinary } from '../nats-build.js';
 import { isRunning, run, startDaemon, waitUntil, which, type ProcessRecord } from '../process.js';
@@ -72,6 +73,7 @@ export const docker: RigService = {
     });
     buildImages(ctx, env);
     const propertiesDir = writeProperties(dir);
+    const compose = composeBinary(ctx);
     return {
       processes: [engine],
       values: {
@@ -84,6 +86,9 @@ export const docker: RigService = {
         DOCKER_PROMETHEUS_IMAGE: STACK_IMAGES.prometheus.image,
         DOCKER_SMARTMETER_IMAGE: STACK_IMAGES.smartmeter.image,
         DOCKER_COMPOSE: which('docker-compose') ?? 'docker-compose',
+        // The current Compose: `docker compose` with DOCKER_CONFIG set to this directory.
+        DOCKER_COMPOSE_V2: compose,
+        DOCKER_CONFIG: composePluginConfig(dir, compose),
       },
     };
   },

@@ -1,0 +1,223 @@
+// Compose is the oracle of the merge: pairs of fragments (a.yml then b.yml of one target) in short
+// and long syntax are merged by smartmeter and by the rig's Compose (`docker compose -f a.yml -f
+// b.yml config`, the Go Compose built from github.com/docker/compose/v5), and the two models are
+// compared after normalising what each may spell differently (short or long syntax, "8080" or
+// 8080, "0400" or 256). smartmeter's output is also checked by the Swarm loader (`docker stack
+// config`). Where Compose departs from its specification and the Swarm loader then refuses the
+// result, the specification wins and the test names the divergence.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dump } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { combine } from '../src/templates/combine.js';
+import type { Yaml, YamlMap } from '../src/templates/merge.js';
+import { runCli } from './helpers/cli.js';
+import { rigService } from './helpers/rig.js';
+import { writeTree } from './helpers/templates.js';
+
+const rig = rigService('docker');
+const composeV2 = rig?.DOCKER_COMPOSE_V2;
+if (rig && (!composeV2 || !existsSync(composeV2)) && process.env.CI === 'true') throw new Error("CI needs the rig's Compose: npm run rig -- up docker builds it");
+
+/** A target `t` made of fragments a and b, merged in that order. */
+function templates(a: string, b: string): string {
+  return writeTree({ 'hierarchy.yml': 'targets:\n  t: [a, b]\n', 'fragments/a.yml': a, 'fragments/b.yml': b, 'properties/configuration.properties': '' });
+}
+
+function smartmeter(dir: string, sets: string[] = []): YamlMap {
+  return combine({ templatesDir: dir, modes: { location: 'local', clusterMode: 'single', secretMode: 'no_secrets' }, targets: ['t'], env: {}, sets, allowMissing: false, now: 0, displayRoot: dir }).document;
+}
+
+function compose(dir: string, env: Record<string, string> = {}): YamlMap {
+  const r = spawnSync(composeV2!, ['--project-name', 'oracle', '-f', 'a.yml', '-f', 'b.yml', 'config', '--format', 'json'], {
+    cwd: join(dir, 'fragments'),
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...env },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as YamlMap;
+}
+
+type Model = Record<string, unknown>;
+const map = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+
+/** `K=v` lists and maps alike, as a map of text. */
+function nameMap(value: unknown): Record<string, string | null> {
+  if (Array.isArray(value)) return Object.fromEntries(value.map((e: string) => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, null])));
+  return Object.fromEntries(Object.entries(map(value)).map(([k, v]) => [k, v === null ? null : String(v)]));
+}
+
+/** Ports as sorted `host_ip|published|target|protocol` (short syntax read as the specification says). */
+function ports(value: unknown): string[] {
+  const list = (Array.isArray(value) ? value : []).map((p: unknown) => {
+    if (typeof p === 'string' || typeof p === 'number') {
+      const text = String(p);
+      const [spec, protocol = 'tcp'] = text.split('/');
+      const parts = spec!.split(':');
+      const target = parts.pop()!;
+      const published = parts.pop() ?? '';
+      return `${parts.join(':')}|${published}|${target}|${protocol}`;
+    }
+    const m = map(p);
+    return `${m.host_ip ?? ''}|${m.published ?? ''}|${m.target}|${m.protocol ?? 'tcp'}`;
+  });
+  return list.sort();
+}
+
+/** Volumes by target: `type source` (a bind's source by its last path part). */
+function volumes(value: unknown): Record<string, string> {
+  return Object.fromEntries(
+    (Array.isArray(value) ? value : []).map((v: unknown) => {
+      if (typeof v === 'string') {
+        const [source, target] = v.split(':');
+        return [target, `${source!.startsWith('.') || source!.startsWith('/') ? 'bind' : 'volume'} ${source!.split('/').pop()}`];
+      }
+      const m = map(v);
+      return [m.target, `${m.type} ${String(m.source).split('/').pop()}`];
+    }),
+  );
+}
+
+/** Secrets by source: their mode as a number (Compose prints a file mode as octal text). */
+function secrets(value: unknown): Record<string, number | null> {
+  return Object.fromEntries(
+    (Array.isArray(value) ? value : []).map((s: unknown) => {
+      if (typeof s === 'string') return [s, null];
+      const m = map(s);
+      const mode = m.mode === undefined ? null : typeof m.mode === 'string' ? Number.parseInt(m.mode, 8) : (m.mode as number);
+      return [m.source, mode];
+    }),
+  );
+}
+
+/** The parts of a service both tools must agree on. */
+function model(service: unknown): Model {
+  const s = map(service);
+  const health = map(s.healthcheck);
+  return {
+    image: s.image,
+    restart: s.restart ?? null,
+    environment: nameMap(s.environment),
+    labels: nameMap(s.labels),
+    ports: [...new Set(ports(s.ports))],
+    volumes: volumes(s.volumes),
+    secrets: secrets(s.secrets),
+    dependsOn: (Array.isArray(s.depends_on) ? (s.depends_on as string[]) : Object.keys(map(s.depends_on))).sort(),
+    healthcheck: s.healthcheck === undefined ? null : { test: health.test, interval: health.interval ?? null, retries: health.retries ?? null },
+    replicas: map(s.deploy).replicas ?? null,
+  };
+}
+
+function models(document: YamlMap): Record<string, Model> {
+  return Object.fromEntries(Object.entries(map(document.services)).map(([name, service]) => [name, model(service)]));
+}
+
+/** The Swarm loader accepts smartmeter's output as it is. */
+function expectSwarmLoaderAccepts(document: YamlMap, dir: string): void {
+  const file = join(dir, 'out.yml');
+  writeFileSync(file, dump(document));
+  const r = spawnSync('docker', ['stack', 'config', '--compose-file', file], { encoding: 'utf8' });
+  expect(r.status, `docker stack config: ${r.stderr}`).toBe(0);
+}
+
+const CASES: [string, string, string, string[]?][] = [
+  [
+    'ports: short and long syntax of one port (row 1)',
+    'services:\n  web:\n    image: nginx\n    ports: ["8080:80"]\n',
+    'services:\n  web:\n    ports: [{target: 80, published: 8080, protocol: tcp}, "8080:80/tcp", "127.0.0.1:9000:90/udp", {target: 90, published: "9000", host_ip: 127.0.0.1, protocol: udp}, "8443:443"]\n',
+  ],
+  [
+    'anchors and merge keys (row 2)',
+    'x-common: &common\n  restart: unless-stopped\n  environment: {TZ: UTC}\nservices:\n  web:\n    <<: *common\n    image: nginx\n',
+    'services:\n  web:\n    environment: [LANG=C]\n',
+  ],
+  [
+    'secret modes: 0400 is octal, and short and long syntax merge by source (row 3)',
+    'services:\n  web:\n    image: nginx\n    secrets: [s, t]\nsecrets:\n  s: {file: ./s}\n  t: {file: ./t}\n',
+    'services:\n  web:\n    secrets: [{source: s, target: s, mode: 0400}, {source: t, target: t, mode: 0440}]\n',
+  ],
+  [
+    'typed interpolation of a long port and a secret mode (row 4)',
+    'services:\n  web:\n    image: nginx\n    ports: [{target: 80, published: "${WEB_PORT}"}]\n    secrets: [{source: s, target: s, mode: "${BITS}"}]\nsecrets:\n  s: {file: ./s}\n',
+    'services:\n  web:\n    deploy: {replicas: "${REPLICAS}"}\n',
+    ['WEB_PORT=8080', 'BITS=0400', 'REPLICAS=3'],
+  ],
+  [
+    'depends_on in long form with a condition (row 5): the same services, in the short form',
+    'services:\n  web:\n    image: nginx\n    depends_on: [cache]\n  cache: {image: redis}\n  db: {image: postgres}\n',
+    'services:\n  web:\n    depends_on: {db: {condition: service_healthy}}\n',
+  ],
+  [
+    'environment and labels in list and map form, volumes and healthcheck by their keys',
+    'services:\n  web:\n    image: nginx\n    environment: {A: "1", B: "2"}\n    labels: ["x=1"]\n    volumes: ["data:/data", {type: bind, source: ./src, target: /src}]\n    healthcheck: {test: [CMD, "true"], interval: 5s, retries: 3}\n    deploy: {replicas: 2}\nvolumes: {data: {}}\n',
+    'services:\n  web:\n    environment: ["B=3", "C=4"]\n    labels: {y: "2"}\n    volumes: [{type: volume, source: other, target: /data}]\n    healthcheck: {test: [CMD-SHELL, "exit 0"]}\n    deploy: {replicas: 4}\nvolumes: {other: {}}\n',
+  ],
+];
+
+describe.runIf(composeV2 !== undefined)('merging as Compose does, Compose v5 as the oracle', () => {
+  it.each(CASES)('%s', (_label, a, b, sets = []) => {
+    const dir = templates(a, b);
+    writeFileSync(join(dir, 'fragments', 's'), 'x');
+    writeFileSync(join(dir, 'fragments', 't'), 'x');
+    const ours = smartmeter(dir, sets);
+    const theirs = compose(dir, Object.fromEntries(sets.map((s) => s.split('='))));
+    // Compose keeps a port given in both syntaxes twice (a known departure from its own
+    // specification, which keys ports by host ip, target, published and protocol; docker stack
+    // deploy then refuses the duplicate): compared as a set here, and smartmeter writes it once.
+    expect(models(ours)).toEqual(models(theirs));
+    for (const service of Object.values(map(ours.services))) {
+      const list = (map(service).ports as unknown[] | undefined) ?? [];
+      expect(new Set(ports(list)).size, 'one entry per port').toBe(list.length);
+    }
+    expectSwarmLoaderAccepts(ours, dir);
+  });
+});
+
+describe('the output dialect and its types, without Compose', () => {
+  it('a port in both syntaxes is one entry; 0400 is 256; interpolated numbers are numbers', () => {
+    const [, a1, b1] = CASES[0]!;
+    expect(((smartmeter(templates(a1, b1)).services as YamlMap).web as YamlMap).ports).toEqual(['8080:80/tcp', '127.0.0.1:9000:90/udp', '8443:443']);
+    const [, a3, b3] = CASES[2]!;
+    expect(((smartmeter(templates(a3, b3)).services as YamlMap).web as YamlMap).secrets).toEqual([
+      { source: 's', target: 's', mode: 256 },
+      { source: 't', target: 't', mode: 288 },
+    ]);
+    const [, a4, b4, sets] = CASES[3]!;
+    const web = (smartmeter(templates(a4, b4), sets).services as YamlMap).web as YamlMap;
+    expect(web.ports).toEqual([{ target: 80, published: 8080 }]);
+    expect((web.secrets as Yaml[])[0]).toEqual({ source: 's', target: 's', mode: 256 });
+    expect(web.deploy).toEqual({ replicas: 3 });
+  });
+
+  it('depends_on conditions: the short form, and a warning naming file:line and what was dropped', () => {
+    const [, a, b] = CASES[4]!;
+    const dir = templates(a, b);
+    const result = combine({ templatesDir: dir, modes: { location: 'local', clusterMode: 'single', secretMode: 'no_secrets' }, targets: ['t'], env: {}, sets: [], allowMissing: false, now: 0, displayRoot: dir });
+    expect(((result.document.services as YamlMap).web as YamlMap).depends_on).toEqual(['cache', 'db']);
+    expect(result.warnings).toEqual([expect.stringMatching(/^fragments\/b\.yml:3: services\.web\.depends_on written in its short form .*dropped db: \{"condition":"service_healthy"\}$/)]);
+  });
+
+  it.each([
+    ['profiles', 'services:\n  web:\n    image: nginx\n    profiles: [debug]\n', /fragments\/b\.yml:4: services\.web\.profiles is not in the output dialect/],
+    ['extends', 'services:\n  web:\n    image: nginx\n    extends: {service: base}\n', /fragments\/b\.yml:4: services\.web\.extends is not in the output dialect/],
+    ['include', 'include: [other.yml]\nservices: {}\n', /fragments\/b\.yml:1: top-level include: is not in the output dialect/],
+  ])('%s is refused with file:line, exit 2', (_key, b, message) => {
+    const dir = templates('services: {}\n', b);
+    const run = runCli(['combine', '--templates', dir, 'local', 'single', 'no_secrets', 't'], { cwd: dir });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('combine -o with --config-dir writes no output when the configuration files cannot be written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-config-'));
+    const blocker = join(dir, 'not-a-dir');
+    writeFileSync(blocker, 'x');
+    const out = join(dir, 'out.yml');
+    const run = runCli(['combine', 'local', 'single', 'secrets', 'inject', '-o', out, '--config-dir', join(blocker, 'config')]);
+    expect(run.status).not.toBe(0);
+    expect(existsSync(out)).toBe(false);
+  });
+});
