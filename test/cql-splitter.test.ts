@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CqlSyntaxError, splitCql } from '../src/cassandra/cql-splitter.js';
+import { CqlSyntaxError, normaliseStatement, splitCql } from '../src/cassandra/cql-splitter.js';
+import { scriptChecksum } from '../src/cassandra/migrations.js';
 
 describe('splitCql', () => {
   it('splits at semicolons and gives the line each statement starts on', () => {
@@ -63,5 +64,52 @@ describe('splitCql', () => {
       expect((error as CqlSyntaxError).message).toBe(message);
       expect((error as CqlSyntaxError).line).toBe(line);
     }
+  });
+});
+
+describe('the checksum of a script: its statements, not its bytes', () => {
+  const script = [
+    '-- the schema',
+    'CREATE TABLE IF NOT EXISTS ${KEYSPACE}.a (',
+    '  k int PRIMARY KEY,',
+    '  v text  -- a value',
+    ');',
+    "INSERT INTO ${KEYSPACE}.a (k, v) VALUES (1, 'two  spaces');",
+    'CREATE FUNCTION ${KEYSPACE}.f (x int) RETURNS NULL ON NULL INPUT RETURNS int LANGUAGE java AS $$ return  x; $$;',
+    '',
+  ].join('\n');
+  const multiline = script.replace("'two  spaces'", "'two  spaces\nand a line'");
+
+  it.each([
+    ['CRLF line endings', script.replaceAll('\n', '\r\n')],
+    ['CR line endings', script.replaceAll('\n', '\r')],
+    ['trailing blanks and tabs', script.replaceAll('\n', ' \t\n')],
+    ['no final newline', script.trimEnd()],
+    ['comments added or removed', `/* header */\n${script.replace('  -- a value', '').replace('k int PRIMARY KEY,', 'k int PRIMARY KEY, // the key')}\n-- the end\n`],
+    ['indentation and blank lines', script.replaceAll('\n  ', '\n\t\t').replaceAll(';\n', ';\n\n\n')],
+  ])('does not change with %s', (_, variant) => {
+    expect(scriptChecksum(variant)).toBe(scriptChecksum(script));
+  });
+
+  it('does not change with CRLF inside a string either: it is sent as \\n, as cqlsh reads a file', () => {
+    expect(scriptChecksum(multiline.replaceAll('\n', '\r\n'))).toBe(scriptChecksum(multiline));
+  });
+
+  it.each([
+    ['a string literal', script, script.replace("'two  spaces'", "'two spaces'")],
+    ['blanks at the end of a line inside a string (Cassandra stores them)', multiline, multiline.replace('spaces\n', 'spaces \n')],
+    ['a quoted identifier', script, script.replace('.a (', '."A" (')],
+    ['a column type', script, script.replace('v text', 'v varchar')],
+    ['a $$ body', script, script.replace('return  x;', 'return  x + 1;')],
+    ['blanks inside a $$ body (Cassandra keeps the body as written)', script, script.replace('return  x;', 'return x;')],
+    ['a statement added', script, `${script}DROP TABLE \${KEYSPACE}.b;\n`],
+    ['a semicolon that splits a statement in two', script, script.replace('k int PRIMARY KEY,', 'k int PRIMARY KEY);(')],
+  ])('changes with %s', (_, base, variant) => {
+    expect(variant).not.toBe(base);
+    expect(scriptChecksum(variant)).not.toBe(scriptChecksum(base));
+  });
+
+  it('normalises whitespace outside strings, quoted identifiers and $$ bodies only', () => {
+    expect(normaliseStatement("SELECT  'a  b'\n,\t\"x  y\"  FROM t WHERE f = $$ 1\n  2 $$  ")).toBe("SELECT 'a  b' , \"x  y\" FROM t WHERE f = $$ 1\n  2 $$");
   });
 });

@@ -92,3 +92,35 @@ function closingQuote(text: string, start: number, quote: string): number {
   }
   return -1;
 }
+
+/**
+ * A statement as far as its meaning goes, for checksums: every run of whitespace outside
+ * '…' strings, "…" identifiers and $$…$$ bodies becomes one space (so indentation, line
+ * endings, trailing blanks and the comments the splitter dropped do not count); what is
+ * inside those is kept as written (the splitter has already made its line endings \n, as
+ * cqlsh reading a file does).
+ */
+export function normaliseStatement(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    let end = -1;
+    if (c === "'" || c === '"') end = closingQuote(text, i, c) + 1;
+    else if (c === '$' && text[i + 1] === '$') {
+      const close = text.indexOf('$$', i + 2);
+      end = close < 0 ? -1 : close + 2;
+    }
+    if (end > 0) {
+      out += text.slice(i, end);
+      i = end;
+    } else if (/\s/.test(c)) {
+      while (i < text.length && /\s/.test(text[i]!)) i += 1;
+      out += ' ';
+    } else {
+      out += c;
+      i += 1;
+    }
+  }
+  return out.trim();
+}

@@ -14,14 +14,24 @@ import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
 import { RuntimeError, UsageError } from '../errors.js';
 import { waitForSchemaAgreement } from './connection.js';
-import { CqlSyntaxError, splitCql, type CqlStatement } from './cql-splitter.js';
+import { CqlSyntaxError, normaliseStatement, splitCql, type CqlStatement } from './cql-splitter.js';
 
 export interface CqlScript {
   name: string;
   /** As shown in messages. */
   file: string;
-  /** SHA-256 of the file as written (before ${KEYSPACE} is filled). */
+  /**
+   * SHA-256 of the script's statements as the splitter yields them, normalised
+   * (normaliseStatement) and taken before ${KEYSPACE} is filled: line endings, indentation,
+   * trailing blanks and comments do not count, what Cassandra is told does.
+   */
   checksum: string;
+  /**
+   * What earlier versions recorded: SHA-256 of the file's bytes. A record holding one of these
+   * (of the file as it is, or with its line endings made \n or \r\n) is the same script; init
+   * then rewrites the record to `checksum`.
+   */
+  legacyChecksums: string[];
   statements: CqlStatement[];
 }
 
@@ -41,11 +51,61 @@ export function replicationFor(choice: ReplicationChoice): string {
 
 const KEYSPACE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
 
+/** The old check, still used by ingest and cassandra stats: an unquoted name of 48 characters at most. */
 export function checkKeyspace(name: string): void {
   if (!KEYSPACE_NAME.test(name)) throw new UsageError(`"${name}" is not a valid keyspace name (letters, digits, _; 48 at most)`);
 }
 
-/** The scripts of `dir` (*.cql, in name order), with ${KEYSPACE} filled and split into statements. */
+/** A keyspace as Cassandra stores it (system_schema.keyspaces) and as CQL must write it. */
+export interface KeyspaceName {
+  /** The name Cassandra holds: an unquoted name folded to lower case, a "quoted" one as written. */
+  name: string;
+  /** The name in a statement: bare when CQL reads it back as `name`, else "quoted". */
+  cql: string;
+}
+
+/** Cassandra 5.0's reserved keywords (org/apache/cassandra/cql3/reserved_keywords.txt): never a bare name. */
+const RESERVED = new Set(
+  ('ADD ALLOW ALTER AND APPLY ASC AUTHORIZE BATCH BEGIN BY COLUMNFAMILY CREATE DELETE DESC DESCRIBE DROP ENTRIES EXECUTE ' +
+    'FROM FULL GRANT IF IN INDEX INFINITY INSERT INTO IS KEYSPACE LIMIT MATERIALIZED MODIFY NAN NORECURSIVE NOT NULL OF ON ' +
+    'OR ORDER PRIMARY RENAME REVOKE SCHEMA SELECT SET TABLE TO TOKEN TRUNCATE UNLOGGED UPDATE USE USING VIEW WHERE WITH').split(' '),
+);
+
+/**
+ * Folds a keyspace name as CQL does: unquoted, it is an identifier (a letter, then letters,
+ * digits, _; not a reserved keyword) and case does not count, so it is the lower-case name;
+ * "quoted" ("" for a quote inside), it is kept as written. Cassandra then allows only
+ * letters, digits and _, 48 at most.
+ */
+export function resolveKeyspace(input: string): KeyspaceName {
+  let name: string;
+  const quoted = /^"((?:[^"]|"")*)"$/.exec(input);
+  if (quoted) {
+    name = quoted[1]!.replaceAll('""', '"');
+  } else {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(input)) {
+      throw new UsageError(`"${input}" is not a valid keyspace name (unquoted: a letter, then letters, digits, _; or "quoted" to keep its case)`);
+    }
+    if (RESERVED.has(input.toUpperCase())) throw new UsageError(`"${input}" is a reserved word of CQL: quote it (--keyspace '"${input.toLowerCase()}"') or choose another name`);
+    name = input.toLowerCase();
+  }
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new UsageError(`"${input}" is not a valid keyspace name (Cassandra allows letters, digits and _ only)`);
+  if (name.length > 48) throw new UsageError(`"${input}" is not a valid keyspace name (${name.length} characters; Cassandra allows 48 at most)`);
+  const bare = /^[a-z][a-z0-9_]*$/.test(name) && !RESERVED.has(name.toUpperCase());
+  return { name, cql: bare ? name : `"${name}"` };
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The checksum of a script's text: its statements, normalised, each ended by `;` and a newline. */
+export function scriptChecksum(raw: string): string {
+  return sha256(splitCql(raw).map((s) => `${normaliseStatement(s.text)};\n`).join(''));
+}
+
+/**
+ * The scripts of `dir` (*.cql, in name order), with ${KEYSPACE} filled (the keyspace as CQL
+ * writes it) and split into statements.
+ */
 export function loadScripts(dir: string, keyspace: string, displayDir = dir): CqlScript[] {
   let names: string[];
   try {
@@ -60,7 +120,9 @@ export function loadScripts(dir: string, keyspace: string, displayDir = dir): Cq
     // ${KEYSPACE} is the only placeholder: CQL has its own uses for $ and parentheses.
     const rendered = raw.replaceAll('${KEYSPACE}', keyspace);
     try {
-      return { name, file, checksum: createHash('sha256').update(raw).digest('hex'), statements: splitCql(rendered) };
+      const lf = raw.replace(/\r\n?/g, '\n');
+      const legacyChecksums = [...new Set([raw, lf, lf.replaceAll('\n', '\r\n')].map(sha256))];
+      return { name, file, checksum: scriptChecksum(raw), legacyChecksums, statements: splitCql(rendered) };
     } catch (error) {
       if (error instanceof CqlSyntaxError) throw new UsageError(`${file}:${error.line}: ${error.message}`);
       throw error;
@@ -68,25 +130,38 @@ export function loadScripts(dir: string, keyspace: string, displayDir = dir): Cq
   });
 }
 
-/** What init runs before any script: the keyspace and its bookkeeping tables. */
+/**
+ * What init runs before any script. The first two come before the lock, which lives in the
+ * keyspace (both IF NOT EXISTS, so harmless when another init ran them); the rest under it.
+ */
 export function bookkeepingStatements(keyspace: string, replication: string): string[] {
+  return [...lockStatements(keyspace, replication), migrationsTable(keyspace)];
+}
+
+function lockStatements(keyspace: string, replication: string): string[] {
   return [
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replication}`,
-    `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (script text PRIMARY KEY, checksum text, applied_at timestamp, statements int, applied_by text)`,
     `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_lock (name text PRIMARY KEY, owner text, since timestamp)`,
   ];
 }
 
+function migrationsTable(keyspace: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_migrations (script text PRIMARY KEY, checksum text, applied_at timestamp, statements int, applied_by text)`;
+}
+
 export interface InitOptions {
-  keyspace: string;
+  keyspace: KeyspaceName;
   replication: string;
   force: boolean;
   /** How long to wait for another init's lock. */
   lockWaitMs: number;
+  /** The lock's TTL (default 60 s): a crashed init blocks the next one at most this long. Renewed every quarter of it. */
+  lockTtlSeconds?: number;
   log: (line: string) => void;
 }
 
 export interface InitResult {
+  /** As Cassandra holds it. */
   keyspace: string;
   replication: string;
   applied: { script: string; statements: number; reapplied: boolean }[];
@@ -94,17 +169,15 @@ export interface InitResult {
   durationMs: number;
 }
 
-/** The lock expires unless renewed: a crashed init blocks the next one for at most this long. */
 const LOCK_TTL_SECONDS = 60;
-const LOCK_RENEW_MS = 15_000;
 const QUORUM = 4; // driver.types.consistencies.quorum
 
 /** Refuses to go on when the keyspace exists with another replication than asked. */
-async function checkExistingReplication(client: Client, keyspace: string, replication: string): Promise<void> {
-  const row = (await client.execute('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [keyspace], { prepare: true })).first();
+async function checkExistingReplication(client: Client, keyspace: KeyspaceName, replication: string): Promise<void> {
+  const row = (await client.execute('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [keyspace.name], { prepare: true })).first();
   if (!row) return;
   const current = row.get('replication') as Record<string, string>;
-  const wanted = Object.fromEntries([...replication.matchAll(/'([^']+)'\s*:\s*'?([^',}]+)'?/g)].map((m) => [m[1]!, m[2]!.trim()]));
+  const wanted = Object.fromEntries([...replication.matchAll(/'((?:[^']|'')+)'\s*:\s*'?([^',}]+)'?/g)].map((m) => [m[1]!.replaceAll("''", "'"), m[2]!.trim()]));
   const shortClass = (name: string | undefined) => (name ?? '').replace(/^org\.apache\.cassandra\.locator\./, '');
   const same =
     shortClass(current.class) === shortClass(wanted.class) &&
@@ -112,7 +185,7 @@ async function checkExistingReplication(client: Client, keyspace: string, replic
   if (!same) {
     const shown = Object.entries(current).map(([k, v]) => `'${k}': '${shortClass(v)}'`).join(', ');
     throw new UsageError(
-      `keyspace ${keyspace} exists with replication {${shown}}, not ${replication}: change it with ALTER KEYSPACE (then repair), or choose another --mode/--keyspace`,
+      `keyspace ${keyspace.name} exists with replication {${shown}}, not ${replication}: change it with ALTER KEYSPACE (then repair), or choose another --mode/--keyspace`,
     );
   }
 }
@@ -120,34 +193,41 @@ async function checkExistingReplication(client: Client, keyspace: string, replic
 export async function initSchema(client: Client, scripts: CqlScript[], options: InitOptions): Promise<InitResult> {
   const started = Date.now();
   const { keyspace } = options;
+  const ks = keyspace.cql;
+  // Refuse a keyspace of another replication before writing anything into it...
   await checkExistingReplication(client, keyspace, options.replication);
-  for (const statement of bookkeepingStatements(keyspace, options.replication)) {
+  // ...then make what the lock needs, and take it: everything else happens under the lock.
+  for (const statement of lockStatements(ks, options.replication)) {
     await client.execute(statement);
     await waitForSchemaAgreement(client);
   }
-  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
-  await acquireLock(client, keyspace, owner, options);
-  const release = () =>
-    client.execute(`DELETE FROM ${keyspace}.schema_lock WHERE name = 'init' IF owner = ?`, [owner], { prepare: true }).catch(() => undefined);
-  // Keep the lock while working; give it back if interrupted, so the next init need not wait.
-  const renew = setInterval(() => {
-    void client
-      .execute(`UPDATE ${keyspace}.schema_lock USING TTL ${LOCK_TTL_SECONDS} SET owner = ?, since = toTimestamp(now()) WHERE name = 'init' IF owner = ?`, [owner, owner], { prepare: true })
-      .catch(() => undefined);
-  }, LOCK_RENEW_MS);
+  const lock = await SchemaLock.acquire(client, keyspace, options);
   const interrupted = (signal: NodeJS.Signals) => {
-    void release().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void lock.release().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
+    // Again under the lock: another init may have made the keyspace since we looked.
+    await checkExistingReplication(client, keyspace, options.replication);
+    lock.check('before creating the bookkeeping table');
+    await client.execute(migrationsTable(ks));
+    await waitForSchemaAgreement(client);
     // QUORUM: in a cluster, a replica that missed the last init must not make us apply twice.
-    const rows = (await client.execute(`SELECT script, checksum, applied_at FROM ${keyspace}.schema_migrations`, [], { consistency: QUORUM })).rows;
+    const rows = (await client.execute(`SELECT script, checksum, applied_at FROM ${ks}.schema_migrations`, [], { consistency: QUORUM })).rows;
     const applied = new Map(rows.map((row) => [row.get('script') as string, { checksum: row.get('checksum') as string, at: row.get('applied_at') as Date }]));
-    const result: InitResult = { keyspace, replication: options.replication, applied: [], unchanged: [], durationMs: 0 };
+    const result: InitResult = { keyspace: keyspace.name, replication: options.replication, applied: [], unchanged: [], durationMs: 0 };
     for (const script of scripts) {
       const before = applied.get(script.name);
       if (before && before.checksum === script.checksum) {
+        result.unchanged.push(script.name);
+        continue;
+      }
+      if (before && script.legacyChecksums.includes(before.checksum)) {
+        // Recorded by an earlier version (a checksum of the file's bytes): the same script.
+        // The record gets the statements' checksum, so later line-ending changes pass too.
+        lock.check(`before updating the record of ${script.file}`);
+        await client.execute(`UPDATE ${ks}.schema_migrations SET checksum = ? WHERE script = ?`, [script.checksum, script.name], { prepare: true, consistency: QUORUM });
         result.unchanged.push(script.name);
         continue;
       }
@@ -159,6 +239,7 @@ export async function initSchema(client: Client, scripts: CqlScript[], options: 
       }
       options.log(`applying ${script.file} (${script.statements.length} statements)`);
       for (const statement of script.statements) {
+        lock.check(`before ${script.file}:${statement.line}, the script not recorded`);
         try {
           await client.execute(statement.text);
         } catch (error) {
@@ -166,9 +247,10 @@ export async function initSchema(client: Client, scripts: CqlScript[], options: 
         }
         if (/^\s*(CREATE|ALTER|DROP)\b/i.test(statement.text)) await waitForSchemaAgreement(client);
       }
+      lock.check(`after the last statement of ${script.file}, the script not recorded`);
       await client.execute(
-        `INSERT INTO ${keyspace}.schema_migrations (script, checksum, applied_at, statements, applied_by) VALUES (?, ?, toTimestamp(now()), ?, ?)`,
-        [script.name, script.checksum, script.statements.length, owner],
+        `INSERT INTO ${ks}.schema_migrations (script, checksum, applied_at, statements, applied_by) VALUES (?, ?, toTimestamp(now()), ?, ?)`,
+        [script.name, script.checksum, script.statements.length, lock.owner],
         { prepare: true, consistency: QUORUM },
       );
       result.applied.push({ script: script.name, statements: script.statements.length, reapplied: before !== undefined });
@@ -176,32 +258,95 @@ export async function initSchema(client: Client, scripts: CqlScript[], options: 
     result.durationMs = Date.now() - started;
     return result;
   } finally {
-    clearInterval(renew);
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
-    await release(); // the TTL frees it anyway
+    await lock.release(); // the TTL frees it anyway
   }
 }
 
-/** A lightweight transaction: only one init at a time holds the row; a crashed holder's row expires. */
-async function acquireLock(client: Client, keyspace: string, owner: string, options: InitOptions): Promise<void> {
-  const deadline = Date.now() + options.lockWaitMs;
-  let told = false;
-  for (;;) {
-    const result = await client.execute(
-      `INSERT INTO ${keyspace}.schema_lock (name, owner, since) VALUES ('init', ?, toTimestamp(now())) IF NOT EXISTS USING TTL ${LOCK_TTL_SECONDS}`,
-      [owner],
-      { prepare: true },
-    );
-    const row = result.first();
-    if (row.get('[applied]') === true) return;
-    if (!told) {
-      options.log(`waiting for another init (${String(row.get('owner'))}) to finish`);
-      told = true;
+/**
+ * A lightweight transaction on <keyspace>.schema_lock: only one init at a time holds the row; a
+ * crashed holder's row expires after the TTL. Renewed every quarter of the TTL while held; a
+ * renewal that finds the row gone or another owner's, or none confirmed for half the TTL, means
+ * the lock is lost, and check() stops the run.
+ */
+class SchemaLock {
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  private lost: string | undefined;
+  private confirmed = Date.now();
+  private renewing = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly client: Client,
+    private readonly keyspace: KeyspaceName,
+    private readonly ttl: number,
+  ) {}
+
+  static async acquire(client: Client, keyspace: KeyspaceName, options: InitOptions): Promise<SchemaLock> {
+    const lock = new SchemaLock(client, keyspace, options.lockTtlSeconds ?? LOCK_TTL_SECONDS);
+    const deadline = Date.now() + options.lockWaitMs;
+    let told = false;
+    for (;;) {
+      const result = await client.execute(
+        `INSERT INTO ${keyspace.cql}.schema_lock (name, owner, since) VALUES ('init', ?, toTimestamp(now())) IF NOT EXISTS USING TTL ${lock.ttl}`,
+        [lock.owner],
+        { prepare: true },
+      );
+      const row = result.first();
+      if (row.get('[applied]') === true) break;
+      if (!told) {
+        options.log(`waiting for another init (${String(row.get('owner'))}) to finish`);
+        told = true;
+      }
+      if (Date.now() > deadline) {
+        throw new RuntimeError(`another init (${String(row.get('owner'))}) has held the schema lock since ${String(row.get('since'))}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    if (Date.now() > deadline) {
-      throw new RuntimeError(`another init (${String(row.get('owner'))}) has held the schema lock since ${String(row.get('since'))}`);
+    lock.confirmed = Date.now();
+    lock.timer = setInterval(() => void lock.renew(), (lock.ttl * 1000) / 4);
+    return lock;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.renewing || this.lost || !this.timer) return;
+    this.renewing = true;
+    try {
+      const row = (
+        await this.client.execute(
+          `UPDATE ${this.keyspace.cql}.schema_lock USING TTL ${this.ttl} SET owner = ?, since = toTimestamp(now()) WHERE name = 'init' IF owner = ?`,
+          [this.owner, this.owner],
+          { prepare: true },
+        )
+      ).first();
+      if (row.get('[applied]') === true) this.confirmed = Date.now();
+      else {
+        const holder = row.get('owner') as string | null | undefined;
+        this.lost = holder ? `another writer took it (${holder})` : 'its row is gone (deleted by another writer, or expired)';
+      }
+    } catch (error) {
+      // One failed write is not a lost lock; no renewal for half the TTL may be.
+      if (Date.now() - this.confirmed > (this.ttl * 1000) / 2) {
+        this.lost = `it could not be renewed for ${Math.round((Date.now() - this.confirmed) / 1000)} s (${(error as Error).message})`;
+      }
+    } finally {
+      this.renewing = false;
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+
+  /** Throws when the lock was lost: another init may be changing the schema too. */
+  check(where: string): void {
+    if (this.lost) {
+      throw new RuntimeError(`lost the schema lock of keyspace ${this.keyspace.name}: ${this.lost}; stopped ${where}; run init again once no other init runs`);
+    }
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.client
+      .execute(`DELETE FROM ${this.keyspace.cql}.schema_lock WHERE name = 'init' IF owner = ?`, [this.owner], { prepare: true })
+      .catch(() => undefined);
   }
 }

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { positiveInteger } from '../options.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { connectionFromFlags, connectWithRetry, type CassandraConnectionFlags } from '../cassandra/connection.js';
-import { bookkeepingStatements, checkKeyspace, initSchema, loadScripts, replicationFor } from '../cassandra/migrations.js';
+import { bookkeepingStatements, initSchema, loadScripts, replicationFor, resolveKeyspace } from '../cassandra/migrations.js';
 
 export interface CassandraInitOptions extends CassandraConnectionFlags {
   scripts?: string;
@@ -19,24 +19,30 @@ export interface CassandraInitOptions extends CassandraConnectionFlags {
   json?: boolean;
 }
 
+const UNKNOWN_DATACENTER = '<data centre of the node reached>';
+
 export async function runCassandraInit(options: CassandraInitOptions): Promise<void> {
   if (options.mode !== 'single' && options.mode !== 'cluster') throw new UsageError(`--mode must be single or cluster, got "${options.mode}"`);
-  checkKeyspace(options.keyspace);
+  const keyspace = resolveKeyspace(options.keyspace);
   const factor = options.replicationFactor === undefined ? undefined : positiveInteger(options.replicationFactor, '--replication-factor');
   positiveInteger(options.port, '--port'); // bad input fails before --dry-run too
   const waitMs = positiveInteger(options.wait, '--wait') * 1000;
   const lockWaitMs = positiveInteger(options.lockWait, '--lock-wait') * 1000;
+  const ttl = process.env.SMARTMETER_CASSANDRA_LOCK_TTL;
+  const lockTtlSeconds = ttl === undefined || ttl === '' ? undefined : positiveInteger(ttl, 'SMARTMETER_CASSANDRA_LOCK_TTL');
   const scriptsDir = options.scripts ? resolve(options.scripts) : join(PACKAGE_ROOT, 'templates', 'cql');
-  const scripts = loadScripts(scriptsDir, options.keyspace, options.scripts ?? 'templates/cql');
+  const scripts = loadScripts(scriptsDir, keyspace.cql, options.scripts ?? 'templates/cql');
   const log = (line: string) => {
     if (!options.json) process.stderr.write(`${line}\n`);
   };
 
   if (options.dryRun) {
-    const datacenter = options.datacenter ?? options.localDc ?? 'dc1';
+    // Without a connection the data centre of the node a real run reaches is unknown: say so.
+    const datacenter = options.datacenter ?? options.localDc ?? (options.mode === 'cluster' ? UNKNOWN_DATACENTER : undefined);
     const replication = replicationFor({ mode: options.mode, factor, datacenter });
     const lines = [
-      ...bookkeepingStatements(options.keyspace, replication).map((s) => `${s};`),
+      ...(datacenter === UNKNOWN_DATACENTER ? [`-- ${UNKNOWN_DATACENTER}: known once connected; --datacenter sets it`] : []),
+      ...bookkeepingStatements(keyspace.cql, replication).map((s) => `${s};`),
       ...scripts.flatMap((script) => [`-- ${script.file}`, ...script.statements.map((s) => `${s.text};`)]),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -57,10 +63,11 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
     // In cluster mode the replica count is given for the data centre of the node we reached, unless told.
     const datacenter = options.datacenter ?? options.localDc ?? (options.mode === 'cluster' ? await localDatacenter(client) : undefined);
     const result = await initSchema(client, scripts, {
-      keyspace: options.keyspace,
+      keyspace,
       replication: replicationFor({ mode: options.mode, factor, datacenter }),
       force: options.force === true,
       lockWaitMs,
+      lockTtlSeconds,
       log,
     });
     if (options.json) {
