@@ -30,11 +30,16 @@ interface Stack {
   cli: (args: string[]) => CliResult;
 }
 
-async function newStack(label: string): Promise<Stack> {
+/**
+ * A stack of its own. `up` finds `docker compose`, the rig's current Compose (v5, through the
+ * rig's DOCKER_CONFIG), unless `composeV1`: then only Debian's docker-compose 1.29, its fallback.
+ */
+async function newStack(label: string, { composeV1 = false } = {}): Promise<Stack> {
   const name = `sm${label}${process.pid % 10_000}`;
   const dir = mkdtempSync(join(tmpdir(), `smartmeter-up-${label}-`));
   const ports = { nats: await freePort(), monitor: await freePort(), cql: await freePort() };
-  const cli = (args: string[]) => runCli(args, { cwd: dir, env: { DOCKER_HOST: rig!.DOCKER_HOST!, SMARTMETER_STATE_DIR: join(dir, 'state') } });
+  const env = { DOCKER_HOST: rig!.DOCKER_HOST!, SMARTMETER_STATE_DIR: join(dir, 'state'), ...(composeV1 ? { DOCKER_CONFIG: join(dir, 'no-plugins') } : { DOCKER_CONFIG: rig!.DOCKER_CONFIG! }) };
+  const cli = (args: string[]) => runCli(args, { cwd: dir, env });
   return { name, dir, network: `${name}net`, ports, cli };
 }
 
@@ -124,6 +129,8 @@ function secretsDir(stack: Stack, mode = 0o600): string {
 describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
   it('no_secrets: up healthy, init, inject from the host, rows, status, logs, down --volumes leaves nothing', async () => {
     const stack = await newStack('c');
+    // The current Compose runs it (the rig's v5 plugin), not the v1 fallback.
+    expect(stack.cli([...upArgs(stack, 'no_secrets'), '--dry-run']).stdout).toMatch(/^docker compose --project-name /m);
     const up = stack.cli(upArgs(stack, 'no_secrets'));
     try {
       expect(up.status, up.stderr).toBe(0);
@@ -195,8 +202,9 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
     expectNothingLeft(stack, 'com.docker.compose.project');
   });
 
-  it('a service that keeps failing: named with its last log lines, and everything removed', async () => {
-    const stack = await newStack('f');
+  it('a service that keeps failing (on docker-compose v1, the fallback): named with its last log lines, and everything removed', async () => {
+    const stack = await newStack('f', { composeV1: true });
+    expect(stack.cli([...upArgs(stack, 'no_secrets'), '--dry-run']).stdout).toMatch(/^docker-compose --compatibility --project-name /m);
     const up = stack.cli(upArgs(stack, 'no_secrets', ['--set', 'NATS_DEBUG=--config /no/such.conf']));
     if (up.status === 0) stack.cli(['down', '--name', stack.name, '--volumes']);
     expect(up.status).toBe(1);
