@@ -2,7 +2,7 @@
 // malformed messages are counted, and in JetStream mode nothing is lost when Cassandra restarts;
 // a NATS server gone for good ends it with exit 1 and one line, its writes finished and counted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
 import driver from 'cassandra-driver';
 import { connect, type NatsConnection } from 'nats';
@@ -231,6 +231,66 @@ describe.runIf(rig)('ingest on the rig', () => {
     await manager.streams.delete(stream);
   }, 120_000);
 
+  // Issue 16: each ingest start re-created the shared durable consumer with its own settings, so
+  // instances started with other flags reconfigured each other (nats-server 2.9) or, where the
+  // server refuses a different "create" (2.10 and later: the rig's), the second one died with
+  // "consumer already exists". Now: created when missing, used as it is when it exists, the
+  // tuning that differs said in one line; a consumer reading other subjects is refused.
+  async function sharedConsumer(url: string): Promise<void> {
+    const ks = freshKeyspace();
+    const stream = `SHARED_${Date.now()}`;
+    const prefix = stream.toLowerCase();
+    const client = await connect({ servers: url });
+    try {
+      const manager = await client.jetstreamManager();
+      await manager.streams.add({ name: stream, subjects: [`${prefix}.voltage.data.>`] });
+      const args = ['--server', url, '--keyspace', ks, '--subject-prefix', prefix, '--jetstream', stream];
+      const consumer = async () => (await manager.consumers.info(stream, 'ingest')).config;
+
+      const first = await startIngest([...args, '--concurrency', '4', '--duration', '1s']).done;
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toMatch(new RegExp(`^ingest: created the JetStream consumer "ingest" of stream ${stream} for ${prefix}\\.voltage\\.data\\.> \\(max_ack_pending 8, ack wait 30 s\\)$`, 'm'));
+      expect(await consumer()).toMatchObject({ max_ack_pending: 8, ack_wait: 30_000_000_000, filter_subject: `${prefix}.voltage.data.>`, ack_policy: 'explicit' });
+
+      const js = client.jetstream();
+      for (let i = 0; i < 50; i += 1) await js.publish(reading(i).subject.replace('smartmeter.raw', prefix), reading(i).payload);
+      const second = await startIngest([...args, '--concurrency', '32', '--count', '50']).done;
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.summary!.written).toBe(50);
+      expect(second.stderr.split('\n').filter(Boolean), second.stderr).toEqual([
+        `ingest: the JetStream consumer "ingest" of stream ${stream} exists with other settings, used as it is: max_ack_pending 8 (--concurrency 32 would make it 64)`,
+      ]);
+      expect(await consumer()).toMatchObject({ max_ack_pending: 8, filter_subject: `${prefix}.voltage.data.>` });
+      expect(await rows(ks)).toBe(50);
+
+      // Reading other subjects through it would read other readings than asked: refused, naming the difference.
+      const other = runCli(['ingest', ...args, '--subject', `${prefix}.voltage.data.11.>`, '--duration', '1s']);
+      expect(other.status, other.stderr).toBe(1);
+      expect(other.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(other.stderr).toMatch(new RegExp(`^smartmeter: the JetStream consumer "ingest" of stream ${stream} exists with other settings: ` +
+        `filter_subject ${prefix}\\.voltage\\.data\\.> \\(this ingest reads ${prefix}\\.voltage\\.data\\.11\\.>\\); max_ack_pending 8 \\(--concurrency 512 would make it 1024\\); not used and left as it is`));
+      expect(await consumer()).toMatchObject({ max_ack_pending: 8, filter_subject: `${prefix}.voltage.data.>` });
+      await manager.streams.delete(stream);
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('jetstream mode: the shared durable consumer is created when missing and used as it is by an ingest with other flags', async () => {
+    await sharedConsumer(rig!.NATS_URL!);
+  }, 60_000);
+
+  // Debian's nats-server 2.9 updated the consumer on each start: the case the issue describes.
+  it.runIf(existsSync('/usr/sbin/nats-server'))('jetstream mode: the same on nats-server 2.9 (Debian), which would reconfigure it', async () => {
+    const server = new OwnNatsServer('/usr/sbin/nats-server');
+    try {
+      await server.start();
+      await sharedConsumer(server.url);
+    } finally {
+      await server.dispose();
+    }
+  }, 60_000);
+
   it('end to end: smartmeter inject → JetStream → smartmeter ingest → Cassandra, every reading a row', async () => {
     const ks = freshKeyspace();
     const stream = `E2E_${Date.now()}`;
@@ -393,6 +453,9 @@ describe('ingest bad input and failures end quickly with one line', () => {
     [['--duration', '5x'], 2, /^smartmeter: --duration: cannot read the duration "5x"/],
     [['--consistency', 'MOST'], 2, /^smartmeter: unknown consistency "MOST"/],
     [['--keyspace', 'no-dashes'], 2, /is not a valid keyspace name/],
+    // A client certificate without its key, or a key alone: refused before connecting (issue 16).
+    [['--tls-key', '/nonexistent/client.key', '--wait', '1', '--duration', '1s'], 2, /^smartmeter: --tls-cert and --tls-key go together \(a client certificate and its key\): --tls-key was given without --tls-cert\n$/],
+    [['--tls-ca', '/nonexistent/ca.pem', '--tls-cert', '/nonexistent/client.pem', '--wait', '1', '--duration', '1s'], 2, /^smartmeter: --tls-cert and --tls-key go together \(a client certificate and its key\): --tls-cert was given without --tls-key\n$/],
   ])('%j', (args, code, message) => {
     const started = Date.now();
     const run = runCli(['ingest', ...args]);

@@ -5,7 +5,9 @@ import { simulatedDate, simulatedEpoch, simulatedStart } from '../src/inject/clo
 import { MessageGenerator, type MessageKind } from '../src/inject/generator.js';
 import { Random } from '../src/inject/random.js';
 import { ArrivalSchedule, parseStages } from '../src/inject/schedule.js';
+import { UsageError } from '../src/errors.js';
 import { resolveInjectSettings } from '../src/inject/settings.js';
+import { natsConnectionOptions, natsTlsSettings } from '../src/nats/connection.js';
 import { decodeTemperaturePayload, decodeVoltage } from '../src/wire/voltage.js';
 import type { Topology } from '../src/inject/model.js';
 
@@ -166,7 +168,8 @@ describe('arrival schedule', () => {
     expect(s.plannedMs(7500)).toBeCloseTo(10_000 + (10 - Math.sqrt(50)) * 1000, 6);
     expect(s.dueBy(5000)).toBe(1250);
     expect(s.peakRate()).toBe(1000);
-    expect(s.averageRate()).toBe(500);
+    expect(s.meanRate()).toBe(500);
+    expect(s.meanRate(5000)).toBeCloseTo(250, 9); // the first 5 s of the ramp to 1000
   });
 
   it('plans nothing during a stage at rate 0, and averages over the span a count leaves', () => {
@@ -174,7 +177,12 @@ describe('arrival schedule', () => {
     expect(s.dueBy(9_999)).toBe(0);
     expect(s.plannedMs(0)).toBe(10_000);
     expect(s.total).toBe(500);
-    expect(ArrivalSchedule.constant(10, 3_600_000, 10).averageRate()).toBe(10);
+    expect(ArrivalSchedule.constant(10, 3_600_000, 10).meanRate()).toBe(10);
+    expect(ArrivalSchedule.constant(10, 3_600_000, 10).endMs()).toBe(1000); // 10 messages at 10/s span 1 s
+    // A ramp that plans a fraction of a message still sends one; its mean rate is the plan's, below the peak.
+    const small = new ArrivalSchedule(parseStages('2s:0.4'), 0);
+    expect([small.total, small.endMs(), small.meanRate(), small.peakRate()]).toEqual([1, 2000, 0.2, 0.4]);
+    expect(ArrivalSchedule.constant(0.5, 3000).meanRate()).toBe(0.5);
   });
 
   it('refuses unreadable stages', () => {
@@ -240,7 +248,18 @@ describe('inject settings', () => {
       [{ simStart: '99999999999999' }, {}, /--sim-start: cannot read "99999999999999" as a date from 1970 to 9999/],
       [{ createStream: true }, {}, /--create-stream needs --jetstream/],
       [{ passwordFile: '/nonexistent/secret' }, {}, /cannot read the NATS password file \/nonexistent\/secret/],
+      [{ tlsKey: 'client.key' }, {}, /^--tls-cert and --tls-key go together \(a client certificate and its key\): --tls-key was given without --tls-cert$/],
+      [{ tlsCa: 'ca.pem', tlsCert: 'client.pem' }, {}, /^--tls-cert and --tls-key go together .*: --tls-cert was given without --tls-key$/],
     ];
     for (const [flags, env, message] of bad) expect(() => resolveInjectSettings(flags, env), JSON.stringify(flags)).toThrow(message);
+  });
+
+  it('takes TLS from a CA or a client certificate with its key, and refuses half a pair wherever NATS options are made', async () => {
+    expect(resolveInjectSettings({ tlsCa: 'ca.pem' }, {}).nats.tls).toEqual({ caFile: 'ca.pem', certFile: undefined, keyFile: undefined });
+    expect(resolveInjectSettings({ tlsCert: 'c.pem', tlsKey: 'k.pem' }, {}).nats.tls).toEqual({ caFile: undefined, certFile: 'c.pem', keyFile: 'k.pem' });
+    expect(resolveInjectSettings({}, {}).nats.tls).toBeUndefined();
+    expect(() => natsTlsSettings({ tlsKey: 'k.pem' })).toThrow(UsageError);
+    await expect(natsConnectionOptions({ servers: ['nats://127.0.0.1:4222'], tls: { keyFile: 'k.pem' } })).rejects.toThrow(/--tls-key was given without --tls-cert/);
+    await expect(natsConnectionOptions({ servers: ['nats://127.0.0.1:4222'], tls: { certFile: 'c.pem' } })).rejects.toThrow(/--tls-cert was given without --tls-key/);
   });
 });

@@ -105,7 +105,7 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     const command = [process.execPath, BIN, 'inject', '--rate', '1000', '--duration', '2s', '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()].join(' ');
     const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
     expect(r.status, r.stderr).toBe(0);
-    const updates = r.stdout.split('\r').filter((part) => /^\d+\.\d s {2}target 1000\/s {2}achieved \d+\/s {2}sent \d+ {2}lost 0 {2}errors 0/.test(part));
+    const updates = r.stdout.split('\r').filter((part) => /^\d+\.\d s {2}target 1000\/s {2}achieved [\d.]+\/s {2}sent \d+ {2}lost 0 {2}errors 0/.test(part));
     expect(updates.length).toBeGreaterThanOrEqual(5); // every 250 ms over 2 s
     expect(r.stdout).toMatch(/published +2000 /);
   });
@@ -163,6 +163,61 @@ describe.runIf(rig)('inject on the rig NATS', () => {
     const r = inject(['--stages', '1s:4000,1s:0', '--json', '-s', rig!.NATS_URL!]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.report).toMatchObject({ scheduled: 4000, published: 4000, rateHeld: true, targetRate: 2000 });
+  });
+
+  // Issue 16, row 8: the summary's duration is the run's span (from the start to the end of the
+  // schedule, or to the stop), not the time from the first send to the last, and the rates are
+  // over that span (k6/Gatling: achieved = messages / span); a stage run's target is the
+  // schedule's mean rate over the span, never above its own peak.
+  it('reports the duration of the run as scheduled, and target and achieved rates over that span', async () => {
+    const runs = await Promise.all([
+      injectAsync(['--rate', '0.5', '--duration', '4s', '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()]),
+      injectAsync(['--rate', '1', '--duration', '3s', '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()]),
+      injectAsync(['--stages', '2s:0.4', '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()]),
+      injectAsync(['--rate', '10', '--count', '5', '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()]),
+    ]);
+    const expected = [
+      // [published, span (s), target, achieved]
+      [2, 4, 0.5, 0.5],
+      [3, 3, 1, 1],
+      [1, 2, 0.2, 0.5], // the ramp 0 → 0.4 msgs/s plans 0.4 messages in 2 s (mean 0.2), and its one message is sent
+      [5, 0.5, 10, 10], // a count ends the schedule when the next message would have been due
+    ] as const;
+    for (const [i, run] of runs.entries()) {
+      const [published, span, target, achieved] = expected[i]!;
+      expect(run.status, run.stderr).toBe(0);
+      const r = run.report!;
+      expect(r.published, JSON.stringify(r)).toBe(published);
+      expect(r.durationSeconds, JSON.stringify(r)).toBeGreaterThanOrEqual(span);
+      expect(r.durationSeconds, JSON.stringify(r)).toBeLessThan(span + 0.15);
+      expect(r.targetRate, JSON.stringify(r)).toBe(target);
+      expect(r.targetRate as number).toBeLessThanOrEqual(r.peakTargetRate!);
+      expect(r.achievedRate, JSON.stringify(r)).toBeCloseTo(achieved, 1);
+      expect(r.achievedRate).toBeCloseTo(r.published / r.durationSeconds, 2);
+    }
+  });
+
+  it('shows the same span and rates in the live line, the summary and the HTML report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inject-span-'));
+    const file = join(dir, 'run.html');
+    const command = [process.execPath, BIN, 'inject', '--rate', '0.5', '--duration', '3s', '--report', file, '-s', rig!.NATS_URL!, '--subject-prefix', freshPrefix()].join(' ');
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.status, r.stdout).toBe(0);
+    const target = /target rate +([\d.]+) msgs\/s/.exec(r.stdout)?.[1];
+    const achieved = /achieved rate +([\d.]+) msgs\/s over ([\d.]+) s/.exec(r.stdout);
+    expect([target, achieved?.[1]], r.stdout).toEqual(['0.5', '0.667']); // 2 messages in 3 s
+    expect(Number(achieved![2])).toBeGreaterThanOrEqual(3);
+    // The last live line, written once the run is over, shows the summary's figures.
+    const lines = r.stdout.split('\r').filter((part) => /^\d+\.\d s {2}target /.test(part));
+    expect(lines.at(-1), r.stdout).toMatch(new RegExp(`^${Number(achieved![2]).toFixed(1)} s {2}target 0\\.5/s {2}achieved 0\\.667/s {2}sent 2 `));
+    // Before the end, no live line shows a target other than the schedule's (0.5, not 1).
+    for (const line of lines) expect(line).toMatch(/target 0\.5\/s/);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('<tr><th>target rate</th><td>0.5 msgs/s</td></tr>');
+    expect(html).toContain('<tr><th>achieved rate</th><td>0.667 msgs/s</td></tr>');
+    expect(html).toContain(`<tr><th>duration</th><td>${achieved![2]} s</td></tr>`);
+    // The per-second chart covers the whole span: seconds 1, 2 and 3 (the last message was due at 2 s).
+    expect(html).toMatch(/<text [^>]*>3 s<\/text>/);
   });
 
   it('publishes into JetStream with acknowledgements and latency percentiles', async () => {
@@ -255,6 +310,9 @@ describe.runIf(rig)('inject on the rig NATS', () => {
       [['-s', rig!.NATS_URL!, '--jetstream', 'NO_SUCH_STREAM', '--count', '5'], 2, /stream "NO_SUCH_STREAM" does not exist \(add --create-stream/],
       [['-s', rig!.NATS_TLS_URL!, '--tls-ca', '/nonexistent/ca.pem', '--count', '5'], 2, /cannot read the TLS file \/nonexistent\/ca\.pem/],
       [['-s', rig!.NATS_URL!, '--tls-ca', rig!.NATS_TLS_CA!, '--count', '5'], 1, /the server does not offer TLS/],
+      // A client certificate without its key, or a key alone: refused, not dropped without a word (issue 16).
+      [['-s', rig!.NATS_URL!, '--tls-key', rig!.NATS_TLS_KEY!, '--count', '5'], 2, /^smartmeter: --tls-cert and --tls-key go together \(a client certificate and its key\): --tls-key was given without --tls-cert$/m],
+      [['-s', rig!.NATS_TLS_URL!, '--tls-ca', rig!.NATS_TLS_CA!, '--tls-cert', rig!.NATS_TLS_CERT!, '--count', '5'], 2, /^smartmeter: --tls-cert and --tls-key go together \(a client certificate and its key\): --tls-cert was given without --tls-key$/m],
       [['--sim-start', '99999999999999', '--count', '5', '-s', rig!.NATS_URL!], 2, /--sim-start: cannot read/],
     ];
     for (const [args, status, message] of cases) {

@@ -4,7 +4,7 @@ import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } fr
 import { connectionFromFlags, connectWithRetry, waitForTables } from '../cassandra/connection.js';
 import { checkKeyspace } from '../cassandra/migrations.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';
-import { natsConnectionOptions, natsSettingsFromEnv, withoutCredentials } from '../nats/connection.js';
+import { natsConnectionOptions, natsSettingsFromEnv, natsTlsSettings, withoutCredentials } from '../nats/connection.js';
 import { GraphiteReporter } from '../metrics/graphite.js';
 import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
 import { prometheusText } from '../metrics/samples.js';
@@ -59,7 +59,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     user: options.user ?? env.user,
     password: options.passwordFile ? readSecretFile(options.passwordFile, 'NATS password') : (options.password ?? env.password),
     credsFile: options.creds,
-    tls: options.tlsCa || options.tlsCert ? { caFile: options.tlsCa, certFile: options.tlsCert, keyFile: options.tlsKey } : undefined,
+    tls: natsTlsSettings(options),
     name: `smartmeter-ingest${process.env.TASK_SLOT ? `-${process.env.TASK_SLOT}` : ''}`,
   };
   const driver = (await import('cassandra-driver')).default;

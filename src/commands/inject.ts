@@ -118,7 +118,10 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
   let report: InjectionReport;
   try {
     report = await injection.run();
-    graphite?.send(injectSamples(injection.snapshot()));
+    const last = injection.snapshot();
+    // The last live line gives the summary's figures: the run's span, target and achieved rates.
+    if (live) process.stderr.write(`\r${statusLine(last)}\u001b[K`);
+    graphite?.send(injectSamples(last));
   } finally {
     clearInterval(timer);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, stop);
@@ -184,11 +187,16 @@ function maskSecretArgument(arg: string, index: number, all: string[]): string {
   return maskUrlPasswords(arg.replace(/^(--(?:password|token)=).*/, '$1***'));
 }
 
+/**
+ * The live line: the run so far with the summary's figures (its span, the schedule's mean rate
+ * over it, the messages published over it), so its last state is the summary.
+ */
 function statusLine(s: Snapshot): string {
-  const target = Number.isFinite(s.targetRate) ? `${Math.round(s.targetRate)}` : 'max';
+  const run = s.run ?? { seconds: s.elapsedSeconds, targetRate: s.targetRate, achievedRate: s.currentRate };
+  const target = Number.isFinite(run.targetRate) ? `${run.targetRate}` : 'max';
   const latency = s.latency ? `  p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms` : '';
   const late = s.missedSlots ? `  late ${s.missedSlots}` : '';
-  return `${s.elapsedSeconds.toFixed(1)} s  target ${target}/s  achieved ${Math.round(s.currentRate)}/s  sent ${s.published}  lost ${s.lost}  errors ${s.errors}${late}${latency}`;
+  return `${run.seconds.toFixed(1)} s  target ${target}/s  achieved ${run.achievedRate}/s  sent ${s.published}  lost ${s.lost}  errors ${s.errors}${late}${latency}`;
 }
 
 function summary(r: InjectionReport & { seed: number }, settings: InjectSettings): string {
@@ -197,7 +205,7 @@ function summary(r: InjectionReport & { seed: number }, settings: InjectSettings
   const { lines, transformers, usagePoints } = settings.topology;
   const rows = [
     `mode           ${r.mode}`,
-    `target rate    ${r.targetRate === 'max' ? 'max (flat-out)' : `${r.targetRate} msgs/s`}`,
+    `target rate    ${r.targetRate === 'max' ? 'max (flat-out)' : `${r.targetRate} msgs/s${r.peakTargetRate !== undefined && r.peakTargetRate !== r.targetRate ? ` (mean of the schedule over the run; peak ${r.peakTargetRate})` : ''}`}`,
     `achieved rate  ${r.achievedRate} msgs/s over ${r.durationSeconds} s`,
     `scheduled      ${r.scheduled}`,
     `published      ${r.published} (temperature ${r.kinds.temperature}, forecast ${r.kinds.forecast}, voltage ${r.kinds.voltage})`,

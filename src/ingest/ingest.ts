@@ -6,7 +6,7 @@
  * Cassandra restarts.
  */
 import type { Client } from 'cassandra-driver';
-import type { JsMsg, Msg, NatsConnection } from 'nats';
+import type { ConsumerConfig, JetStreamManager, JsMsg, Msg, NatsConnection } from 'nats';
 import { RuntimeError } from '../errors.js';
 import { protocolWriter } from '../nats/connection.js';
 import { decodeVoltage, type DecodeProblem, type VoltageReading } from '../wire/voltage.js';
@@ -193,19 +193,7 @@ export class Ingest {
       });
       if (made) this.options.log(`created JetStream stream ${stream} for ${createSubjects!.join(', ')}`);
     }
-    // max_ack_pending bounds what the server hands out unacknowledged, so it also bounds the
-    // readings queued here for a write slot: at most one more window behind the writes under way.
-    // A deeper queue did not write faster, and with slow writes (the driver waits up to 12 s) its
-    // readings would outlive the ack wait and be delivered, and written, twice.
-    await manager.consumers.add(stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: this.options.subject,
-      max_ack_pending: this.options.concurrency * 2,
-      ack_wait: 30_000_000_000, // ns
-    }).catch((error: Error) => {
-      throw new RuntimeError(`cannot create the consumer ${durable} on stream ${stream} for ${this.options.subject}: ${error.message}`);
-    });
+    await this.ensureConsumer(manager, stream, durable, AckPolicy.Explicit);
     const consumer = await this.nats.jetstream().consumers.get(stream, durable);
     let acked = 0;
     const handBack: JsMsg[] = [];
@@ -267,6 +255,72 @@ export class Ingest {
     this.stats.handedBack += handBack.length;
     this.writer.discardQueued(STOPPED);
     if (failure) throw failure;
+  }
+
+  /**
+   * The durable consumer, shared by every ingest reading the stream: created with this ingest's
+   * settings when it is missing; when it exists, used as it is, never reconfigured, so instances
+   * started with other flags do not change each other's consumer. Settings that only tune it
+   * (max_ack_pending, ack_wait) may differ: said in one line, and the consumer's own apply.
+   * Settings that change what is read or how it is acknowledged (the filter subject, the ack
+   * policy, push delivery) are refused, naming them: ingest would read other readings than asked,
+   * or lose them.
+   */
+  private async ensureConsumer(manager: JetStreamManager, stream: string, durable: string, explicit: ConsumerConfig['ack_policy']): Promise<void> {
+    // max_ack_pending bounds what the server hands out unacknowledged, so it also bounds the
+    // readings queued here for a write slot: at most one more window behind the writes under way.
+    // A deeper queue did not write faster, and with slow writes (the driver waits up to 12 s) its
+    // readings would outlive the ack wait and be delivered, and written, twice.
+    const wanted = {
+      durable_name: durable,
+      ack_policy: explicit,
+      filter_subject: this.options.subject,
+      max_ack_pending: this.options.concurrency * 2,
+      ack_wait: ACK_WAIT_NS,
+    };
+    const what = `the JetStream consumer "${durable}" of stream ${stream}`;
+    const lookUp = () =>
+      manager.consumers.info(stream, durable).then(
+        (info) => info.config,
+        (error: Error & { api_error?: { err_code?: number } }) => {
+          if (error.api_error?.err_code === CONSUMER_NOT_FOUND) return undefined;
+          throw new RuntimeError(`cannot look up ${what}: ${error.message}`);
+        },
+      );
+    let existing = await lookUp();
+    if (!existing) {
+      // Created with action "create": never an update of a consumer made meanwhile.
+      existing = await manager.consumers.add(stream, wanted).then(
+        () => {
+          this.options.log(`created ${what} for ${wanted.filter_subject} (max_ack_pending ${wanted.max_ack_pending}, ack wait ${ACK_WAIT_NS / 1e9} s)`);
+          return undefined;
+        },
+        async (error: Error) => {
+          // Another ingest made it between the look-up and the creation: that one is used.
+          const made = await lookUp().catch(() => undefined);
+          if (made) return made;
+          throw new RuntimeError(`cannot create ${what} for ${this.options.subject}: ${error.message}`);
+        },
+      );
+    }
+    if (!existing) return;
+    const refused: string[] = [];
+    const tuned: string[] = [];
+    if (existing.deliver_subject) refused.push(`deliver_subject ${existing.deliver_subject} (a push consumer; ingest pulls)`);
+    if (existing.ack_policy !== wanted.ack_policy) refused.push(`ack_policy ${existing.ack_policy} (ingest acknowledges each reading: ${wanted.ack_policy})`);
+    const filters = existing.filter_subject ? [existing.filter_subject] : (existing.filter_subjects ?? []);
+    if (filters.length !== 1 || filters[0] !== wanted.filter_subject) {
+      refused.push(`filter_subject ${filters.length ? filters.join(',') : 'none (the whole stream)'} (this ingest reads ${wanted.filter_subject})`);
+    }
+    if (existing.max_ack_pending !== wanted.max_ack_pending) {
+      tuned.push(`max_ack_pending ${existing.max_ack_pending} (--concurrency ${this.options.concurrency} would make it ${wanted.max_ack_pending})`);
+    }
+    if (existing.ack_wait !== wanted.ack_wait) tuned.push(`ack_wait ${(existing.ack_wait ?? 0) / 1e9} s (ingest makes it ${ACK_WAIT_NS / 1e9} s)`);
+    if (refused.length) {
+      throw new RuntimeError(`${what} exists with other settings: ${[...refused, ...tuned].join('; ')}; not used and left as it is ` +
+        `(remove it, e.g. nats consumer rm ${stream} ${durable}, while no ingest reads it, or choose another --durable)`);
+    }
+    if (tuned.length) this.options.log(`${what} exists with other settings, used as it is: ${tuned.join('; ')}`);
   }
 
   /** The reading in a message, or undefined (counted and logged once per kind) when it is malformed. */
@@ -387,6 +441,12 @@ function natsClosed(cause: Error | void): RuntimeError {
   const detail = chainedError?.message ?? cause.message;
   return new RuntimeError(`NATS connection closed: ${code === 'CONNECTION_REFUSED' ? `reconnecting gave up (${detail})` : chainedError ? `${cause.message} (${detail})` : detail}`);
 }
+
+/** How long the server waits for an acknowledgement before it delivers a reading again (ns). */
+const ACK_WAIT_NS = 30_000_000_000;
+
+/** JetStream's "consumer not found" (JSConsumerNotFoundErr). */
+const CONSUMER_NOT_FOUND = 10014;
 
 /** Handed to the callbacks of readings still queued when a JetStream ingest stops. */
 const STOPPED = new Error('ingest stopped before this reading was written');

@@ -47,9 +47,16 @@ export interface Sample {
 
 export interface Snapshot {
   elapsedSeconds: number;
+  /** The schedule's rate now (Infinity flat-out). */
   targetRate: number;
   /** Publishes in the last second. */
   currentRate: number;
+  /**
+   * The run so far, as the summary will give it: its span (elapsed until the sends end, then the
+   * run's span), the schedule's mean rate over it (Infinity flat-out) and the messages published
+   * over it. Absent from snapshots not taken of a run.
+   */
+  run?: { seconds: number; targetRate: number; achievedRate: number };
   scheduled: number;
   published: number;
   confirmed: number;
@@ -64,9 +71,16 @@ export interface Snapshot {
 
 export interface InjectionReport {
   mode: 'core' | 'jetstream';
+  /** The schedule's mean rate over the run's span (never above the peak). */
   targetRate: number | 'max';
   peakTargetRate?: number;
+  /** Messages published over the run's span. */
   achievedRate: number;
+  /**
+   * The run's span: from the start to the end of the schedule (a duration, the stages, or the
+   * instant a count's next message would have been due), or to the stop; later only when the
+   * last sends of a count were late. Not the time from the first send to the last.
+   */
   durationSeconds: number;
   /** After the last send: until everything was confirmed (or counted lost). */
   drainSeconds: number;
@@ -110,6 +124,8 @@ export class Injection {
   private lagMs = 0;
   private maxLagMs = 0;
   private lateSince: number | undefined;
+  /** The run's span, once the sends have ended (ms). */
+  private spanMs: number | undefined;
   private stopping = false;
   private aborted = false;
   private lastEpoch: number;
@@ -148,8 +164,8 @@ export class Injection {
     this.startFractionMs = this.plan.simStart === undefined ? wall % 1000 : 0;
     this.lastEpoch = this.simStartEpoch;
     const { schedule } = this.plan;
-    if (schedule === 'max') await this.runFlatOut();
-    else await this.runScheduled(schedule);
+    if (schedule === 'max') this.spanMs = await this.runFlatOut();
+    else this.spanMs = await this.runScheduled(schedule);
     const sendEnd = this.elapsed();
     // Confirmations during the drain still land in their own seconds of the report.
     const sampler = setInterval(() => this.closeSamples(this.elapsed(), false), 250);
@@ -157,7 +173,7 @@ export class Injection {
     clearInterval(sampler);
     const drainEnd = this.elapsed();
     this.closeSamples(drainEnd, true);
-    return this.report(sendEnd, drainEnd);
+    return this.report(this.spanMs, sendEnd, drainEnd);
   }
 
   snapshot(): Snapshot {
@@ -169,6 +185,7 @@ export class Injection {
     const first = this.recent[0]!;
     const span = (now - first.at) / 1000;
     const last = this.samples[this.samples.length - 1];
+    const spanMs = this.spanMs ?? elapsed;
     return {
       elapsedSeconds: elapsed / 1000,
       targetRate: this.plan.schedule === 'max' ? Number.POSITIVE_INFINITY : this.plan.schedule.rateAt(elapsed),
@@ -182,30 +199,48 @@ export class Injection {
       lagMs: this.lagMs,
       kinds: this.kinds(),
       latency: last?.latency ? { p50: last.latency.p50, p99: last.latency.p99 } : undefined,
+      run: {
+        seconds: spanMs / 1000,
+        targetRate: this.plan.schedule === 'max' ? Number.POSITIVE_INFINITY : roundRate(this.plan.schedule.meanRate(spanMs)),
+        achievedRate: roundRate(counts.published / (Math.max(spanMs, 1) / 1000)),
+      },
     };
   }
 
-  private async runScheduled(schedule: ArrivalSchedule): Promise<void> {
+  /** Sends on the schedule until it ends or the run is stopped; returns the run's span (ms). */
+  private async runScheduled(schedule: ArrivalSchedule): Promise<number> {
     const { sink } = this;
+    const endMs = schedule.endMs();
+    /** When the last message went out, and whether it missed its slot. */
+    let lastSend = { at: 0, late: false };
     while (!this.stopping) {
       const now = this.elapsed();
       const due = schedule.dueBy(now);
       this.scheduled = due;
       while (this.sent < due && sink.canSend()) {
         const planned = schedule.plannedMs(this.sent);
-        if (now - planned > this.plan.slackMs) this.missed += 1;
+        const late = now - planned > this.plan.slackMs;
+        if (late) this.missed += 1;
         this.emit(planned);
+        lastSend = { at: now, late };
       }
       sink.tick();
       this.trackLag(now, this.sent < due ? now - schedule.plannedMs(this.sent) : 0);
       this.closeSamples(now, false);
-      // At the end of the schedule, sends still behind it are not made up: they count as not published.
-      if (this.sent >= schedule.total || now >= schedule.durationMs) break;
-      await sleep(this.plan.tickMs);
+      // The run lasts its schedule: once everything is sent it waits for the schedule's end (the
+      // last of 2 messages at 0.5 msgs/s over 4 s goes at 2 s; the run still ends at 4 s). At the
+      // end, sends still behind the schedule are not made up: they count as not published.
+      if ((this.sent >= schedule.total && now >= endMs) || now >= schedule.durationMs) break;
+      await sleep(endMs > now ? Math.min(this.plan.tickMs, endMs - now) : this.plan.tickMs);
     }
+    if (this.stopping) return this.elapsed();
+    // Ended as scheduled: the span is the schedule's, unless the last messages of a count went
+    // out late (beyond the slack), when the run took that much longer.
+    return Math.min(schedule.durationMs, Math.max(endMs, lastSend.late ? lastSend.at : 0));
   }
 
-  private async runFlatOut(): Promise<void> {
+  /** Sends flat-out until the count, the duration or a stop; returns the run's span (ms). */
+  private async runFlatOut(): Promise<number> {
     const { sink } = this;
     const maxCount = this.plan.maxCount ?? Number.POSITIVE_INFINITY;
     const maxDuration = this.plan.maxDurationMs ?? Number.POSITIVE_INFINITY;
@@ -233,6 +268,7 @@ export class Injection {
     }
     clearTimeout(deadline);
     this.scheduled = this.sent;
+    return Math.min(this.elapsed(), maxDuration);
   }
 
   private emit(plannedMs: number): void {
@@ -285,9 +321,9 @@ export class Injection {
     }
   }
 
-  private report(sendEndMs: number, drainEndMs: number): InjectionReport {
+  private report(spanMs: number, sendEndMs: number, drainEndMs: number): InjectionReport {
     const counts = this.sink.counts;
-    const seconds = Math.max(sendEndMs, 1) / 1000;
+    const seconds = Math.max(spanMs, 1) / 1000;
     const schedule = this.plan.schedule;
     const published = counts.published;
     const scheduled = schedule === 'max' ? this.sent : this.scheduled;
@@ -295,9 +331,9 @@ export class Injection {
       schedule === 'max' || (published >= 0.99 * scheduled && this.missed <= 0.01 * Math.max(1, published) && !this.aborted);
     return {
       mode: this.mode,
-      targetRate: schedule === 'max' ? 'max' : round(schedule.averageRate()),
+      targetRate: schedule === 'max' ? 'max' : roundRate(schedule.meanRate(spanMs)),
       peakTargetRate: schedule === 'max' ? undefined : schedule.peakRate(),
-      achievedRate: round(published / seconds),
+      achievedRate: roundRate(published / seconds),
       durationSeconds: round(seconds, 3),
       drainSeconds: round((drainEndMs - sendEndMs) / 1000, 3),
       scheduled,
@@ -334,6 +370,11 @@ function errorCount(errors: Record<string, number>): number {
   let n = 0;
   for (const key in errors) n += errors[key]!;
   return n;
+}
+
+/** A rate as the summary gives it: one decimal, three below 10 msgs/s (0.667, not 0.7). */
+export function roundRate(n: number): number {
+  return round(n, Math.abs(n) < 10 ? 3 : 1);
 }
 
 function round(n: number, digits = 1): number {

@@ -44,8 +44,9 @@ export function renderHtmlReport(report: InjectionReport, samples: readonly Samp
     .join('');
   const summaryRows: [string, string][] = [
     ['mode', report.mode],
-    ['target rate', report.targetRate === 'max' ? 'flat-out' : `${fmt(report.targetRate)} msgs/s${report.peakTargetRate && report.peakTargetRate !== report.targetRate ? ` (peak ${fmt(report.peakTargetRate)})` : ''}`],
-    ['achieved rate', `${fmt(report.achievedRate)} msgs/s`],
+    // The summary's figures as they are (rounded as in --json: 0.667, not 0.67).
+    ['target rate', report.targetRate === 'max' ? 'flat-out' : `${rate(report.targetRate)} msgs/s${report.peakTargetRate !== undefined && report.peakTargetRate !== report.targetRate ? ` (mean of the schedule over the run; peak ${rate(report.peakTargetRate)})` : ''}`],
+    ['achieved rate', `${rate(report.achievedRate)} msgs/s`],
     ['duration', `${report.durationSeconds} s`],
     ['scheduled / published', `${fmt(report.scheduled)} / ${fmt(report.published)}`],
     ['confirmed', fmt(report.confirmed)],
@@ -120,6 +121,11 @@ function lossText(report: InjectionReport): string {
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${reason} ${fmt(n)}`)
     .join(', ');
+}
+
+/** A rate of the summary: as it is below 1000, grouped above (12,345.6). */
+function rate(n: number): string {
+  return n >= 1000 ? n.toLocaleString('en', { maximumFractionDigits: 1 }) : String(n);
 }
 
 function fmt(n: number): string {

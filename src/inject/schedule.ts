@@ -86,11 +86,24 @@ export class ArrivalSchedule {
     return this.durationMs;
   }
 
-  /** Messages per second over the span the schedule covers (cut short by a count, if any). */
-  averageRate(): number {
-    if (!Number.isFinite(this.total)) return this.rateAt(0);
-    const spanMs = Math.min(this.durationMs, this.plannedMs(this.total));
-    return spanMs > 0 ? this.total / (spanMs / 1000) : 0;
+  /**
+   * When the schedule ends, in ms from the start: the end of its stages, or earlier when a count
+   * cuts it short, at the instant the message after the last would have been due (so n messages
+   * at a constant rate r span n / r seconds); Infinity when it has no end.
+   */
+  endMs(): number {
+    if (!Number.isFinite(this.total)) return this.durationMs;
+    return Math.min(this.durationMs, this.plannedMs(this.total));
+  }
+
+  /**
+   * The schedule's mean rate (msgs/s) over [0, `untilMs`], cut at its end: the messages it plans
+   * in that span (the area under the rate, fractional) over the span. Never above the peak.
+   */
+  meanRate(untilMs = Number.POSITIVE_INFINITY): number {
+    const end = Math.min(untilMs, this.endMs());
+    if (!(end > 0) || !Number.isFinite(end)) return this.rateAt(0);
+    return Math.min(this.cumulative(end), this.total) / (end / 1000);
   }
 
   /** The highest rate any stage reaches. */

@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import { parseDuration, positiveInteger, readSecretFile } from '../options.js';
-import { natsSettingsFromEnv, type NatsSettings } from '../nats/connection.js';
+import { natsSettingsFromEnv, natsTlsSettings, type NatsSettings } from '../nats/connection.js';
 import { topologyForRate, type Topology } from './model.js';
 import { ArrivalSchedule, parseStages } from './schedule.js';
 
@@ -134,7 +134,7 @@ export function resolveInjectSettings(flags: InjectFlags, env: NodeJS.ProcessEnv
       token: flags.tokenFile ? readSecretFile(flags.tokenFile, 'NATS token') : flags.token,
       credsFile: flags.creds,
       nkeyFile: flags.nkey,
-      tls: flags.tlsCa || flags.tlsCert ? { caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
+      tls: natsTlsSettings(flags),
       name: `smartmeter-inject-${slot}`,
     },
     connectTimeoutMs: flags.connectTimeout === undefined ? 5000 : parseDuration(flags.connectTimeout, '--connect-timeout'),

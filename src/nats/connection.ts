@@ -3,6 +3,7 @@
  * fallback (NATS_URI, NATS_USERNAME[_FILE], NATS_PASSWORD[_FILE]).
  */
 import type { ConnectionOptions, NatsConnection } from 'nats';
+import { UsageError } from '../errors.js';
 import { readSecretFile } from '../options.js';
 
 export interface NatsSettings {
@@ -18,6 +19,21 @@ export interface NatsSettings {
   name?: string;
 }
 
+/**
+ * The TLS settings of the flags --tls-ca, --tls-cert and --tls-key: TLS is on with a CA to trust
+ * or a client certificate. A client certificate goes with its key: one of the two alone is
+ * refused (it would otherwise be dropped without a word, or the other one missed).
+ */
+export function natsTlsSettings(flags: { tlsCa?: string; tlsCert?: string; tlsKey?: string }): NatsSettings['tls'] {
+  checkTlsPair(flags.tlsCert, flags.tlsKey);
+  return flags.tlsCa || flags.tlsCert ? { caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined;
+}
+
+function checkTlsPair(cert: string | undefined, key: string | undefined): void {
+  if (!cert === !key) return;
+  const [given, missing] = cert ? ['--tls-cert', '--tls-key'] : ['--tls-key', '--tls-cert'];
+  throw new UsageError(`--tls-cert and --tls-key go together (a client certificate and its key): ${given} was given without ${missing}`);
+}
 
 /**
  * The old containers' NATS variables. Credentials come from NATS_USERNAME / NATS_PASSWORD, or
@@ -62,6 +78,7 @@ export async function natsConnectionOptions(settings: NatsSettings): Promise<Con
   if (fromUrl && settings.user === undefined && !settings.token && !settings.credsFile && !settings.nkeyFile) {
     settings = { ...settings, user: fromUrl.user, password: fromUrl.password };
   }
+  if (settings.tls) checkTlsPair(settings.tls.certFile, settings.tls.keyFile);
   for (const file of [settings.tls?.caFile, settings.tls?.certFile, settings.tls?.keyFile]) {
     if (file !== undefined) readSecretFile(file, 'TLS'); // a missing file is bad input, said before connecting
   }
