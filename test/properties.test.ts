@@ -47,6 +47,14 @@ describe('parsePropertiesFile', () => {
     expect(() => parsePropertiesFile('A=1\nB=`id`\n', 'x.properties')).toThrow(UsageError);
   });
 
+  it('reads a default as bash does, skips a bare export, and refuses a continued line (test/properties-bash.test.ts asks bash)', () => {
+    expect(parsePropertiesFile('A=${U:-"x}y"}\nexport\tB=${U-a\\}b}\nexport B', 'p.properties').map((d) => [d.key, d.parts])).toEqual([
+      ['A', [{ type: 'ref', name: 'U', fallback: [{ type: 'text', text: 'x}y' }], fallbackWhenEmpty: true }]],
+      ['B', [{ type: 'ref', name: 'U', fallback: [{ type: 'text', text: 'a}b' }], fallbackWhenEmpty: false }]],
+    ]);
+    expect(() => parsePropertiesFile('A=1\nB=one\\\ntwo\n', 'p.properties')).toThrow(/^p\.properties:2: B: line continuation with \\ is not supported/);
+  });
+
   it('takes $(date +%s) as the time given to the store, and runs no command', () => {
     expect(store(['t.properties', 'TIME_ROOT=$(date +%s)']).resolve('TIME_ROOT')?.value).toBe('1700000000');
   });

@@ -57,21 +57,51 @@ export function describeSource(source: PropertySource): string {
   }
 }
 
-/** Parses the text of a `.properties` file (shell assignment syntax). */
+/** A shell variable name: what bash assigns on the left of `=` (other keys are commands to it). */
+const SHELL_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `export NAME…` without `=`, and an optional comment. */
+const EXPORT_NAMES = /^[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)*(?:[ \t]+#.*)?[ \t]*$/;
+
+/**
+ * Names bash gives values of its own (`$RANDOM`, `$LINENO`, `$UID`, `$_`, `$BASH_VERSION`, …).
+ * smartmeter runs no shell, so it could only read them as empty. PATH, PWD, SHLVL, SHELL, TERM
+ * and HOME are not here: in a real run they come from the environment, to bash and to smartmeter.
+ */
+const BASH_OWN = new Set([
+  '_', 'BASH', 'BASHOPTS', 'BASHPID', 'COMP_WORDBREAKS', 'DIRSTACK', 'EPOCHREALTIME', 'EPOCHSECONDS', 'EUID',
+  'GROUPS', 'HISTCMD', 'HOSTNAME', 'HOSTTYPE', 'IFS', 'LINENO', 'MACHTYPE', 'OPTERR', 'OPTIND', 'OSTYPE',
+  'PIPESTATUS', 'PPID', 'PS4', 'RANDOM', 'SECONDS', 'SHELLOPTS', 'SRANDOM', 'UID',
+]);
+
+function isBashOwn(name: string): boolean {
+  return BASH_OWN.has(name) || name.startsWith('BASH_');
+}
+
+/**
+ * Parses the text of a `.properties` file: lines `KEY=value` or `export KEY=value`, the value one
+ * shell word (see parseShellWord), comments, blank lines; `export NAME…` alone changes no value
+ * (as in bash) and gives nothing. Throws a UsageError naming file:line for anything else.
+ */
 export function parsePropertiesFile(text: string, file: string): PropertyDefinition[] {
   const definitions: PropertyDefinition[] = [];
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   lines.forEach((rawLine, index) => {
     const line = rawLine.replace(/\r$/, '');
     const where = { file, line: index + 1 };
-    const trimmed = line.trim();
+    // Only blanks before the word: a trailing `\ ` is part of the value.
+    const trimmed = line.replace(/^[ \t]+/, '');
     if (trimmed === '' || trimmed.startsWith('#')) return;
-    const body = trimmed.startsWith('export ') ? trimmed.slice(7).trimStart() : trimmed;
+    const exported = /^export[ \t]+/.exec(trimmed);
+    const body = exported ? trimmed.slice(exported[0].length) : trimmed;
+    if (exported && EXPORT_NAMES.test(body)) return;
     const eq = body.indexOf('=');
     const key = eq > 0 ? body.slice(0, eq) : '';
     // Messages name the key, never the value: it may be a password.
     if (eq <= 0) throw new UsageError(`${formatLocation(where)}: expected KEY=value, found no "="`);
-    if (!KEY.test(key)) throw new UsageError(`${formatLocation(where)}: expected KEY=value, "${truncate(key)}" is not a valid key`);
+    if (!SHELL_VARIABLE.test(key)) {
+      throw new UsageError(`${formatLocation(where)}: expected KEY=value, "${truncate(key)}" is not a shell variable name`);
+    }
+    if (isBashOwn(key)) throw new UsageError(`${formatLocation(where)}: ${key} is a variable of bash itself; choose another name`);
     const parts = parseShellWord(body.slice(eq + 1), { ...where, key });
     definitions.push({ key, parts, source: { kind: 'file', ...where } });
   });
@@ -79,135 +109,257 @@ export function parsePropertiesFile(text: string, file: string): PropertyDefinit
 }
 
 /**
- * Parses the right-hand side of an assignment the way bash would for the forms that
- * property files use: unquoted, '…', "…", backslash escapes, $NAME, ${NAME},
- * ${NAME:-default}, ${NAME-default}. Anything after the word must be a comment.
+ * Parses the right-hand side of an assignment as bash reads it, for the forms property files use:
+ * unquoted text, '…', "…", backslash escapes, $NAME, ${NAME}, ${NAME:-word} and ${NAME-word}
+ * (the word quoted, escaped and nested as bash reads it: `${U:-a\}b}`, `${U:-"x}y"}`) and
+ * $(date +%s). Anything after the word must be a comment. Every other form that bash would not
+ * read as plain text is an error, never kept literally: $'…', $"…", special parameters ($1, $$,
+ * …), bash's own variables, arithmetic, other command substitutions, quotes inside "${…}", a
+ * tilde that bash expands, unquoted ; & | < > ( ) (but a `>` ending the value, see value()), and a
+ * \ continuing the line.
  */
 function parseShellWord(input: string, where: SourceLocation & { key: string }): ValuePart[] {
-  const parts: ValuePart[] = [];
-  let text = '';
-  let i = 0;
-  const flush = () => {
-    if (text) parts.push({ type: 'text', text });
-    text = '';
-  };
-  const fail = (what: string): never => {
+  return new ShellWordParser(input, (what) => {
     throw new UsageError(`${formatLocation(where)}: ${where.key}: ${what}`);
-  };
-  while (i < input.length) {
-    const c = input[i]!;
-    if (c === ' ' || c === '\t') {
-      const rest = input.slice(i).trim();
-      if (rest === '' || rest.startsWith('#')) break;
-      fail('unquoted space in the value; quote it');
-    } else if (c === "'") {
-      const end = input.indexOf("'", i + 1);
-      if (end < 0) fail('unterminated single quote');
-      text += input.slice(i + 1, end);
-      i = end + 1;
-    } else if (c === '"') {
-      i += 1;
-      let closed = false;
-      while (i < input.length) {
-        const d = input[i]!;
-        if (d === '"') {
-          closed = true;
-          i += 1;
-          break;
-        }
-        if (d === '\\' && i + 1 < input.length && '"\\$`'.includes(input[i + 1]!)) {
-          text += input[i + 1];
-          i += 2;
-        } else if (d === '$') {
-          flush();
-          i = parseExpansion(input, i, parts, fail);
-        } else {
-          text += d;
-          i += 1;
-        }
+  }).value();
+}
+
+const CONTINUATION = 'line continuation with \\ is not supported; put the value on one line';
+const TILDE = 'an unquoted ~ at the start of a word or after ":" is expanded by bash to a home directory; quote it';
+const BACKQUOTE = 'command substitution with backquotes is not supported';
+const USE_SUPPORTED = '(use ${NAME}, ${NAME:-default} or ${NAME-default})';
+
+/** Text and expansions in order, adjacent text joined. */
+class PartsBuilder {
+  private readonly result: ValuePart[] = [];
+  private pending = '';
+
+  text(text: string): void {
+    this.pending += text;
+  }
+
+  part(part: ValuePart): void {
+    this.flush();
+    this.result.push(part);
+  }
+
+  parts(): ValuePart[] {
+    this.flush();
+    return this.result;
+  }
+
+  private flush(): void {
+    if (this.pending) this.result.push({ type: 'text', text: this.pending });
+    this.pending = '';
+  }
+}
+
+class ShellWordParser {
+  private i = 0;
+
+  constructor(
+    private readonly input: string,
+    private readonly fail: (what: string) => never,
+  ) {}
+
+  /** The whole value: one word, then blanks and an optional comment. */
+  value(): ValuePart[] {
+    const out = new PartsBuilder();
+    let tildeExpands = true;
+    while (this.i < this.input.length) {
+      const c = this.input[this.i]!;
+      if (c === ' ' || c === '\t') {
+        const rest = this.input.slice(this.i).replace(/^[ \t]+/, '');
+        if (rest === '' || rest.startsWith('#')) break;
+        this.fail('unquoted space in the value; quote it');
       }
-      if (!closed) fail('unterminated double quote');
+      if (c === '~' && tildeExpands) this.fail(TILDE);
+      tildeExpands = c === ':';
+      if (c === '>' && this.endsWord(this.i + 1)) {
+        // NATS subjects end in the wildcard `>`, and the shipped files write them unquoted
+        // (`smartmeter.extract.>`). bash rejects such a line (a redirection to nothing), so
+        // reading the `>` as text gives no value bash would give differently.
+        out.text(c);
+        this.i += 1;
+      } else if (';&|<>()'.includes(c)) {
+        this.fail(`an unquoted "${c}" is an operator in bash, not text; quote it`);
+      } else {
+        this.unquoted(out);
+      }
+    }
+    return out.parts();
+  }
+
+  private endsWord(at: number): boolean {
+    return at >= this.input.length || this.input[at] === ' ' || this.input[at] === '\t';
+  }
+
+  /** One character, quoted string, escape or expansion outside double quotes. */
+  private unquoted(out: PartsBuilder): void {
+    const c = this.input[this.i]!;
+    if (c === "'") {
+      const end = this.input.indexOf("'", this.i + 1);
+      if (end < 0) this.fail('unterminated single quote');
+      out.text(this.input.slice(this.i + 1, end));
+      this.i = end + 1;
+    } else if (c === '"') {
+      this.doubleQuoted(out);
     } else if (c === '\\') {
-      if (i + 1 < input.length) text += input[i + 1];
-      i += 2;
+      const next = this.input[this.i + 1];
+      if (next === undefined) this.fail(CONTINUATION);
+      out.text(next!);
+      this.i += 2;
     } else if (c === '$') {
-      flush();
-      i = parseExpansion(input, i, parts, fail);
+      this.expansion(out, false);
     } else if (c === '`') {
-      fail('command substitution with backquotes is not supported');
+      this.fail(BACKQUOTE);
     } else {
-      text += c;
-      i += 1;
+      out.text(c);
+      this.i += 1;
     }
   }
-  flush();
-  return parts;
-}
 
-/** Parses one `$…` expansion starting at `start`; returns the index after it. */
-function parseExpansion(input: string, start: number, parts: ValuePart[], fail: (what: string) => never): number {
-  const after = input.slice(start + 1);
-  if (after.startsWith('(date +%s)')) {
-    parts.push({ type: 'now' });
-    return start + 1 + '(date +%s)'.length;
+  /** "…": a backslash escapes only " \ $ and `. */
+  private doubleQuoted(out: PartsBuilder): void {
+    this.i += 1;
+    while (this.i < this.input.length) {
+      const d = this.input[this.i]!;
+      if (d === '"') {
+        this.i += 1;
+        return;
+      }
+      if (d === '\\') this.escapeInQuotes(out, '"\\$`');
+      else if (d === '$') this.expansion(out, true);
+      else if (d === '`') this.fail(BACKQUOTE);
+      else {
+        out.text(d);
+        this.i += 1;
+      }
+    }
+    this.fail('unterminated double quote');
   }
-  if (after.startsWith('(')) fail('command substitution $(…) is not supported (only $(date +%s))');
-  if (after.startsWith('{')) {
-    const close = findClosingBrace(input, start + 2);
-    if (close < 0) fail('unterminated ${…}');
-    const inner = input.slice(start + 2, close);
-    const name = SHELL_NAME.exec(inner)?.[0];
-    if (!name) fail(`bad variable reference \${${inner}}`);
-    const rest = inner.slice(name!.length);
-    if (rest === '') {
-      parts.push({ type: 'ref', name: name! });
-    } else if (rest.startsWith(':-') || rest.startsWith('-')) {
-      const whenEmpty = rest.startsWith(':-');
-      const fallbackText = rest.slice(whenEmpty ? 2 : 1);
-      const fallback = fallbackText === '' ? [] : parseShellWordInsideBraces(fallbackText, fail);
-      parts.push({ type: 'ref', name: name!, fallback, fallbackWhenEmpty: whenEmpty });
+
+  private escapeInQuotes(out: PartsBuilder, escapable: string): void {
+    const next = this.input[this.i + 1];
+    if (next === undefined) this.fail(CONTINUATION);
+    if (escapable.includes(next!)) {
+      out.text(next!);
+      this.i += 2;
     } else {
-      fail(`unsupported expansion \${${inner}} (use \${NAME}, \${NAME:-default} or \${NAME-default})`);
+      out.text('\\');
+      this.i += 1;
     }
-    return close + 1;
   }
-  const name = SHELL_NAME.exec(after)?.[0];
-  if (!name) {
-    parts.push({ type: 'text', text: '$' });
-    return start + 1;
-  }
-  parts.push({ type: 'ref', name });
-  return start + 1 + name.length;
-}
 
-function parseShellWordInsideBraces(text: string, fail: (what: string) => never): ValuePart[] {
-  const parts: ValuePart[] = [];
-  let literal = '';
-  let i = 0;
-  while (i < text.length) {
-    if (text[i] === '$') {
-      if (literal) parts.push({ type: 'text', text: literal });
-      literal = '';
-      i = parseExpansion(text, i, parts, fail);
-    } else {
-      literal += text[i]!.replace(/["']/g, '');
-      i += 1;
+  /** `$…` at the cursor; `quoted` when inside "…". */
+  private expansion(out: PartsBuilder, quoted: boolean): void {
+    const start = this.i;
+    const next = this.input[start + 1];
+    if (this.input.startsWith('$(date +%s)', start)) {
+      out.part({ type: 'now' });
+      this.i += '$(date +%s)'.length;
+      return;
     }
+    if (next === '(') {
+      this.fail(this.input[start + 2] === '(' ? 'arithmetic $((…)) is not supported' : 'command substitution $(…) is not supported (only $(date +%s))');
+    }
+    if (next === '[') this.fail('arithmetic $[…] is not supported');
+    if (next === '{') {
+      this.i += 2;
+      this.braced(out, quoted);
+      return;
+    }
+    // Inside "…", `$'` and `$"` are a plain `$` followed by a quote.
+    if (!quoted && next === "'") this.fail("$'…' quoting is not supported");
+    if (!quoted && next === '"') this.fail('$"…" quoting is not supported');
+    if (next !== undefined && /[0-9@*#?$!-]/.test(next)) this.fail(`the special parameter $${next} is not supported`);
+    const name = SHELL_NAME.exec(this.input.slice(start + 1))?.[0];
+    if (!name) {
+      // `$` before anything else (`a$`, `$/`) is a plain `$` to bash too.
+      out.text('$');
+      this.i += 1;
+      return;
+    }
+    this.checkReference(name);
+    out.part({ type: 'ref', name });
+    this.i += 1 + name.length;
   }
-  if (literal) parts.push({ type: 'text', text: literal });
-  return parts;
-}
 
-function findClosingBrace(input: string, from: number): number {
-  let depth = 1;
-  for (let i = from; i < input.length; i += 1) {
-    if (input[i] === '{') depth += 1;
-    else if (input[i] === '}') {
-      depth -= 1;
-      if (depth === 0) return i;
+  /** `${…}` after the `${`. */
+  private braced(out: PartsBuilder, quoted: boolean): void {
+    const name = SHELL_NAME.exec(this.input.slice(this.i))?.[0];
+    if (!name) {
+      const c = this.input[this.i];
+      if (c === undefined) this.fail('unterminated ${…}');
+      this.fail(`unsupported expansion \${${c}…} ${USE_SUPPORTED}`);
     }
+    this.checkReference(name!);
+    this.i += name!.length;
+    const op = this.input[this.i];
+    if (op === undefined) this.fail('unterminated ${…}');
+    if (op === '}') {
+      out.part({ type: 'ref', name: name! });
+      this.i += 1;
+      return;
+    }
+    const whenEmpty = op === ':' && this.input[this.i + 1] === '-';
+    if (!whenEmpty && op !== '-') {
+      const shown = op === ':' && this.input[this.i + 1] !== '}' ? this.input.slice(this.i, this.i + 2) : op;
+      this.fail(`unsupported expansion \${${name}${shown}…} ${USE_SUPPORTED}`);
+    }
+    this.i += whenEmpty ? 2 : 1;
+    const fallback = quoted ? this.quotedBraceWord() : this.braceWord();
+    out.part({ type: 'ref', name: name!, fallback, fallbackWhenEmpty: whenEmpty });
   }
-  return -1;
+
+  /**
+   * The word of ${NAME:-word} outside "…": read as an unquoted word (quotes removed, blanks and
+   * ; | & kept), up to the first unquoted `}`. bash counts no other braces: `${U-{x}y}` is `{xy}`.
+   */
+  private braceWord(): ValuePart[] {
+    const out = new PartsBuilder();
+    let tildeExpands = true;
+    while (this.i < this.input.length) {
+      const c = this.input[this.i]!;
+      if (c === '}') {
+        this.i += 1;
+        return out.parts();
+      }
+      if (c === '~' && tildeExpands) this.fail(TILDE);
+      tildeExpands = c === ':';
+      this.unquoted(out);
+    }
+    return this.fail('unterminated ${…}');
+  }
+
+  /**
+   * The word of "${NAME:-word}": a backslash also escapes `}` there. bash keeps single quotes
+   * there yet matches them, and nests double quotes: both are refused rather than imitated.
+   */
+  private quotedBraceWord(): ValuePart[] {
+    const out = new PartsBuilder();
+    while (this.i < this.input.length) {
+      const d = this.input[this.i]!;
+      if (d === '}') {
+        this.i += 1;
+        return out.parts();
+      }
+      if (d === '\\') this.escapeInQuotes(out, '"\\$`}');
+      else if (d === '$') this.expansion(out, true);
+      else if (d === '`') this.fail(BACKQUOTE);
+      else if (d === "'" || d === '"') {
+        this.fail('quotes inside "${…}" are not supported (bash reads them its own way there); drop the outer double quotes');
+      } else {
+        out.text(d);
+        this.i += 1;
+      }
+    }
+    return this.fail('unterminated ${…}');
+  }
+
+  private checkReference(name: string): void {
+    if (isBashOwn(name)) this.fail(`${name} is a variable of bash itself; smartmeter runs no shell to read it`);
+  }
 }
 
 /**
