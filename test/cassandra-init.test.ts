@@ -351,6 +351,8 @@ describe('cassandra init bad input', () => {
     [['--keyspace', `k${'x'.repeat(48)}`], /49 characters; Cassandra allows 48 at most/],
     [['--wait', 'soon'], /--wait must be a positive whole number/],
     [['--scripts', '/no/such/dir'], /scripts directory \/no\/such\/dir does not exist/],
+    [['--tls-key', '/etc/hostname'], /--tls-cert and --tls-key go together .*: --tls-key was given without --tls-cert/],
+    [['--tls-cert', '/etc/hostname'], /--tls-cert and --tls-key go together .*: --tls-cert was given without --tls-key/],
   ])('%j', (args, message) => {
     const run = runCli(['cassandra', 'init', '--dry-run', ...args]);
     expect(run.status).toBe(2);

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Client, ClientOptions } from 'cassandra-driver';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { positiveInteger, readSecretFile } from '../options.js';
 
 export interface CassandraConnection {
@@ -36,6 +36,10 @@ export interface CassandraConnectionFlags {
 }
 
 export function connectionFromFlags(flags: CassandraConnectionFlags): CassandraConnection {
+  // A certificate without its key (or a key alone) would silently not switch TLS on, or fail late.
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new UsageError(`--tls-cert and --tls-key go together (a client certificate and its key): ${flags.tlsCert === undefined ? '--tls-key was given without --tls-cert' : '--tls-cert was given without --tls-key'}`);
+  }
   return {
     contactPoints: flags.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
     port: positiveInteger(flags.port, '--port'),
@@ -43,7 +47,7 @@ export function connectionFromFlags(flags: CassandraConnectionFlags): CassandraC
     username: flags.username,
     // From the environment here, not as option defaults: --help would print them.
     password: cassandraPassword(flags.passwordFile, flags.password),
-    tls: flags.tls || flags.tlsCa || flags.tlsCert ? { caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey, insecure: flags.tlsInsecure } : undefined,
+    tls: flags.tls || flags.tlsCa || flags.tlsCert || flags.tlsKey ? { caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey, insecure: flags.tlsInsecure } : undefined,
   };
 }
 

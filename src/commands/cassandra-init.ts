@@ -35,6 +35,8 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
   const log = (line: string) => {
     if (!options.json) process.stderr.write(`${line}\n`);
   };
+  // Checked before the dry run too: bad connection flags are bad input either way.
+  const connection = connectionFromFlags(options);
 
   if (options.dryRun) {
     // Without a connection the data centre of the node a real run reaches is unknown: say so.
@@ -49,7 +51,6 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
     return;
   }
 
-  const connection = connectionFromFlags(options);
   const spinner = process.stderr.isTTY && !options.json ? (await import('ora')).default({ text: 'connecting to Cassandra', stream: process.stderr }).start() : undefined;
   let client;
   try {
