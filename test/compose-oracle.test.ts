@@ -105,8 +105,12 @@ function model(service: unknown): Model {
     volumes: volumes(s.volumes),
     secrets: secrets(s.secrets),
     dependsOn: (Array.isArray(s.depends_on) ? (s.depends_on as string[]) : Object.keys(map(s.depends_on))).sort(),
-    healthcheck: s.healthcheck === undefined ? null : { test: health.test, interval: health.interval ?? null, retries: health.retries ?? null },
+    // A test given as one string is CMD-SHELL's, as Compose spells it out.
+    healthcheck: s.healthcheck === undefined ? null : { test: typeof health.test === 'string' ? ['CMD-SHELL', health.test] : health.test, interval: health.interval ?? null, retries: health.retries ?? null },
     replicas: map(s.deploy).replicas ?? null,
+    cpus: map(map(map(s.deploy).resources).limits).cpus === undefined ? null : Number(map(map(map(s.deploy).resources).limits).cpus), // Compose prints a number, the Swarm loader takes text
+    restartCondition: map(map(s.deploy).restart_policy).condition ?? null,
+    constraints: ((map(map(s.deploy).placement).constraints as string[] | undefined) ?? []).slice().sort(),
   };
 }
 
@@ -171,6 +175,40 @@ describe.runIf(composeV2 !== undefined)('merging as Compose does, Compose v5 as 
       const list = (map(service).ports as unknown[] | undefined) ?? [];
       expect(new Set(ports(list)).size, 'one entry per port').toBe(list.length);
     }
+    expectSwarmLoaderAccepts(ours, dir);
+  });
+});
+
+/**
+ * Generated pairs: for each field, every value in a.yml against every value in b.yml, each field
+ * given in its short and its long syntax (lists and maps, one string and a list of words).
+ */
+const FIELD_VALUES: Record<string, string[]> = {
+  ports: ['["8080:80"]', '[{target: 80, published: 8080}]', '["8080:80/udp"]', '[{target: 80, published: "8081", protocol: tcp}]', '["127.0.0.1:8080:80"]'],
+  volumes: ['["data:/data"]', '[{type: volume, source: other, target: /data}]', '["./src:/src:ro"]', '[{type: bind, source: ./lib, target: /src}]'],
+  secrets: ['[s]', '[{source: s, target: t1, mode: 0440}]', '[{source: t}]', '[t, s]'],
+  environment: ['["A=1", "B=2"]', '{A: "3"}', '{C: "x y"}', '["A=4"]'],
+  labels: ['["a=1", "b=2"]', '{a: "3"}', '{c: "x y"}', '["a=4"]'],
+  depends_on: ['[db]', '{cache: {condition: service_started}}', '{db: {condition: service_healthy}}', '[cache, db]'],
+  healthcheck: ['{test: [CMD, "true"], interval: 5s}', '{test: "exit 0"}', '{retries: 3}', '{test: [CMD-SHELL, "exit 1"], interval: 9s, retries: 2}'],
+  deploy: ['{replicas: 2}', '{resources: {limits: {cpus: "0.5"}}}', '{restart_policy: {condition: on-failure}}', '{replicas: 3, placement: {constraints: [node.role==manager]}}'],
+};
+const COMMON = 'volumes: {data: {}, other: {}}\nsecrets:\n  s: {file: ./s}\n  t: {file: ./t}\n';
+const GENERATED = Object.entries(FIELD_VALUES).flatMap(([field, values]) =>
+  values.flatMap((first) => values.map((second) => [
+    `${field}: ${first} then ${second}`,
+    `services:\n  web:\n    image: nginx\n    ${field}: ${first}\n  db: {image: postgres}\n  cache: {image: redis}\n${COMMON}`,
+    `services:\n  web:\n    ${field}: ${second}\n`,
+  ] as [string, string, string])),
+);
+
+describe.runIf(composeV2 !== undefined)('generated fragment pairs, Compose v5 as the oracle', () => {
+  it.each(GENERATED)('%s', (_label, a, b) => {
+    const dir = templates(a, b);
+    writeFileSync(join(dir, 'fragments', 's'), 'x');
+    writeFileSync(join(dir, 'fragments', 't'), 'x');
+    const ours = smartmeter(dir);
+    expect(models(ours)).toEqual(models(compose(dir)));
     expectSwarmLoaderAccepts(ours, dir);
   });
 });

@@ -4,7 +4,7 @@
  * DOCKER_CONFIG directory of the rig's own (the host's ~/.docker is left alone).
  *
  * Why: Debian bookworm ships docker-compose 1.29 (v1, end of life since 2023); users run the Go
- * Compose. `go install` refuses the module (its go.mod has replace directives), so the module is
+ * Compose. `go install` refuses the module (its go.mod has exclude directives), so the module is
  * downloaded, copied out of the read-only module cache and built with `go build ./cmd` inside it.
  * v5.6.0 is the newest release whose go directive (1.26.8) the machine's Go toolchain meets; 5.7
  * asks for 1.26.10.
