@@ -165,7 +165,7 @@ Examples:
       .option('--port <port>', 'CQL port', '9042')
       .option('--local-dc <dc>', 'local data centre of the driver (default: any node)')
       .option('--username <user>', 'user name (env CASSANDRA_USERNAME)', process.env.CASSANDRA_USERNAME)
-      .option('--password <password>', 'password; other users of the host can read it in the process list: prefer --password-file or env CASSANDRA_PASSWORD_FILE')
+      .option('--password <password>', 'password (env CASSANDRA_PASSWORD); other users of the host can read it in the process list: prefer --password-file or env CASSANDRA_PASSWORD_FILE')
       .option('--password-file <file>', 'file holding the password (env CASSANDRA_PASSWORD_FILE)')
       .option('--tls', 'connect with TLS')
       .option('--tls-ca <file>', 'CA certificate (PEM) to trust')

@@ -9,10 +9,15 @@
 const SECRET_KEY = /(PASSWORD|PASSWD|PASS|SECRET|TOKEN|PRIVATE_KEY|CREDENTIALS|CREDS)$/i;
 
 /**
- * `scheme://user:password@` (RFC 3986 user information with a password). The password runs to
- * the last `@` before the host, so one holding an unencoded `@` is still hidden whole.
+ * `scheme://user:password@host`: the password runs to the `@` after which the URL has no other
+ * `@` before its end (whitespace, a comma or the end of the text), so a password holding an
+ * unencoded `@`, `#`, `?`, `/` or a space is still hidden whole, as a client reading the URL
+ * takes it.
  */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s/?#]*)@/gi;
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)(.+?)@(?=[^\s@,]*(?:$|[\s,]))/gi;
+
+/** `nats://token@host`: NATS reads user information without a colon as a token. */
+const URL_TOKEN = /\b((?:nats|tls|ws|wss):\/\/)([^\s:/?#@]+)@(?=[^\s@,]*(?:$|[\s,]))/gi;
 
 /** The mask that replaces a credential. */
 export const MASK = '***';
@@ -22,15 +27,22 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
 }
 
-/** True when `text` holds a URL with a password in its user information. */
+/** True when `text` holds a URL with a password (or a NATS token) in its user information. */
 export function hasUrlPassword(text: string): boolean {
-  URL_PASSWORD.lastIndex = 0;
-  return URL_PASSWORD.test(text);
+  return maskUrlPasswords(text) !== text;
 }
 
-/** `text` with the password of every URL replaced: `nats://bob:***@nats:4222`. */
+/**
+ * A port and then more text (`nats://nats:4222 as bob@x`) is a host and port followed by prose,
+ * not user information: left alone.
+ */
+const PORT_THEN_TEXT = /^\d+[\s/]/;
+
+/** `text` with the password (or NATS token) of every URL replaced: `nats://bob:***@nats:4222`. */
 export function maskUrlPasswords(text: string): string {
-  return text.replace(URL_PASSWORD, (_match, head: string) => `${head}${MASK}@`);
+  return text
+    .replace(URL_PASSWORD, (match, head: string, password: string) => (PORT_THEN_TEXT.test(password) ? match : `${head}${MASK}@`))
+    .replace(URL_TOKEN, (_match, head: string) => `${head}${MASK}@`);
 }
 
 /** True when a value, under this key, is a credential or holds one. */

@@ -66,28 +66,31 @@ function ports(value: unknown): string[] {
   return list.sort();
 }
 
-/** Volumes by target: `type source` (a bind's source by its last path part). */
+/** Volumes by target: `type source [ro]` (a bind's source by its last path part). */
 function volumes(value: unknown): Record<string, string> {
   return Object.fromEntries(
     (Array.isArray(value) ? value : []).map((v: unknown) => {
       if (typeof v === 'string') {
-        const [source, target] = v.split(':');
-        return [target, `${source!.startsWith('.') || source!.startsWith('/') ? 'bind' : 'volume'} ${source!.split('/').pop()}`];
+        const [source, target, mode] = v.split(':');
+        return [target, `${source!.startsWith('.') || source!.startsWith('/') ? 'bind' : 'volume'} ${source!.split('/').pop()}${mode?.split(',').includes('ro') ? ' ro' : ''}`];
       }
       const m = map(v);
-      return [m.target, `${m.type} ${String(m.source).split('/').pop()}`];
+      return [m.target, `${m.type} ${String(m.source).split('/').pop()}${m.read_only === true ? ' ro' : ''}`];
     }),
   );
 }
 
-/** Secrets by source: their mode as a number (Compose prints a file mode as octal text). */
-function secrets(value: unknown): Record<string, number | null> {
+/**
+ * Secrets or configs by the path they are mounted at (a secret's default /run/secrets/<source>,
+ * a config's /<source>): `source mode` (Compose prints a file mode as octal text).
+ */
+function mounts(value: unknown, base: string): Record<string, string> {
   return Object.fromEntries(
-    (Array.isArray(value) ? value : []).map((s: unknown) => {
-      if (typeof s === 'string') return [s, null];
-      const m = map(s);
-      const mode = m.mode === undefined ? null : typeof m.mode === 'string' ? Number.parseInt(m.mode, 8) : (m.mode as number);
-      return [m.source, mode];
+    (Array.isArray(value) ? value : []).map((item: unknown) => {
+      const m = typeof item === 'string' ? { source: item } : map(item);
+      const target = typeof m.target === 'string' && m.target !== '' ? m.target : String(m.source);
+      const mode = m.mode === undefined ? '' : typeof m.mode === 'string' ? String(Number.parseInt(m.mode, 8)) : String(m.mode);
+      return [target.startsWith('/') ? target : `${base}${target}`, `${m.source} ${mode}`.trim()];
     }),
   );
 }
@@ -103,7 +106,13 @@ function model(service: unknown): Model {
     labels: nameMap(s.labels),
     ports: [...new Set(ports(s.ports))],
     volumes: volumes(s.volumes),
-    secrets: secrets(s.secrets),
+    secrets: mounts(s.secrets, '/run/secrets/'),
+    configs: mounts(s.configs, '/'),
+    dns: (typeof s.dns === 'string' ? [s.dns] : ((s.dns as string[] | undefined) ?? [])).slice().sort(),
+    extraHosts: (Array.isArray(s.extra_hosts) ? (s.extra_hosts as string[]) : Object.entries(map(s.extra_hosts)).flatMap(([h, ip]) => (Array.isArray(ip) ? ip : [ip]).map((a) => `${h}=${a}`)))
+      .map((e) => e.replace(/^([^:=]+)[:=]/, '$1='))
+      .sort(),
+    ulimits: map(s.ulimits),
     dependsOn: (Array.isArray(s.depends_on) ? (s.depends_on as string[]) : Object.keys(map(s.depends_on))).sort(),
     // A test given as one string is CMD-SHELL's, as Compose spells it out.
     healthcheck: s.healthcheck === undefined ? null : { test: typeof health.test === 'string' ? ['CMD-SHELL', health.test] : health.test, interval: health.interval ?? null, retries: health.retries ?? null },
@@ -185,15 +194,19 @@ describe.runIf(composeV2 !== undefined)('merging as Compose does, Compose v5 as 
  */
 const FIELD_VALUES: Record<string, string[]> = {
   ports: ['["8080:80"]', '[{target: 80, published: 8080}]', '["8080:80/udp"]', '[{target: 80, published: "8081", protocol: tcp}]', '["127.0.0.1:8080:80"]'],
-  volumes: ['["data:/data"]', '[{type: volume, source: other, target: /data}]', '["./src:/src:ro"]', '[{type: bind, source: ./lib, target: /src}]'],
-  secrets: ['[s]', '[{source: s, target: t1, mode: 0440}]', '[{source: t}]', '[t, s]'],
+  volumes: ['["data:/data"]', '[{type: volume, source: other, target: /data}]', '["./src:/src:ro"]', '[{type: bind, source: ./lib, target: /src, read_only: true}]', '[{type: bind, source: ./lib, target: /src}]'],
+  secrets: ['[s]', '[{source: s, target: t1, mode: 0440}]', '[{source: t}]', '[t, s]', '[{source: t, target: /run/secrets/s}]'],
+  configs: ['[c]', '[{source: c, target: /etc/c.conf, mode: 0444}]', '[{source: d, target: /c}]', '[d]'],
+  dns: ['8.8.8.8', '[1.1.1.1, 8.8.8.8]', '[9.9.9.9]'],
+  extra_hosts: ['["h:1.1.1.1"]', '{h: 2.2.2.2}', '["g=3.3.3.3", "h:1.1.1.1"]'],
+  ulimits: ['{nofile: 1024}', '{nofile: {soft: 100, hard: 200}}', '{nproc: 50}'],
   environment: ['["A=1", "B=2"]', '{A: "3"}', '{C: "x y"}', '["A=4"]'],
   labels: ['["a=1", "b=2"]', '{a: "3"}', '{c: "x y"}', '["a=4"]'],
   depends_on: ['[db]', '{cache: {condition: service_started}}', '{db: {condition: service_healthy}}', '[cache, db]'],
   healthcheck: ['{test: [CMD, "true"], interval: 5s}', '{test: "exit 0"}', '{retries: 3}', '{test: [CMD-SHELL, "exit 1"], interval: 9s, retries: 2}'],
   deploy: ['{replicas: 2}', '{resources: {limits: {cpus: "0.5"}}}', '{restart_policy: {condition: on-failure}}', '{replicas: 3, placement: {constraints: [node.role==manager]}}'],
 };
-const COMMON = 'volumes: {data: {}, other: {}}\nsecrets:\n  s: {file: ./s}\n  t: {file: ./t}\n';
+const COMMON = 'volumes: {data: {}, other: {}}\nsecrets:\n  s: {file: ./s}\n  t: {file: ./t}\nconfigs:\n  c: {file: ./s}\n  d: {file: ./t}\n';
 const GENERATED = Object.entries(FIELD_VALUES).flatMap(([field, values]) =>
   values.flatMap((first) => values.map((second) => [
     `${field}: ${first} then ${second}`,
@@ -209,11 +222,69 @@ describe.runIf(composeV2 !== undefined)('generated fragment pairs, Compose v5 as
     writeFileSync(join(dir, 'fragments', 't'), 'x');
     const ours = smartmeter(dir);
     expect(models(ours)).toEqual(models(compose(dir)));
+    const list = (map(map(ours.services).web).ports as unknown[] | undefined) ?? [];
+    expect(new Set(ports(list)).size, 'one entry per port').toBe(list.length);
     expectSwarmLoaderAccepts(ours, dir);
   });
 });
 
+/** Every service key of the Compose specification, each with a value both loaders would take. */
+const SERVICE_KEYS: Record<string, string> = {
+  annotations: '{a: b}', attach: 'false', blkio_config: '{weight: 300}', build: '.', cap_add: '[NET_ADMIN]', cap_drop: '[ALL]',
+  cgroup: 'host', cgroup_parent: 'm', command: '[echo]', configs: '[]', container_name: 'c', cpu_count: '1', cpu_percent: '10',
+  cpu_period: '100000', cpu_quota: '50000', cpu_rt_period: '1000', cpu_rt_runtime: '1000', cpu_shares: '512', cpus: '0.5',
+  cpuset: '"0"', credential_spec: '{file: x.json}', depends_on: '[]', deploy: '{replicas: 1}', develop: '{watch: []}',
+  device_cgroup_rules: '["c 1:3 mr"]', devices: '["/dev/null:/dev/null"]', dns: '[8.8.8.8]', dns_opt: '[use-vc]',
+  dns_search: '[example.com]', domainname: 'example.com', entrypoint: '[sh]', env_file: '[]', environment: '{A: "1"}',
+  expose: '["80"]', extends: '{service: x}', external_links: '[x]', extra_hosts: '["h:1.2.3.4"]', gpus: 'all',
+  group_add: '["100"]', healthcheck: '{test: [CMD, "true"]}', hostname: 'h', init: 'true', ipc: 'host', isolation: 'default',
+  label_file: 'x', labels: '{a: b}', links: '[db]', logging: '{driver: json-file}', mac_address: '"02:42:ac:11:65:43"',
+  mem_limit: '512m', mem_reservation: '256m', mem_swappiness: '10', memswap_limit: '1g', network_mode: 'host',
+  networks: '[default]', oom_kill_disable: 'true', oom_score_adj: '10', pid: 'host', pids_limit: '10', platform: 'linux/amd64',
+  ports: '["80"]', privileged: 'true', profiles: '[x]', pull_policy: 'always', read_only: 'true', restart: 'always',
+  runtime: 'runc', scale: '2', secrets: '[]', security_opt: '["no-new-privileges:true"]', shm_size: '64m', stdin_open: 'true',
+  stop_grace_period: '10s', stop_signal: 'SIGTERM', storage_opt: '{size: 1G}', sysctls: '{net.core.somaxconn: "1024"}',
+  tmpfs: '[/tmp]', tty: 'true', ulimits: '{nofile: 1024}', user: '"1000"', userns_mode: 'host', uts: 'host',
+  volumes: '["/tmp:/tmp"]', volumes_from: '[x]', working_dir: '/w', post_start: '[{command: [echo]}]',
+  pre_stop: '[{command: [echo]}]', use_api_socket: 'true', 'x-note': '1', fancy_typo: '1',
+};
+
+describe.runIf(rig !== undefined)('the output dialect, key by key, the Swarm loader as the oracle', () => {
+  it.each(Object.entries(SERVICE_KEYS))('%s: smartmeter refuses it exactly when docker stack config does', (key, value) => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-dialect-'));
+    const fragment = `services:\n  web:\n    image: nginx\n    ${key}: ${value}\n`;
+    writeFileSync(join(dir, 'plain.yml'), `version: "3.8"\n${fragment}`);
+    const loader = spawnSync('docker', ['stack', 'config', '--compose-file', join(dir, 'plain.yml')], { encoding: 'utf8' });
+    const templatesDir = templates('services: {}\n', fragment);
+    const run = runCli(['combine', '--templates', templatesDir, 'local', 'single', 'no_secrets', 't', '-o', join(dir, 'out.yml')], { cwd: templatesDir });
+    if (loader.status === 0) {
+      expect(run.status, run.stderr).toBe(0);
+    } else {
+      expect(run.status, `docker stack config refuses ${key}: ${loader.stderr}`).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^smartmeter: fragments/b\\.yml:4: services\\.web\\.${key} is not in the output dialect`));
+    }
+  });
+});
+
 describe('the output dialect and its types, without Compose', () => {
+  it('interpolated ulimits, volume options and failure ratios are typed as the Swarm loader wants', () => {
+    const dir = templates(
+      'services:\n  web:\n    image: nginx\n    ulimits: {nofile: {soft: "${N}", hard: "${N}"}, nproc: "${N}"}\n    volumes: [{type: volume, source: data, target: /d, volume: {nocopy: "${B}"}, read_only: "${B}"}]\nvolumes: {data: {}}\n',
+      'services:\n  web:\n    deploy: {update_config: {max_failure_ratio: "${R}", parallelism: "${N}"}}\n    environment: {E: 1_000}\n',
+    );
+    const web = (smartmeter(dir, ['N=64', 'B=true', 'R=0.25']).services as YamlMap).web as YamlMap;
+    expect(web.ulimits).toEqual({ nofile: { soft: 64, hard: 64 }, nproc: 64 });
+    expect(web.volumes).toEqual([{ type: 'volume', source: 'data', target: '/d', volume: { nocopy: true }, read_only: true }]);
+    expect(web.deploy).toEqual({ update_config: { max_failure_ratio: 0.25, parallelism: 64 } });
+    expect(web.environment).toEqual(['E=1000']);
+    expectSwarmLoaderAccepts(smartmeter(dir, ['N=64', 'B=true', 'R=0.25']), dir);
+  });
+
+  it('a host_ip port with mode host has no form the Swarm loader takes: refused, naming it', () => {
+    const dir = templates('services:\n  web:\n    image: nginx\n', 'services:\n  web:\n    ports: [{target: 97, published: 9097, host_ip: 127.0.0.1, mode: host}]\n');
+    expect(() => smartmeter(dir)).toThrow(/services\.web\.ports: .*the Swarm loader's long syntax has no host_ip and the short syntax no mode/);
+  });
+
   it('a port in both syntaxes is one entry; 0400 is 256; interpolated numbers are numbers', () => {
     const [, a1, b1] = CASES[0]!;
     expect(((smartmeter(templates(a1, b1)).services as YamlMap).web as YamlMap).ports).toEqual(['8080:80/tcp', '127.0.0.1:9000:90/udp', '8443:443']);

@@ -43,14 +43,16 @@ describe('mergeFragments', () => {
     expect((out.services as YamlMap).s).toEqual({ ports: ['8222:8222', '4222:4222'], depends_on: ['nats', 'graphite'] });
   });
 
-  it('merges volumes by container path and secrets by source', () => {
+  it('merges volumes by container path, and secrets and configs by where they are mounted (as Compose does)', () => {
     const out = merge(
-      { services: { s: { volumes: ['data:/data', '/etc/a:/etc/a:ro'], secrets: ['u', { source: 'p', mode: 0o400 }] } } },
-      { services: { s: { volumes: ['other:/data'], secrets: [{ source: 'u', target: 'user' }] } } },
+      { services: { s: { volumes: ['data:/data', '/etc/a:/etc/a:ro'], secrets: ['u', { source: 'p', mode: 0o400 }], configs: ['c'] } } },
+      { services: { s: { volumes: ['other:/data'], secrets: [{ source: 'u', target: 'user' }, { source: 'q', target: '/run/secrets/p' }], configs: [{ source: 'd', target: '/c' }] } } },
     );
     expect((out.services as YamlMap).s).toEqual({
       volumes: ['/etc/a:/etc/a:ro', 'other:/data'],
-      secrets: [{ source: 'p', mode: 0o400 }, { source: 'u', target: 'user' }],
+      // u at /run/secrets/u and u at /run/secrets/user are two mounts; q replaces p at /run/secrets/p.
+      secrets: ['u', { source: 'u', target: 'user' }, { source: 'q', target: '/run/secrets/p' }],
+      configs: [{ source: 'd', target: '/c' }],
     });
   });
 

@@ -219,9 +219,11 @@ describe('.properties files against bash', () => {
     // (smartmeter's environment layer); in `env -i` bash invents them. Every other name bash starts with
     // would read as empty in smartmeter and as something else in bash.
     const fromEnvironment = new Set(['PATH', 'PWD', 'OLDPWD', 'SHLVL', 'SHELL', 'TERM', 'HOME']);
-    const names = spawnSync(BASH, [...BASH_FLAGS, '-c', 'compgen -v'], { env: {}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    // FUNCNAME only exists inside a function: listed from one.
+    const names = spawnSync(BASH, [...BASH_FLAGS, '-c', 'compgen -v; f() { compgen -v; }; f'], { env: {}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
       .stdout.split('\n')
-      .filter((name) => name && !fromEnvironment.has(name));
+      .filter((name, index, all) => name && !fromEnvironment.has(name) && all.indexOf(name) === index);
+    expect(names).toContain('FUNCNAME');
     expect(names).toContain('RANDOM');
     for (const name of names) {
       for (const text of [`A=$${name}`, `A=\${${name}}`, `A="\${U:-$${name}}"`, `${name}=x`]) {

@@ -2,8 +2,9 @@
 // -p, --set, a URL's user information, the environment, the secret files), then every command's
 // stdout and stderr (--explain, --dry-run, --json, error paths, --debug), every file written
 // (0600 when it holds one) and the Helm values (a `$` kept as it is). The running stacks' command
-// lines are checked in up-down.test.ts (Compose, Swarm), nats-template.test.ts (the NATS start
-// scripts) and kubernetes.test.ts (pods).
+// lines are checked in up-down.test.ts (Compose, Swarm: docker top of every container) and
+// nats-template.test.ts (the NATS start scripts, /proc/<pid>/cmdline); the chart's below (every
+// container's command and args as rendered).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { CHART_DIR } from '../src/runtime/helm.js';
+import { hasUrlPassword, maskUrlPasswords } from '../src/secrets.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { freePort } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
@@ -74,6 +76,25 @@ function expectPrivateWhereSecret(dir: string): number {
   return holding;
 }
 
+describe('what counts as a URL credential', () => {
+  it.each([
+    ['nats://bob:s3cret@nats:4222', 'nats://bob:***@nats:4222'],
+    ['nats://bob:p#ss@127.0.0.1:14222', 'nats://bob:***@127.0.0.1:14222'],
+    ['nats://bob:p ss?x@h:1', 'nats://bob:***@h:1'],
+    ['nats://bob:pa/ss@h', 'nats://bob:***@h'],
+    ['nats://u:p@ss@host', 'nats://u:***@host'],
+    ['nats://a:b@h1,nats://c:d@h2', 'nats://a:***@h1,nats://c:***@h2'],
+    ['nats://tok3n@host:4222', 'nats://***@host:4222'],
+    ['cassandra://bob:pw@db:9042 then x', 'cassandra://bob:***@db:9042 then x'],
+    // Not credentials: a user without password outside NATS, a host and port followed by prose.
+    ['http://user@host/x', 'http://user@host/x'],
+    ['see nats://nats:4222 and bob@example', 'see nats://nats:4222 and bob@example'],
+  ])('%s', (text, masked) => {
+    expect(maskUrlPasswords(text)).toBe(masked);
+    expect(hasUrlPassword(text)).toBe(masked !== text);
+  });
+});
+
 describe('combine: no credential on stdout or stderr, and a file holding one is 0600', () => {
   it.each([
     ['compose', []],
@@ -96,6 +117,16 @@ describe('combine: no credential on stdout or stderr, and a file holding one is 
     const run = runCli(['combine', 'local', 'single', 'secrets', 'inject', '--set', `NATS_URI=nats://bob:${SECRET.url}@nats:4222`, '-o', out, '--explain']);
     expect(run.status, run.stderr).toBe(0);
     expectClean(run, 'combine secrets --explain');
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+
+  it('a URL password holding #, ?, / or a space counts too', () => {
+    const password = 'Odd#pa ss/w?rd';
+    const out = join(mkdtempSync(join(tmpdir(), 'smartmeter-leak-out-')), 'c.yml');
+    const run = runCli(['combine', 'local', 'single', 'secrets', 'inject', '--set', `NATS_URI=nats://bob:${password}@nats:4222`, '-o', out, '--explain']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain('Odd#');
+    expect(run.stderr).toMatch(/^NATS_URI=nats:\/\/bob:\*\*\*@nats:4222$/m);
     expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
@@ -236,6 +267,22 @@ describe.runIf(rigService('helm') !== undefined)('the chart rendered with those 
     expect(secretData.some((data) => data.password === SECRET.set)).toBe(true);
     expect(secretData.some((data) => data['cluster-password'] === SECRET.environment)).toBe(true);
     expect(secretData.some((data) => data.password === SECRET.propertyFile)).toBe(true);
+  });
+});
+
+describe.runIf(rigService('helm') !== undefined)("the chart keeps a password's spaces; only a secret file's line ending goes", () => {
+  it('--set-file of a file ending in a newline, and a value with spaces around it', () => {
+    const helmRig = rigService('helm')!;
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-leak-trim-'));
+    writeFileSync(join(dir, 'password'), ' sp ace$ \r\n', { mode: 0o600 });
+    const r = spawnSync(helmRig.HELM!, ['template', 'trim', CHART_DIR, '--set', 'metrics.enabled=false', '--set', 'nats.auth.username=u', '--set-file', `nats.auth.password=${join(dir, 'password')}`, '--set-string', 'nats.auth.clusterPassword= c p ', '--show-only', 'templates/nats-secret.yaml'], {
+      encoding: 'utf8',
+      env: { ...process.env, HELM_CACHE_HOME: helmRig.HELM_CACHE_HOME, HELM_CONFIG_HOME: helmRig.HELM_CONFIG_HOME, HELM_DATA_HOME: helmRig.HELM_DATA_HOME },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const secret = yaml.load(r.stdout) as { stringData: Record<string, string> };
+    expect(secret.stringData.password).toBe(' sp ace$ ');
+    expect(secret.stringData['cluster-password']).toBe(' c p ');
   });
 });
 

@@ -1,5 +1,6 @@
 /** `smartmeter combine`: parse, call the engine, print. */
-import { resolve } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { containsCredentials } from '../secrets.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -56,7 +57,9 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   if (options.explain) process.stderr.write(formatExplanation(result.explanation, colorOnStderr()));
   for (const placeholder of result.unresolved) process.stderr.write(`smartmeter: warning: left unresolved: ${placeholder}\n`);
   for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);
-  // The configuration files first: when they cannot be written, no output is left behind.
+  // Nothing is written until all of it can be: the output's directory is checked first, then the
+  // configuration files go (each atomically), then the output.
+  if (options.output && options.configDir !== undefined) checkWritableDirectory(dirname(resolve(options.output)), '-o');
   if (options.configDir !== undefined) {
     const written = writeConfigFiles(CONFIG_TEMPLATES_DIR, resolve(options.configDir));
     process.stderr.write(`smartmeter: wrote ${written.length} configuration files under ${options.configDir} (mounted from SMARTMETER_CONFIG_DIR)\n`);
@@ -96,6 +99,17 @@ export function combineStack(
     process.stderr.write(`smartmeter: taken from the environment (over the property files): ${result.fromEnvironment.join(', ')}\n`);
   }
   return { result, modes };
+}
+
+/** Throws a UsageError naming `flag` when `dir` is not an existing directory this process can write. */
+function checkWritableDirectory(dir: string, flag: string): void {
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${flag}: cannot write into ${dir}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : 'not a directory'}`);
+  }
 }
 
 /** Colour only on a terminal, and never with --no-color, NO_COLOR or TERM=dumb (cli.ts sets FORCE_COLOR=0 for those). */

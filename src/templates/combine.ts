@@ -26,12 +26,17 @@ import {
 /** js-yaml's built-in types (exported at run time, not in its type declarations). */
 const types = (jsYaml as unknown as { types: Record<'int' | 'merge', Type & { resolve: (data: string) => boolean; construct: (data: string) => unknown; predicate?: (data: object) => boolean; represent?: Record<string, (data: object) => string> }> }).types;
 
-/** A plain integer with a leading 0 is octal, as go-yaml (Compose, the Swarm loader) reads it: `mode: 0400` is 256. */
-const LEADING_ZERO_OCTAL = /^[-+]?0[0-7]+$/;
+/**
+ * Integers as go-yaml (Compose, the Swarm loader) reads them: a leading 0 is octal (`mode: 0400`
+ * is 256) and `_` separates digits (`1_000`).
+ */
+const LEADING_ZERO_OCTAL = /^[-+]?0[0-7_]+$/;
+const UNDERSCORED_DECIMAL = /^[-+]?[1-9][0-9]*(_[0-9]+)+$/;
 const composeInt = new Type('tag:yaml.org,2002:int', {
   kind: 'scalar',
-  resolve: (data: string) => LEADING_ZERO_OCTAL.test(data) || types.int.resolve(data),
-  construct: (data: string) => (LEADING_ZERO_OCTAL.test(data) ? Number.parseInt(data, 8) : types.int.construct(data)),
+  resolve: (data: string) => LEADING_ZERO_OCTAL.test(data) || UNDERSCORED_DECIMAL.test(data) || types.int.resolve(data),
+  construct: (data: string) =>
+    LEADING_ZERO_OCTAL.test(data) ? Number.parseInt(data.replaceAll('_', ''), 8) : UNDERSCORED_DECIMAL.test(data) ? Number(data.replaceAll('_', '')) : types.int.construct(data),
   predicate: types.int.predicate,
   represent: types.int.represent,
   defaultStyle: 'decimal',
@@ -325,9 +330,21 @@ export function combine(request: CombineRequest): CombineResult {
   };
 }
 
-/** Top-level keys and service keys Compose has but the Swarm loader (`docker stack deploy`) refuses. */
-const OUTSIDE_DIALECT_TOP = ['include', 'name', 'models'];
-const OUTSIDE_DIALECT_SERVICE = ['profiles', 'extends', 'develop', 'provider', 'models', 'post_start', 'pre_stop'];
+/**
+ * The keys of the output dialect: those the Swarm loader (`docker stack config`, compose file
+ * 3.8) accepts, which Compose accepts too; extension keys (`x-…`) everywhere. Anything else, a
+ * Compose-only key (`profiles`, `mem_limit`, `pull_policy`, …) or a typo, is refused. The lists
+ * are checked against `docker stack config` key by key in test/compose-oracle.test.ts.
+ */
+export const DIALECT_TOP_LEVEL = new Set(['version', 'services', 'networks', 'volumes', 'secrets', 'configs']);
+export const DIALECT_SERVICE = new Set([
+  'build', 'cap_add', 'cap_drop', 'cgroup_parent', 'command', 'configs', 'container_name', 'credential_spec', 'depends_on',
+  'deploy', 'devices', 'dns', 'dns_search', 'domainname', 'entrypoint', 'env_file', 'environment', 'expose', 'external_links',
+  'extra_hosts', 'healthcheck', 'hostname', 'image', 'init', 'ipc', 'isolation', 'labels', 'links', 'logging', 'mac_address',
+  'network_mode', 'networks', 'pid', 'ports', 'privileged', 'read_only', 'restart', 'secrets', 'security_opt', 'shm_size',
+  'stdin_open', 'stop_grace_period', 'stop_signal', 'sysctls', 'tmpfs', 'tty', 'ulimits', 'user', 'userns_mode', 'volumes',
+  'working_dir',
+]);
 
 /**
  * Brings a parsed fragment into the output dialect, the one both Compose and the Swarm loader
@@ -338,16 +355,18 @@ const OUTSIDE_DIALECT_SERVICE = ['profiles', 'extends', 'develop', 'provider', '
 function toOutputDialect(fragment: YamlMap, text: string, shown: string): string[] {
   const warnings: string[] = [];
   const at = (key: string, from = 0) => `${shown}:${lineOf(text, key, from)}`;
-  for (const key of OUTSIDE_DIALECT_TOP) {
-    if (key in fragment) throw new UsageError(`${at(key)}: top-level ${key}: is not in the output dialect (docker stack deploy refuses it)`);
+  for (const key of Object.keys(fragment)) {
+    if (!DIALECT_TOP_LEVEL.has(key) && !key.startsWith('x-')) throw new UsageError(`${at(key)}: top-level ${key}: is not in the output dialect (docker stack deploy refuses it)`);
   }
   const services = fragment.services;
   if (!isMap(services)) return warnings;
   for (const [name, service] of Object.entries(services)) {
     if (!isMap(service)) continue;
     const serviceLine = lineOf(text, name);
-    for (const key of OUTSIDE_DIALECT_SERVICE) {
-      if (key in service) throw new UsageError(`${at(key, serviceLine)}: services.${name}.${key} is not in the output dialect (docker stack deploy refuses it)`);
+    for (const key of Object.keys(service)) {
+      if (!DIALECT_SERVICE.has(key) && !key.startsWith('x-') && key !== '<<') {
+        throw new UsageError(`${at(key, serviceLine)}: services.${name}.${key} is not in the output dialect (docker stack deploy refuses it)`);
+      }
     }
     const dependsOn = service.depends_on;
     if (isMap(dependsOn)) {
@@ -415,8 +434,8 @@ function mapStrings(value: Yaml, map: (text: string) => string): Yaml {
   return value;
 }
 
-/** Fields of a service that Compose's schema types as integers (`[]`: any item of a list). */
-const INTEGER_FIELDS = new Set([
+/** Fields of a service that Compose's schema types as integers (`[]`: any item of a list; `*`: any key). */
+const INTEGER_FIELDS = [
   'deploy.replicas',
   'deploy.update_config.parallelism',
   'deploy.rollback_config.parallelism',
@@ -426,17 +445,26 @@ const INTEGER_FIELDS = new Set([
   'healthcheck.retries',
   'ports.[].target',
   'ports.[].published',
-  'cpu_count',
-  'cpu_percent',
-  'cpu_shares',
-  'mem_swappiness',
-  'oom_score_adj',
-  'pids_limit',
-]);
+  'ulimits.*',
+  'ulimits.*.soft',
+  'ulimits.*.hard',
+].map(fieldPattern);
+/** Fields typed as numbers that may have a fraction. */
+const NUMBER_FIELDS = ['deploy.update_config.max_failure_ratio', 'deploy.rollback_config.max_failure_ratio'].map(fieldPattern);
 /** File modes: integers; text is octal, as Compose reads it (`mode: ${BITS}` with BITS=0400 or 400 is 256). */
-const MODE_FIELDS = new Set(['secrets.[].mode', 'configs.[].mode']);
-const BOOLEAN_FIELDS = new Set(['tty', 'stdin_open', 'privileged', 'read_only', 'init', 'oom_kill_disable', 'healthcheck.disable', 'volumes.[].read_only']);
+const MODE_FIELDS = ['secrets.[].mode', 'configs.[].mode'].map(fieldPattern);
+const BOOLEAN_FIELDS = [
+  'tty', 'stdin_open', 'privileged', 'read_only', 'init', 'healthcheck.disable',
+  'volumes.[].read_only', 'volumes.[].volume.nocopy', 'volumes.[].bind.create_host_path',
+].map(fieldPattern);
 const TOP_LEVEL_BOOLEANS = ['external', 'attachable', 'internal', 'enable_ipv6'];
+
+/** `a.*.b` → a pattern over a field path joined with dots (`*` one key, `[]` a list item). */
+function fieldPattern(field: string): RegExp {
+  return new RegExp(`^${field.split('.').map((part) => (part === '*' ? '[^.]+' : part.replace(/[[\]]/g, '\\$&'))).join('\\.')}$`);
+}
+
+const matches = (patterns: RegExp[], field: string) => patterns.some((pattern) => pattern.test(field));
 
 /**
  * A placeholder always renders to text; where Compose's schema wants a number or a boolean,
@@ -450,15 +478,18 @@ function castKnownTypes(document: YamlMap): YamlMap {
       if (!isMap(service)) continue;
       castAt(service, [], (path, value) => {
         const field = path.join('.');
-        if (INTEGER_FIELDS.has(field) && /^\d+$/.test(value)) return Number(value);
+        if (matches(INTEGER_FIELDS, field) && /^-?\d+$/.test(value)) return Number(value);
+        if (matches(NUMBER_FIELDS, field) && /^\d+(\.\d+)?$/.test(value)) return Number(value);
         // Compose reads a file mode given as text (what interpolation yields) in octal.
-        if (MODE_FIELDS.has(field) && /^[0-7]+$/.test(value)) return Number.parseInt(value, 8);
-        if (BOOLEAN_FIELDS.has(field) && /^(true|false)$/.test(value)) return value === 'true';
+        if (matches(MODE_FIELDS, field) && /^[0-7]+$/.test(value)) return Number.parseInt(value, 8);
+        if (matches(BOOLEAN_FIELDS, field) && /^(true|false)$/.test(value)) return value === 'true';
         return value;
       });
     }
   }
-  if (isMap(services)) for (const service of Object.values(services)) if (isMap(service) && Array.isArray(service.ports)) service.ports = service.ports.map(portInDialect);
+  if (isMap(services)) {
+    for (const [name, service] of Object.entries(services)) if (isMap(service) && Array.isArray(service.ports)) service.ports = service.ports.map((port) => portInDialect(port, name));
+  }
   for (const section of ['networks', 'volumes', 'secrets', 'configs']) {
     const entries = document[section];
     if (!isMap(entries)) continue;
@@ -477,8 +508,12 @@ function castKnownTypes(document: YamlMap): YamlMap {
  * The Swarm loader's long port syntax has no host_ip: such a port is written in the short
  * syntax, which has (`127.0.0.1:9000:90/udp`); the same port for Compose.
  */
-function portInDialect(port: Yaml): Yaml {
+function portInDialect(port: Yaml, service: string): Yaml {
   if (!isMap(port) || port.host_ip === undefined || port.host_ip === null || port.target === undefined) return port;
+  const longOnly = Object.keys(port).filter((key) => !['target', 'published', 'host_ip', 'protocol'].includes(key) && !(key === 'mode' && port.mode === 'ingress'));
+  if (longOnly.length) {
+    throw new UsageError(`services.${service}.ports: ${JSON.stringify(port)}: the Swarm loader's long syntax has no host_ip and the short syntax no ${longOnly.join(', ')}; drop one or the other`);
+  }
   const host = String(port.host_ip).includes(':') ? `[${port.host_ip}]` : String(port.host_ip);
   const protocol = port.protocol === undefined || port.protocol === null ? '' : `/${port.protocol}`;
   return `${host}:${port.published === undefined || port.published === null ? '' : port.published}:${port.target}${protocol}`;

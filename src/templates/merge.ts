@@ -10,9 +10,13 @@
  *   ports                                  merged by (host ip, target, published, protocol), short and
  *                                          long syntax alike (the Compose specification's key); later wins
  *   volumes (of a service)                 merged by container path, short and long syntax; later wins
- *   secrets, configs (of a service)        merged by source name, short and long syntax; later wins
- *   extra_hosts                            merged by host name (`host:ip`, `host=ip`); later wins
- *   command, entrypoint, healthcheck.test  replaced as a whole (they are one value)
+ *   secrets, configs (of a service)        merged by the path they are mounted at (a secret's default:
+ *                                          /run/secrets/<source>, a config's: /<source>), short and long
+ *                                          syntax, as Compose keys them; later wins
+ *   dns, dns_search, tmpfs, env_file       one value or a list: union (a single value is a list of one)
+ *   extra_hosts (list or map form)         union of `host:ip` entries (a host may have several addresses)
+ *   command, entrypoint, healthcheck.test, replaced as a whole (they are one value)
+ *     each ulimit
  *   every other list (depends_on,          union: items in first-seen order, exact duplicates dropped
  *     networks, placement constraints, …)
  *   a map meeting a non-map               error naming both fragments and the path
@@ -22,7 +26,7 @@ import { UsageError } from '../errors.js';
 export type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
 export type YamlMap = { [key: string]: Yaml };
 
-type ListRule = 'replace' | 'byName' | 'byTarget' | 'bySource' | 'byPort' | 'byHost' | 'union';
+type ListRule = 'replace' | 'byName' | 'byTarget' | 'bySecretTarget' | 'byConfigTarget' | 'byPort' | 'union';
 
 /** Which rule applies to a list at `path` (keys from the document root). */
 function listRule(path: readonly string[]): ListRule {
@@ -43,13 +47,12 @@ function listRule(path: readonly string[]): ListRule {
       return 'byName';
     case 'ports':
       return 'byPort';
-    case 'extra_hosts':
-      return 'byHost';
     case 'volumes':
       return 'byTarget';
     case 'secrets':
+      return 'bySecretTarget';
     case 'configs':
-      return 'bySource';
+      return 'byConfigTarget';
     default:
       return 'union';
   }
@@ -88,6 +91,12 @@ function mergeValues(base: Yaml | undefined, next: Yaml, path: string[], nextNam
   if (rule === 'byName' && (isMap(base) || Array.isArray(base)) && (isMap(next) || Array.isArray(next))) {
     return toNameList({ ...toNameMap(base, path), ...toNameMap(next, path) });
   }
+  if (ONE_OR_MANY.has(field(path)) && (Array.isArray(base) || Array.isArray(next))) {
+    return union(asList(base), asList(next));
+  }
+  if (field(path) === 'extra_hosts') return union(hostList(base), hostList(next));
+  // A ulimit is one value, a number or {soft, hard}: the later replaces it whole.
+  if (/^ulimits\.[^.]+$/.test(field(path))) return next;
   if (isMap(base) && isMap(next)) return mergeMaps(base, next, path, nextName, origins);
   if (isMap(base) !== isMap(next)) {
     const firstFrom = origins.get(path.join('.')) ?? 'an earlier fragment';
@@ -101,12 +110,12 @@ function mergeValues(base: Yaml | undefined, next: Yaml, path: string[], nextNam
         return next;
       case 'byTarget':
         return mergeKeyed(base, next, volumeTarget);
-      case 'bySource':
-        return mergeKeyed(base, next, secretSource);
+      case 'bySecretTarget':
+        return mergeKeyed(base, next, mountTarget('/run/secrets/'));
+      case 'byConfigTarget':
+        return mergeKeyed(base, next, mountTarget('/'));
       case 'byPort':
         return mergeKeyed(base, next, portKey);
-      case 'byHost':
-        return mergeKeyed(base, next, hostName);
       default:
         return union(base, next);
     }
@@ -116,6 +125,7 @@ function mergeValues(base: Yaml | undefined, next: Yaml, path: string[], nextNam
 
 /** A value seen for the first time still gets its canonical shape, all the way down. */
 function normalizeNew(value: Yaml, path: string[]): Yaml {
+  if (field(path) === 'extra_hosts') return union([], hostList(value));
   const rule = listRule(path);
   if (rule === 'byName' && (isMap(value) || Array.isArray(value))) return toNameList(toNameMap(value, path));
   if (isMap(value)) {
@@ -127,12 +137,12 @@ function normalizeNew(value: Yaml, path: string[]): Yaml {
       return value;
     case 'byTarget':
       return mergeKeyed([], value, volumeTarget);
-    case 'bySource':
-      return mergeKeyed([], value, secretSource);
+    case 'bySecretTarget':
+      return mergeKeyed([], value, mountTarget('/run/secrets/'));
+    case 'byConfigTarget':
+      return mergeKeyed([], value, mountTarget('/'));
     case 'byPort':
       return mergeKeyed([], value, portKey);
-    case 'byHost':
-      return mergeKeyed([], value, hostName);
     default:
       return union([], value);
   }
@@ -199,10 +209,32 @@ function volumeTarget(item: Yaml): string {
   return JSON.stringify(item);
 }
 
-function secretSource(item: Yaml): string {
-  if (typeof item === 'string') return item;
-  if (isMap(item) && typeof item.source === 'string') return item.source;
-  return JSON.stringify(item);
+/** Where a secret or config is mounted: its target, made absolute under `base`, or `base<source>`. */
+function mountTarget(base: string): (item: Yaml) => string {
+  return (item) => {
+    const source = typeof item === 'string' ? item : isMap(item) && typeof item.source === 'string' ? item.source : undefined;
+    if (source === undefined) return JSON.stringify(item);
+    const target = isMap(item) && typeof item.target === 'string' && item.target !== '' ? item.target : source;
+    return target.startsWith('/') ? target : `${base}${target}`;
+  };
+}
+
+/** Fields that take one value or a list of them. */
+const ONE_OR_MANY = new Set(['dns', 'dns_search', 'tmpfs', 'env_file']);
+
+/** The service field a path names (`services.<name>.<field…>`), or '' outside services. */
+function field(path: readonly string[]): string {
+  return path[0] === 'services' && path.length >= 3 ? path.slice(2).join('.') : '';
+}
+
+function asList(value: Yaml): Yaml[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/** extra_hosts in list (`host:ip`, `host=ip`) or map form, as `host:ip` entries (the form every loader reads). */
+function hostList(value: Yaml): Yaml[] {
+  if (isMap(value)) return Object.entries(value).flatMap(([host, ip]) => asList(ip).map((address) => `${host}:${address}`));
+  return asList(value).map((entry) => (typeof entry === 'string' && /^[^:=]+=/.test(entry) ? entry.replace('=', ':') : entry));
 }
 
 /**
@@ -229,11 +261,4 @@ export function portKey(item: Yaml): string {
     return key(text(item.host_ip), text(item.published), text(item.target), text(item.protocol) || 'tcp');
   }
   return JSON.stringify(item);
-}
-
-/** `host:ip` or `host=ip` → the host name. */
-function hostName(item: Yaml): string {
-  if (typeof item !== 'string') return JSON.stringify(item);
-  const at = item.search(/[:=]/);
-  return at < 0 ? item : item.slice(0, at);
 }

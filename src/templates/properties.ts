@@ -71,6 +71,8 @@ const BASH_OWN = new Set([
   '_', 'BASH', 'BASHOPTS', 'BASHPID', 'COMP_WORDBREAKS', 'DIRSTACK', 'EPOCHREALTIME', 'EPOCHSECONDS', 'EUID',
   'GROUPS', 'HISTCMD', 'HOSTNAME', 'HOSTTYPE', 'IFS', 'LINENO', 'MACHTYPE', 'OPTERR', 'OPTIND', 'OSTYPE',
   'PIPESTATUS', 'PPID', 'PS4', 'RANDOM', 'SECONDS', 'SHELLOPTS', 'SRANDOM', 'UID',
+  // Set only inside functions, so compgen -v does not list it; an assignment to it is lost.
+  'FUNCNAME',
 ]);
 
 function isBashOwn(name: string): boolean {

@@ -120,3 +120,11 @@ a chart without them is a broken copy. Included by required-files.yaml.
 {{- fail (printf "smart-meter chart: required files missing or empty: %s. The chart's files/cql and files/config are copies of smartmeter's templates/cql and templates/config made by its build (npm run build, scripts/chart-files.mjs): build the checkout, or use the chart of an installed smartmeter package" (join ", " $missing)) }}
 {{- end }}
 {{- end -}}
+
+{{/*
+A credential as given, but for the line ending a --set-file of a secret file brings (a file
+usually ends with one); spaces and every other character are kept: they are the password's.
+*/}}
+{{- define "sm.secretValue" -}}
+{{- regexReplaceAll "[\r\n]+$" (toString .) "" -}}
+{{- end -}}
