@@ -30,3 +30,14 @@ export function readSecretFile(file: string, what: string): string {
     throw new UsageError(`cannot read the ${what} file ${file}`);
   }
 }
+
+/**
+ * A client certificate goes with its key (--tls-cert, --tls-key): one of the two alone is
+ * refused, as it would otherwise be dropped without a word or the other one missed. Throws a
+ * UsageError naming both flags.
+ */
+export function checkTlsPair(cert: string | undefined, key: string | undefined): void {
+  if (!cert === !key) return;
+  const [given, missing] = cert ? ['--tls-cert', '--tls-key'] : ['--tls-key', '--tls-cert'];
+  throw new UsageError(`--tls-cert and --tls-key go together (a client certificate and its key): ${given} was given without ${missing}`);
+}

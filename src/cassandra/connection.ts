@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Client, ClientOptions } from 'cassandra-driver';
-import { RuntimeError, UsageError } from '../errors.js';
-import { positiveInteger, readSecretFile } from '../options.js';
+import { RuntimeError } from '../errors.js';
+import { checkTlsPair, positiveInteger, readSecretFile } from '../options.js';
 
 export interface CassandraConnection {
   /** host or host:port */
@@ -36,10 +36,7 @@ export interface CassandraConnectionFlags {
 }
 
 export function connectionFromFlags(flags: CassandraConnectionFlags): CassandraConnection {
-  // A certificate without its key (or a key alone) would silently not switch TLS on, or fail late.
-  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
-    throw new UsageError(`--tls-cert and --tls-key go together (a client certificate and its key): ${flags.tlsCert === undefined ? '--tls-key was given without --tls-cert' : '--tls-cert was given without --tls-key'}`);
-  }
+  checkTlsPair(flags.tlsCert, flags.tlsKey);
   return {
     contactPoints: flags.contactPoints.split(',').map((p) => p.trim()).filter(Boolean),
     port: positiveInteger(flags.port, '--port'),

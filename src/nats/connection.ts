@@ -4,7 +4,7 @@
  */
 import type { ConnectionOptions, NatsConnection } from 'nats';
 import { UsageError } from '../errors.js';
-import { readSecretFile } from '../options.js';
+import { checkTlsPair, readSecretFile } from '../options.js';
 
 export interface NatsSettings {
   servers: string[];
@@ -27,12 +27,6 @@ export interface NatsSettings {
 export function natsTlsSettings(flags: { tlsCa?: string; tlsCert?: string; tlsKey?: string }): NatsSettings['tls'] {
   checkTlsPair(flags.tlsCert, flags.tlsKey);
   return flags.tlsCa || flags.tlsCert ? { caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined;
-}
-
-function checkTlsPair(cert: string | undefined, key: string | undefined): void {
-  if (!cert === !key) return;
-  const [given, missing] = cert ? ['--tls-cert', '--tls-key'] : ['--tls-key', '--tls-cert'];
-  throw new UsageError(`--tls-cert and --tls-key go together (a client certificate and its key): ${given} was given without ${missing}`);
 }
 
 /**
