@@ -257,7 +257,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
   it('secrets, JetStream: clients authenticate with the Secret from the files; an ingest pod deleted mid-run is replaced and no reading is lost', async () => {
     const release = newRelease('secrets');
     const secrets = mkdtempSync(join(tmpdir(), 'smartmeter-k8s-secrets-'));
-    const password = `pw-${process.pid}-s3cret`;
+    const password = `pw$-${process.pid}-s3cret`; // a `$`: Compose's escape character must reach the Secret and the clients as it is
     for (const [file, value] of Object.entries({ nats_username_secret: 'meter', nats_password_secret: password, nats_cluster_username_secret: 'route', nats_cluster_password_secret: `${password}-route` })) {
       writeFileSync(join(secrets, file), `${value}\n`);
       chmodSync(join(secrets, file), 0o600);
