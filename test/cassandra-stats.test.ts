@@ -34,10 +34,28 @@ describe('cassandra stats samples', () => {
 const cassandra = rigService('cassandra');
 const graphite = rigService('graphite');
 
+describe('cassandra stats keyspace names', () => {
+  // Refused as cassandra init refuses them: before connecting, exit 2, one line.
+  it.each([
+    ['select', /^smartmeter: "select" is a reserved word of CQL: quote it \(--keyspace '"select"'\) or choose another name\n$/],
+    ['Table', /^smartmeter: "Table" is a reserved word of CQL: quote it \(--keyspace '"table"'\) or choose another name\n$/],
+    ['"a-b"', /^smartmeter: ""a-b"" is not a valid keyspace name \(Cassandra allows letters, digits and _ only\)\n$/],
+  ])('--keyspace %s: exit 2', (name, message) => {
+    const started = Date.now();
+    const r = runCli(['cassandra', 'stats', '--port', '1', '--keyspace', name, '--wait', '1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe.runIf(cassandra)('cassandra stats on a real Cassandra', () => {
   const [host, port] = (cassandra?.CASSANDRA_CONTACT_POINT ?? '127.0.0.1:9042').split(':');
   const target = ['--contact-points', host!, '--port', port!];
   const ks = `stats_${process.pid}_${Date.now() % 1_000_000}`;
+  /** Keyspaces made by the tests, as CQL writes them (dropped at the end). */
+  const made = [ks];
   const client = new driver.Client({ contactPoints: [cassandra?.CASSANDRA_CONTACT_POINT ?? ''], localDataCenter: cassandra?.CASSANDRA_LOCAL_DC ?? '' });
   const stats = () => {
     const r = runCli(['cassandra', 'stats', ...target, '--keyspace', ks, '--json']);
@@ -50,9 +68,9 @@ describe.runIf(cassandra)('cassandra stats on a real Cassandra', () => {
     expect(r.status, r.stderr).toBe(0);
   });
   afterAll(async () => {
-    await client.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
+    for (const name of made) await client.execute(`DROP KEYSPACE IF EXISTS ${name}`).catch(() => undefined);
     await client.shutdown();
-  });
+  }, 60_000);
 
   it('counts rows per table (raw_data through its counter table) and the writes since', async () => {
     const before = stats();
@@ -67,6 +85,45 @@ describe.runIf(cassandra)('cassandra stats on a real Cassandra', () => {
     // Coordinator writes counted by the node's virtual table: exactly the 7 inserts (nothing else writes there).
     expect(after.get('temperature')!.writes - before.get('temperature')!.writes).toBe(7);
     expect(after.get('max_voltage')!.writes - before.get('max_voltage')!.writes).toBe(0);
+  });
+
+  // Keyspace names are folded as CQL folds them, as cassandra init does (one function for both):
+  // an unquoted name is its lower case, a "quoted" one is kept as written.
+  it('an upper-case spelling of an unquoted keyspace is that keyspace: its tables listed, under the name Cassandra holds', () => {
+    const upper = ks.toUpperCase();
+    // init folds it to the same keyspace...
+    const dry = runCli(['cassandra', 'init', '--keyspace', upper, '--dry-run']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH`);
+    // ...and so does stats.
+    const r = runCli(['cassandra', 'stats', ...target, '--keyspace', upper, '--json', '--wait', '10']);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { keyspace: string; tables: TableStats[] };
+    expect(json.keyspace).toBe(ks);
+    expect(json.tables.map((t) => t.table)).toEqual(expect.arrayContaining(['raw_data', 'raw_data_count', 'temperature', 'schema_migrations']));
+  });
+
+  it('a "quoted" mixed-case keyspace made by init: its rows counted (the statements quote it), the unquoted spelling another keyspace', async () => {
+    const name = `Stats_Q_${process.pid}_${Date.now() % 1_000_000}`;
+    const quoted = `"${name}"`;
+    made.push(quoted);
+    const init = runCli(['cassandra', 'init', ...target, '--keyspace', quoted, '--json']);
+    expect(init.status, init.stderr).toBe(0);
+    expect((JSON.parse(init.stdout) as { keyspace: string }).keyspace).toBe(name);
+    for (let i = 0; i < 3; i += 1) await client.execute(`INSERT INTO ${quoted}.temperature (epoch, temperature) VALUES (?, ?)`, [i, 20 + i], { prepare: true });
+    await client.execute(`UPDATE ${quoted}.raw_data_count SET count = count + 5 WHERE line = 1`);
+    const r = runCli(['cassandra', 'stats', ...target, '--keyspace', quoted, '--json', '--wait', '10']);
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { keyspace: string; tables: TableStats[] };
+    expect(json.keyspace).toBe(name);
+    const tables = new Map(json.tables.map((t) => [t.table, t]));
+    expect(tables.get('temperature')).toMatchObject({ rows: 3, rowsFrom: 'scan' });
+    expect(tables.get('raw_data')).toMatchObject({ rows: 5, rowsFrom: 'counter' });
+    expect(tables.get('temperature')!.writes).toBe(3);
+    // Unquoted, the same letters are the lower-case keyspace, which does not exist.
+    const unquoted = runCli(['cassandra', 'stats', ...target, '--keyspace', name, '--wait', '10']);
+    expect(unquoted.status).toBe(1);
+    expect(unquoted.stderr.trim()).toBe(`smartmeter: keyspace ${name.toLowerCase()} has no tables (run smartmeter cassandra init first?)`);
   });
 
   it('names a keyspace without tables in one line, exit 1', () => {

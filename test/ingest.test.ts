@@ -140,6 +140,44 @@ describe.runIf(rig)('ingest on the rig', () => {
     expect(row.get('val12')).toBe(12);
   });
 
+  // Keyspace names are folded as CQL folds them, as cassandra init does (one function for both):
+  // unquoted Mixed_Case is mixed_case, "Quoted" is kept as written and must be quoted in the
+  // statements. Before, ingest looked the name up as typed and wrote it bare.
+  it.each([
+    ['an unquoted mixed-case name: the lower-case keyspace', (n: string) => ({ arg: `Ingest_M_${n}`, stored: `ingest_m_${n}` })],
+    ['a "quoted" mixed-case name: kept as written', (n: string) => ({ arg: `"Ingest_Q_${n}"`, stored: `Ingest_Q_${n}` })],
+  ])('%s, made by init, is the keyspace ingest writes into', async (_, spelling) => {
+    const { arg, stored } = spelling(`${process.pid}_${Date.now() % 1_000_000}`);
+    const ks = `"${stored}"`; // as CQL writes it here
+    keyspaces.push(ks);
+    const init = runCli(['cassandra', 'init', '--keyspace', arg, '--json']);
+    expect(init.status, init.stderr).toBe(0);
+    expect((JSON.parse(init.stdout) as { keyspace: string }).keyspace).toBe(stored);
+    const stream = `KSNAME_${Date.now()}`;
+    const prefix = stream.toLowerCase();
+    const manager = await nats.jetstreamManager();
+    await manager.streams.add({ name: stream, subjects: [`${prefix}.voltage.data.>`] });
+    try {
+      const n = 25;
+      const js = nats.jetstream();
+      for (let i = 0; i < n; i += 1) await js.publish(reading(i).subject.replace('smartmeter.raw', prefix), reading(i).payload);
+      const run = await startIngest(['--server', rig!.NATS_URL!, '--keyspace', arg, '--subject-prefix', prefix, '--jetstream', stream, '--count', String(n), '--wait', '10']).done;
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).not.toMatch(/waiting for/);
+      expect(run.summary).toMatchObject({ written: n, lost: 0, redelivered: 0 });
+      expect(await rows(ks)).toBe(n);
+      expect(await counted(ks)).toBe(n);
+      // cassandra stats, given the same spelling, finds those rows.
+      const stats = runCli(['cassandra', 'stats', '--keyspace', arg, '--json', '--wait', '10']);
+      expect(stats.status, stats.stderr).toBe(0);
+      const json = JSON.parse(stats.stdout) as { keyspace: string; tables: { table: string; rows?: number; rowsFrom: string }[] };
+      expect(json.keyspace).toBe(stored);
+      expect(json.tables.find((t) => t.table === 'raw_data')).toMatchObject({ rows: n, rowsFrom: 'counter' });
+    } finally {
+      await manager.streams.delete(stream);
+    }
+  }, 60_000);
+
   it('jetstream mode and a missing stream: refused, naming --create-stream; with it, the stream is made for <prefix>.>', async () => {
     const ks = freshKeyspace();
     const stream = `MADE_${Date.now()}`;
@@ -453,6 +491,10 @@ describe('ingest bad input and failures end quickly with one line', () => {
     [['--duration', '5x'], 2, /^smartmeter: --duration: cannot read the duration "5x"/],
     [['--consistency', 'MOST'], 2, /^smartmeter: unknown consistency "MOST"/],
     [['--keyspace', 'no-dashes'], 2, /is not a valid keyspace name/],
+    // Refused as cassandra init refuses them: a reserved word of CQL unquoted, a quoted name Cassandra would refuse.
+    [['--keyspace', 'select', '--wait', '1', '--duration', '1s'], 2, /^smartmeter: "select" is a reserved word of CQL: quote it \(--keyspace '"select"'\) or choose another name\n$/],
+    [['--keyspace', 'Table', '--wait', '1', '--duration', '1s'], 2, /^smartmeter: "Table" is a reserved word of CQL: quote it \(--keyspace '"table"'\) or choose another name\n$/],
+    [['--keyspace', '"a-b"', '--wait', '1', '--duration', '1s'], 2, /^smartmeter: ""a-b"" is not a valid keyspace name \(Cassandra allows letters, digits and _ only\)\n$/],
     // A client certificate without its key, or a key alone: refused before connecting (issue 16).
     [['--tls-key', '/nonexistent/client.key', '--wait', '1', '--duration', '1s'], 2, /^smartmeter: --tls-cert and --tls-key go together \(a client certificate and its key\): --tls-key was given without --tls-cert\n$/],
     [['--tls-ca', '/nonexistent/ca.pem', '--tls-cert', '/nonexistent/client.pem', '--wait', '1', '--duration', '1s'], 2, /^smartmeter: --tls-cert and --tls-key go together \(a client certificate and its key\): --tls-cert was given without --tls-key\n$/],

@@ -9,6 +9,7 @@
  */
 import type { Client, types } from 'cassandra-driver';
 import type { MetricSample } from '../metrics/samples.js';
+import type { KeyspaceName } from './keyspace.js';
 
 export interface TableStats {
   table: string;
@@ -32,12 +33,16 @@ export interface StatsOptions {
 type Row = types.Row;
 type Host = Client['hosts'] extends { values(): (infer H)[] } ? H : never;
 
-export async function collectTableStats(client: Client, keyspace: string, options: StatsOptions): Promise<TableStats[]> {
-  const tables = (await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [keyspace], { prepare: true })).rows.map(
+/**
+ * The figures of each table of `keyspace` (resolveKeyspace's: system_schema and the virtual
+ * tables are asked for the name Cassandra holds, statements write it as CQL must).
+ */
+export async function collectTableStats(client: Client, keyspace: KeyspaceName, options: StatsOptions): Promise<TableStats[]> {
+  const tables = (await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [keyspace.name], { prepare: true })).rows.map(
     (row) => String(row.get('table_name')),
   );
-  const counterColumns = await counterTables(client, keyspace);
-  const perNode = await onEveryNode(client, keyspace);
+  const counterColumns = await counterTables(client, keyspace.name);
+  const perNode = await onEveryNode(client, keyspace.name);
   const stats: TableStats[] = [];
   for (const table of tables.sort()) {
     const figures = perNode.get(table) ?? { writes: 0, reads: 0, writeP99Ms: 0, diskMiB: 0 };
@@ -46,16 +51,16 @@ export async function collectTableStats(client: Client, keyspace: string, option
     let rowsFrom: TableStats['rowsFrom'];
     try {
       if (counter) {
-        const result = await client.execute(`SELECT "${counter}" FROM "${keyspace}"."${table}_count"`, [], { readTimeout: options.scanTimeoutMs });
+        const result = await client.execute(`SELECT "${counter}" FROM ${keyspace.cql}."${table}_count"`, [], { readTimeout: options.scanTimeoutMs });
         rows = result.rows.reduce((sum, row) => sum + Number(row.get(counter) ?? 0), 0);
         rowsFrom = 'counter';
       } else {
-        const result = await client.execute(`SELECT count(*) AS n FROM "${keyspace}"."${table}"`, [], { readTimeout: options.scanTimeoutMs });
+        const result = await client.execute(`SELECT count(*) AS n FROM ${keyspace.cql}."${table}"`, [], { readTimeout: options.scanTimeoutMs });
         rows = Number(result.rows[0]?.get('n') ?? 0);
         rowsFrom = 'scan';
       }
     } catch (error) {
-      options.warn?.(`${keyspace}.${table}: rows not counted (${(error as Error).message})`);
+      options.warn?.(`${keyspace.name}.${table}: rows not counted (${(error as Error).message})`);
       rowsFrom = 'unavailable';
     }
     stats.push({ table, rows, rowsFrom, ...figures });
@@ -63,7 +68,7 @@ export async function collectTableStats(client: Client, keyspace: string, option
   return stats;
 }
 
-/** Tables holding a single counter column: `<table>_count` → its counter column. */
+/** Tables holding a single counter column: `<table>_count` → its counter column (`keyspace` as Cassandra holds it). */
 async function counterTables(client: Client, keyspace: string): Promise<Map<string, string>> {
   const result = await client.execute('SELECT table_name, column_name, type FROM system_schema.columns WHERE keyspace_name = ?', [keyspace], { prepare: true });
   const counters = new Map<string, string[]>();
@@ -75,7 +80,7 @@ async function counterTables(client: Client, keyspace: string): Promise<Map<stri
   return new Map([...counters].filter(([, columns]) => columns.length === 1).map(([table, columns]) => [table, columns[0]!]));
 }
 
-/** The virtual tables' figures of each table, over all the nodes the driver knows. */
+/** The virtual tables' figures of each table, over all the nodes the driver knows (`keyspace` as Cassandra holds it). */
 async function onEveryNode(client: Client, keyspace: string): Promise<Map<string, Omit<TableStats, 'table' | 'rows' | 'rowsFrom'>>> {
   const figures = new Map<string, Omit<TableStats, 'table' | 'rows' | 'rowsFrom'>>();
   const of = (table: string) => {

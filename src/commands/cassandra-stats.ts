@@ -2,7 +2,7 @@
 import { RuntimeError } from '../errors.js';
 import { parseDuration, positiveInteger } from '../options.js';
 import { connectionFromFlags, connectWithRetry, type CassandraConnectionFlags } from '../cassandra/connection.js';
-import { checkKeyspace } from '../cassandra/migrations.js';
+import { resolveKeyspace } from '../cassandra/keyspace.js';
 import { cassandraSamples, collectTableStats, type TableStats } from '../cassandra/stats.js';
 import { GraphiteReporter } from '../metrics/graphite.js';
 import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
@@ -20,19 +20,20 @@ export interface CassandraStatsOptions extends CassandraConnectionFlags {
 }
 
 export async function runCassandraStats(options: CassandraStatsOptions): Promise<void> {
-  checkKeyspace(options.keyspace);
+  // Folded as CQL folds it, as cassandra init does: SOMEKS is someks, "Quoted" is Quoted.
+  const keyspace = resolveKeyspace(options.keyspace);
   const connection = connectionFromFlags(options);
   const intervalMs = parseDuration(options.interval, '--interval');
   const scanTimeoutMs = parseDuration(options.scanTimeout, '--scan-timeout');
   const waitMs = positiveInteger(options.wait, '--wait') * 1000;
   const metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort, '--metrics-port');
-    const log = (line: string) => process.stderr.write(`${line}\n`);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
   const graphite = options.graphite ? new GraphiteReporter(options.graphite, options.graphitePrefix, log) : undefined;
 
   const client = await connectWithRetry(connection, waitMs, (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`));
   const warned = new Set<string>();
   const collect = async () => {
-    const stats = await collectTableStats(client, options.keyspace, {
+    const stats = await collectTableStats(client, keyspace, {
       scanTimeoutMs,
       warn: (line) => {
         const table = line.split(':')[0]!;
@@ -40,13 +41,13 @@ export async function runCassandraStats(options: CassandraStatsOptions): Promise
         warned.add(table);
       },
     });
-    if (!stats.length) throw new RuntimeError(`keyspace ${options.keyspace} has no tables (run smartmeter cassandra init first?)`);
+    if (!stats.length) throw new RuntimeError(`keyspace ${keyspace.name} has no tables (run smartmeter cassandra init first?)`);
     return stats;
   };
 
   try {
     if (!graphite && !metricsAddress) {
-      print(await collect(), options);
+      print(await collect(), keyspace.name, options);
       return;
     }
     // Watching: a figure read every interval, pushed to Graphite and kept for the scrapes.
@@ -63,7 +64,7 @@ export async function runCassandraStats(options: CassandraStatsOptions): Promise
     process.once('SIGTERM', stop);
     while (!stopping) {
       try {
-        latest = cassandraSamples(options.keyspace, await collect());
+        latest = cassandraSamples(keyspace.name, await collect());
         graphite?.send(latest);
       } catch (error) {
         // A node restarting must not end the watch: said once per kind of failure, tried again next interval.
@@ -86,9 +87,9 @@ export async function runCassandraStats(options: CassandraStatsOptions): Promise
   }
 }
 
-function print(stats: readonly TableStats[], options: CassandraStatsOptions): void {
+function print(stats: readonly TableStats[], keyspace: string, options: CassandraStatsOptions): void {
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ keyspace: options.keyspace, tables: stats })}\n`);
+    process.stdout.write(`${JSON.stringify({ keyspace, tables: stats })}\n`);
     return;
   }
   const header = ['table', 'rows', 'writes', 'reads', 'write p99 ms', 'disk MiB'];

@@ -2,7 +2,7 @@
 import { RuntimeError, UsageError } from '../errors.js';
 import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../options.js';
 import { connectionFromFlags, connectWithRetry, waitForTables } from '../cassandra/connection.js';
-import { checkKeyspace } from '../cassandra/migrations.js';
+import { resolveKeyspace } from '../cassandra/keyspace.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';
 import { natsConnectionOptions, natsSettingsFromEnv, natsTlsSettings, withoutCredentials } from '../nats/connection.js';
 import { GraphiteReporter } from '../metrics/graphite.js';
@@ -45,7 +45,8 @@ export interface IngestCommandOptions {
 
 export async function runIngest(options: IngestCommandOptions): Promise<void> {
   // Every option is checked before anything connects.
-  checkKeyspace(options.keyspace);
+  // Folded as CQL folds it, as cassandra init does: Mixed_Case is mixed_case, "Quoted" is Quoted.
+  const keyspace = resolveKeyspace(options.keyspace);
   const concurrency = positiveInteger(options.concurrency, '--concurrency');
   positiveInteger(options.port, '--port'); // bad input fails before any connection
   const waitMs = positiveInteger(options.wait, '--wait') * 1000;
@@ -110,8 +111,8 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
       (attempt, reason) => attempt === 1 && log(`waiting for Cassandra: ${reason}`),
     );
     // A stack starts ingest before anyone ran `cassandra init`: wait for the tables rather than die.
-    await waitForTables(cassandra, options.keyspace, ['raw_data', 'raw_data_count'], waitMs, (missing) =>
-      log(`waiting for ${missing.map((t) => `${options.keyspace}.${t}`).join(', ')} (run smartmeter cassandra init)`));
+    await waitForTables(cassandra, keyspace.name, ['raw_data', 'raw_data_count'], waitMs, (missing) =>
+      log(`waiting for ${missing.map((t) => `${keyspace.name}.${t}`).join(', ')} (run smartmeter cassandra init)`));
   } catch (error) {
     await cassandra?.shutdown().catch(() => undefined);
     await nats.close().catch(() => undefined);
@@ -122,7 +123,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   const ingest = new Ingest(nats, cassandra, {
     subject: options.subject ?? `${options.subjectPrefix}.voltage.data.>`,
     queue: options.queue,
-    keyspace: options.keyspace,
+    keyspace,
     concurrency,
     consistency,
     jetstream: stream ? { stream, durable: options.durable, createSubjects: options.createStream ? [`${options.subjectPrefix}.>`] : undefined } : undefined,

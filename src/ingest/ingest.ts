@@ -10,12 +10,14 @@ import type { ConsumerConfig, JetStreamManager, JsMsg, Msg, NatsConnection } fro
 import { RuntimeError } from '../errors.js';
 import { protocolWriter } from '../nats/connection.js';
 import { decodeVoltage, type DecodeProblem, type VoltageReading } from '../wire/voltage.js';
+import type { KeyspaceName } from '../cassandra/keyspace.js';
 import { RowWriter } from './writer.js';
 
 export interface IngestOptions {
   subject: string;
   queue: string;
-  keyspace: string;
+  /** resolveKeyspace's: the statements write it as CQL must. */
+  keyspace: KeyspaceName;
   concurrency: number;
   consistency: number;
   /** JetStream: stream and durable consumer names; undefined for core NATS. */

@@ -5,6 +5,7 @@
  * instead of one per reading).
  */
 import type { Client } from 'cassandra-driver';
+import type { KeyspaceName } from '../cassandra/keyspace.js';
 import { calendarFields, type VoltageReading } from '../wire/voltage.js';
 
 const INSERT_COLUMNS = [
@@ -13,7 +14,8 @@ const INSERT_COLUMNS = [
 ];
 
 export interface WriterOptions {
-  keyspace: string;
+  /** resolveKeyspace's: the statements write it as CQL must ("Quoted" when it has capitals). */
+  keyspace: KeyspaceName;
   concurrency: number;
   /** A driver consistency level (driver.types.consistencies value). */
   consistency: number;
@@ -40,8 +42,8 @@ export class RowWriter {
     private readonly client: Client,
     private readonly options: WriterOptions,
   ) {
-    this.insert = `INSERT INTO ${options.keyspace}.raw_data (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`;
-    this.count = `UPDATE ${options.keyspace}.raw_data_count SET count = count + ? WHERE line = ?`;
+    this.insert = `INSERT INTO ${options.keyspace.cql}.raw_data (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`;
+    this.count = `UPDATE ${options.keyspace.cql}.raw_data_count SET count = count + ? WHERE line = ?`;
     this.executeOptions = { prepare: true, consistency: options.consistency };
     this.flushTimer = setInterval(() => void this.flushCounts(), options.countFlushMs ?? 1000);
     this.flushTimer.unref();
