@@ -181,7 +181,7 @@ Examples:
     )
     .option('--scripts <dir>', 'directory of .cql scripts (default: the smart-meter schema, templates/cql)')
     .option('--mode <mode>', 'single (SimpleStrategy, RF 1) or cluster (NetworkTopologyStrategy, RF 3)', process.env.CLUSTER_MODE ?? 'single')
-    .option('--keyspace <name>', 'keyspace name (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
+    .option('--keyspace <name>', 'keyspace name: unquoted it is folded to lower case, "quoted" kept as written (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
     .option('--replication-factor <n>', 'replicas (default 1 in single mode, 3 in cluster mode)')
     .option('--datacenter <dc>', 'data centre of the replicas in cluster mode (default: that of the node reached)')
     .option('--wait <seconds>', 'how long to wait for Cassandra to answer', '120')
@@ -211,7 +211,7 @@ Examples:
         'write latency and disk use that Cassandra\'s virtual tables give, summed over every node. ' +
         'Once, or with --graphite/--metrics-port every --interval until Ctrl-C (the stack\'s cassandra_stats).',
     )
-    .option('--keyspace <name>', 'keyspace (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
+    .option('--keyspace <name>', 'keyspace: unquoted it is folded to lower case, "quoted" kept as written, as cassandra init does (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
     .option('--interval <time>', 'with --graphite or --metrics-port: read the figures this often', '10s')
     .option('--scan-timeout <time>', 'longest count(*) of a table without a counter table', '10s')
     .option('--wait <seconds>', 'how long to wait for Cassandra to answer', '120')
@@ -262,7 +262,7 @@ Examples:
     .option('--contact-points <hosts>', 'Cassandra host[:port],… (env CASSANDRA_URL)', process.env.CASSANDRA_URL ?? '127.0.0.1')
     .option('--port <port>', 'CQL port', '9042')
     .option('--local-dc <dc>', 'local data centre of the Cassandra driver')
-    .option('--keyspace <name>', 'keyspace (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
+    .option('--keyspace <name>', 'keyspace: unquoted it is folded to lower case, "quoted" kept as written, as cassandra init does (env CASSANDRA_KEYSPACE)', process.env.CASSANDRA_KEYSPACE ?? 'smartmeter')
     .option('--consistency <level>', 'write consistency (env CASSANDRA_INJECT_CONSISTENCY)', process.env.CASSANDRA_INJECT_CONSISTENCY || 'ONE')
     .option('--timeout-ms <ms>', 'per-write timeout (env CASSANDRA_TIMEOUT)', process.env.CASSANDRA_TIMEOUT || undefined)
     .option('--concurrency <n>', 'writes in flight at most', '512')
