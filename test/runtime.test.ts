@@ -1,12 +1,12 @@
 // The command lines and file edits of up/down, as plain values (the engines themselves are
 // exercised in up-down.test.ts).
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeDown, composeLogs, composeUp, containerPhase, networkCreate, serviceLogs, stackDeploy, stackRemove } from '../src/runtime/docker.js';
 import { firstErrorLine, formatCommand } from '../src/runtime/exec.js';
-import { bindSecrets, externalNetworks, serviceImages, stackDir, withoutRoutingMesh } from '../src/runtime/stack-files.js';
+import { bindSecrets, describeSecretsAccess, externalNetworks, secretsAccess, serviceImages, stackDir, withoutRoutingMesh, writeSecretCopies } from '../src/runtime/stack-files.js';
 import type { YamlMap } from '../src/templates/merge.js';
 import { runCli } from './helpers/cli.js';
 
@@ -86,6 +86,124 @@ describe('the deployed file', () => {
   });
 });
 
+describe("smartmeter's containers and the secret files on Compose", () => {
+  const asRoot = process.getuid?.() === 0;
+  /** nats (another image) and a service with its own user keep the files; inject and ingest (smartmeter's image) get copies. */
+  const doc = (): YamlMap => ({
+    services: {
+      nats: { image: 'nats:2', secrets: ['nats_username_secret', 'nats_password_secret'] },
+      inject: { image: 'smartmeter:1', secrets: ['nats_username_secret', { source: 'nats_password_secret', target: 'nats_password_secret' }] },
+      ingest: { image: 'smartmeter:1', secrets: ['nats_password_secret', 'ingest_only_secret'] },
+      debug: { image: 'smartmeter:1', user: '0:0', secrets: ['nats_password_secret'] },
+      other: { image: 'smartmeter-other:1', secrets: ['nats_password_secret'] },
+    },
+    secrets: {
+      nats_username_secret: { file: './devsecrets/nats_username_secret' },
+      nats_password_secret: { file: './devsecrets/nats_password_secret' },
+      ingest_only_secret: { file: './devsecrets/ingest_only_secret' },
+    },
+  });
+  const secretFiles = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-secrets-'));
+    for (const name of ['nats_username_secret', 'nats_password_secret', 'ingest_only_secret']) {
+      writeFileSync(join(dir, name), `${name} value`);
+      chmodSync(join(dir, name), 0o600);
+    }
+    return dir;
+  };
+
+  it('as root: a plan of private copies for the services of smartmeter\'s image, which run as 10001:10001; nothing written (the dry run)', () => {
+    const dir = secretFiles();
+    const copies = join(dir, 'state', 'sm', 'secrets');
+    const d = doc();
+    const access = secretsAccess(d, bindSecrets(d, dir), 'smartmeter', copies, true);
+    expect(access).toEqual({
+      kind: 'copies',
+      user: '10001:10001',
+      services: ['ingest', 'inject'],
+      dir: copies,
+      copies: ['ingest_only_secret', 'nats_password_secret', 'nats_username_secret'].map((secret) => ({ secret, copySecret: `${secret}_smartmeter`, from: join(dir, secret), to: join(copies, secret) })),
+    });
+    const services = d.services as Record<string, YamlMap>;
+    // Mounted where they were (/run/secrets/<name>), from the copies.
+    expect(services.inject).toEqual({ image: 'smartmeter:1', user: '10001:10001', secrets: [
+      { source: 'nats_username_secret_smartmeter', target: 'nats_username_secret' },
+      { source: 'nats_password_secret_smartmeter', target: 'nats_password_secret' },
+    ] });
+    expect(services.ingest!.secrets).toEqual([{ source: 'nats_password_secret_smartmeter', target: 'nats_password_secret' }, { source: 'ingest_only_secret_smartmeter', target: 'ingest_only_secret' }]);
+    // Other images, and a service that sets its own user, keep the files as they are.
+    expect(services.nats).toEqual({ image: 'nats:2', secrets: ['nats_username_secret', 'nats_password_secret'] });
+    expect(services.debug).toEqual({ image: 'smartmeter:1', user: '0:0', secrets: ['nats_password_secret'] });
+    expect(services.other).toEqual({ image: 'smartmeter-other:1', secrets: ['nats_password_secret'] });
+    // A secret only smartmeter's services mounted is deployed only as its copy.
+    expect(d.secrets).toEqual({
+      nats_username_secret: { file: join(dir, 'nats_username_secret') },
+      nats_password_secret: { file: join(dir, 'nats_password_secret') },
+      ingest_only_secret_smartmeter: { file: join(copies, 'ingest_only_secret') },
+      nats_password_secret_smartmeter: { file: join(copies, 'nats_password_secret') },
+      nats_username_secret_smartmeter: { file: join(copies, 'nats_username_secret') },
+    });
+    expect(existsSync(join(dir, 'state'))).toBe(false);
+    expect(describeSecretsAccess(access)).toEqual([
+      `ingest, inject run as 10001:10001 and read private copies of the secret files, which up writes (0400, owned by 10001:10001, in ${copies}, 0700) and down removes:`,
+      `  ${join(copies, 'ingest_only_secret')} <- ${join(dir, 'ingest_only_secret')}`,
+      `  ${join(copies, 'nats_password_secret')} <- ${join(dir, 'nats_password_secret')}`,
+      `  ${join(copies, 'nats_username_secret')} <- ${join(dir, 'nats_username_secret')}`,
+    ]);
+  });
+
+  it.runIf(asRoot)('as root: the copies written 0400 and owned by 10001:10001 in a 0700 directory, a stale one removed', () => {
+    const dir = secretFiles();
+    const copies = join(dir, 'state', 'sm', 'secrets');
+    mkdirSync(copies, { recursive: true, mode: 0o755 });
+    writeFileSync(join(copies, 'gone_secret'), 'old');
+    const d = doc();
+    const access = secretsAccess(d, bindSecrets(d, dir), 'smartmeter', copies, true);
+    writeSecretCopies(access);
+    expect(statSync(copies).mode & 0o777).toBe(0o700);
+    expect(readdirSync(copies).sort()).toEqual(['ingest_only_secret', 'nats_password_secret', 'nats_username_secret']);
+    for (const name of readdirSync(copies)) {
+      const stat = statSync(join(copies, name));
+      expect({ mode: stat.mode & 0o777, uid: stat.uid, gid: stat.gid }, name).toEqual({ mode: 0o400, uid: 10001, gid: 10001 });
+      expect(readFileSync(join(copies, name), 'utf8')).toBe(`${name} value`);
+    }
+    // Again (an up over the running stack): the copies replaced, not refused.
+    writeFileSync(join(dir, 'nats_password_secret'), 'changed');
+    writeSecretCopies(access);
+    expect(readFileSync(join(copies, 'nats_password_secret'), 'utf8')).toBe('changed');
+  });
+
+  it.runIf(asRoot)('not as root: the services run as the files\' one non-root owner; root\'s files, or files of different owners, refused naming them', () => {
+    const dir = secretFiles();
+    const copies = join(dir, 'copies');
+    const files = ['nats_username_secret', 'nats_password_secret', 'ingest_only_secret'].map((name) => join(dir, name));
+    const root = doc();
+    expect(() => secretsAccess(root, bindSecrets(root, dir), 'smartmeter', copies, false)).toThrow(
+      `the secret files of ingest, inject are root's: ingest_only_secret (${files[2]}, owner 0:0), nats_password_secret (${files[1]}, owner 0:0), nats_username_secret (${files[0]}, owner 0:0); on Compose those containers would have to run as root to read them: run up as root (it gives smartmeter's containers private copies owned by 10001:10001), or chown the files to one non-root user (e.g. 10001:10001, the image's)`);
+    for (const file of files) chownSync(file, 1000, 1001);
+    const d = doc();
+    expect(secretsAccess(d, bindSecrets(d, dir), 'smartmeter', copies, false)).toEqual({ kind: 'owner', user: '1000:1001', services: ['ingest', 'inject'] });
+    const services = d.services as Record<string, YamlMap>;
+    expect(services.inject).toEqual({ ...(doc().services as Record<string, YamlMap>).inject, user: '1000:1001' });
+    expect(services.nats!.user).toBeUndefined();
+    expect(describeSecretsAccess({ kind: 'owner', user: '1000:1001', services: ['ingest', 'inject'] })).toEqual(["ingest, inject run as 1000:1001, the secret files' owner (up is not root: it cannot make copies for the image's user)"]);
+    chownSync(files[1]!, 1002, 1001);
+    const mixed = doc();
+    expect(() => secretsAccess(mixed, bindSecrets(mixed, dir), 'smartmeter', copies, false)).toThrow(
+      `the secret files of ingest, inject have different owners: ingest_only_secret (${files[2]}, owner 1000:1001), nats_password_secret (${files[1]}, owner 1002:1001), nats_username_secret (${files[0]}, owner 1000:1001); on Compose those containers read them as one user: `);
+    expect(existsSync(copies)).toBe(false);
+  });
+
+  it('no service of smartmeter\'s image mounting a secret file: nothing to do', () => {
+    const dir = secretFiles();
+    const d: YamlMap = { services: { nats: { image: 'nats:2', secrets: ['nats_password_secret'] }, inject: { image: 'smartmeter:1' } }, secrets: { nats_password_secret: { file: 'x/nats_password_secret' } } };
+    const before = JSON.stringify(d);
+    expect(secretsAccess(d, bindSecrets(d, dir), 'smartmeter', join(dir, 'c'), true)).toEqual({ kind: 'none' });
+    expect(JSON.stringify(d)).toBe(before.replace('x/nats_password_secret', join(dir, 'nats_password_secret')));
+    expect(describeSecretsAccess({ kind: 'none' })).toEqual([]);
+  });
+});
+
 describe('service phases from docker inspect', () => {
   const container = (State: object, extra: object = {}) => ({ Id: 'c1', RestartCount: 0, State, Config: { Labels: {} }, ...extra });
   const healthcheck = { Config: { Labels: {}, Healthcheck: { Test: ['CMD', 'true'] } } };
@@ -132,6 +250,28 @@ describe('up --dry-run', () => {
     const cluster = runCli(['up', 'local', 'cluster', 'no_secrets', 'inject', '--dry-run'], { cwd: dir });
     expect(cluster.status).toBe(2);
     expect(cluster.stderr.trim()).toBe('smartmeter: cluster mode needs --runtime swarm or helm (its services number their replicas with Swarm task slots)');
+  });
+
+  it.runIf(process.getuid?.() === 0)('secrets mode on Compose as root: says which copies up would write for smartmeter\'s containers, and writes none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-dry-'));
+    mkdirSync(join(dir, 'devsecrets'));
+    for (const name of ['nats_username_secret', 'nats_password_secret', 'nats_cluster_username_secret', 'nats_cluster_password_secret']) {
+      writeFileSync(join(dir, 'devsecrets', name), 'value');
+      chmodSync(join(dir, 'devsecrets', name), 0o600);
+    }
+    const r = runCli(['up', 'local', 'single', 'secrets', 'cassandra_inject', 'inject', '--dry-run', '--name', 'dry'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    expect(r.status, r.stderr).toBe(0);
+    const copies = join(dir, '.smartmeter', 'dry', 'secrets');
+    expect(r.stdout).toContain([
+      '# secret files',
+      `# cassandra_inject, inject run as 10001:10001 and read private copies of the secret files, which up writes (0400, owned by 10001:10001, in ${copies}, 0700) and down removes:`,
+      `#   ${join(copies, 'nats_password_secret')} <- ${join(dir, 'devsecrets', 'nats_password_secret')}`,
+      `#   ${join(copies, 'nats_username_secret')} <- ${join(dir, 'devsecrets', 'nats_username_secret')}`,
+      '# commands',
+    ].join('\n'));
+    expect(r.stdout).toContain(`  nats_password_secret_smartmeter:\n    file: ${join(copies, 'nats_password_secret')}\n`);
+    expect(r.stdout).toMatch(/^ {4}user: '10001:10001'$/m);
+    expect(existsSync(join(dir, '.smartmeter'))).toBe(false);
   });
 
   it('names a missing docker or helm binary in one line', () => {

@@ -3,7 +3,7 @@
 // readings injected from the host end up as rows; `down --volumes` leaves nothing of the stack.
 // On Compose in both secret modes, and once on Swarm.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import driver from 'cassandra-driver';
@@ -126,6 +126,47 @@ function secretsDir(stack: Stack, mode = 0o600): string {
   return dir;
 }
 
+/** The secret files secretsDir writes that cassandra_inject and inject mount. */
+const SMARTMETER_SECRETS = ['nats_password_secret', 'nats_username_secret'];
+
+/**
+ * smartmeter's running containers on Compose (cassandra_inject is ingest) are not root's. Run as
+ * root (this rig), the secret files are root's and 0600: up gave the containers private copies,
+ * 0400 and owned by the image's user 10001:10001, in <state>/<name>/secrets (0700), and they run
+ * as that user. Otherwise they run as the files' owner (this user).
+ */
+function expectOwnContainersNonRoot(stack: Stack, secrets: string): void {
+  const asRoot = process.getuid!() === 0;
+  const user = asRoot ? '10001:10001' : `${process.getuid!()}:${process.getgid!()}`;
+  for (const name of SMARTMETER_SECRETS) {
+    const stat = statSync(join(secrets, name));
+    expect({ mode: stat.mode & 0o777, uid: stat.uid }, name).toEqual({ mode: 0o600, uid: process.getuid!() });
+  }
+  for (const service of ['cassandra_inject', 'inject']) {
+    const id = docker('ps', '--quiet', '--filter', `label=com.docker.compose.project=${stack.name}`, '--filter', `label=com.docker.compose.service=${service}`).stdout.trim();
+    expect(id, service).toMatch(/^[0-9a-f]+$/);
+    expect(docker('inspect', '--format', '{{.Config.User}}', id).stdout.trim(), service).toBe(user);
+    // The processes themselves, as the host sees them.
+    const top = docker('top', id, '-o', 'pid,uid,gid,args');
+    expect(top.status, top.stderr).toBe(0);
+    const rows = top.stdout.trim().split('\n').slice(1);
+    expect(rows.length, service).toBeGreaterThan(0);
+    for (const row of rows) expect(row.trim().split(/\s+/).slice(1, 3).join(':'), `${service}: ${row}`).toBe(user);
+  }
+  const copies = join(stack.dir, 'state', stack.name, 'secrets');
+  if (!asRoot) {
+    expect(existsSync(copies)).toBe(false);
+    return;
+  }
+  expect(statSync(copies).mode & 0o777).toBe(0o700);
+  expect(readdirSync(copies).sort()).toEqual(SMARTMETER_SECRETS);
+  for (const name of SMARTMETER_SECRETS) {
+    const stat = statSync(join(copies, name));
+    expect({ mode: stat.mode & 0o777, uid: stat.uid, gid: stat.gid }, name).toEqual({ mode: 0o400, uid: 10001, gid: 10001 });
+    expect(readFileSync(join(copies, name))).toEqual(readFileSync(join(secrets, name)));
+  }
+}
+
 describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
   it('no_secrets: up healthy, init, inject from the host, rows, status, logs, down --volumes leaves nothing', async () => {
     const stack = await newStack('c');
@@ -182,7 +223,10 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
       const deployed = readFileSync(join(stack.dir, 'state', stack.name, 'docker-compose.yml'), 'utf8');
       expect(deployed).not.toContain('s3cret');
       expectNoCredentialsExposed(stack, 'com.docker.compose.project', up.stdout + up.stderr, [SECRET_PASSWORD, SECRET_CLUSTER_PASSWORD, 's3cret']);
+      // nats (another image) mounts the files as they are; cassandra_inject and inject the copies.
       expect(deployed).toContain(`file: ${join(dir, 'nats_password_secret')}`);
+      if (process.getuid!() === 0) expect(deployed).toContain(`file: ${join(stack.dir, 'state', stack.name, 'secrets', 'nats_password_secret')}`);
+      expectOwnContainersNonRoot(stack, dir);
       // The default credentials are refused: NATS took the secret ones.
       const wrong = stack.cli(['inject', '--count', '1', '-s', `nats://${NATS_USER}:${NATS_PASSWORD}@127.0.0.1:${stack.ports.nats}`]);
       expect(wrong.status).toBe(1);
@@ -192,6 +236,8 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
       expect(stack.cli(['down', '--name', stack.name, '--volumes']).status).toBe(0);
     }
     expectNothingLeft(stack, 'com.docker.compose.project');
+    // The copies went with the stack's directory.
+    expect(existsSync(join(stack.dir, 'state', stack.name))).toBe(false);
   }, 600_000);
 
   it('a missing image: one line naming it, exit 1, nothing deployed', async () => {
@@ -202,15 +248,17 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
     expectNothingLeft(stack, 'com.docker.compose.project');
   });
 
-  it('a service that keeps failing (on docker-compose v1, the fallback): named with its last log lines, and everything removed', async () => {
+  it('a service that keeps failing (on docker-compose v1, the fallback, in secrets mode): named with its last log lines, and everything removed, the copies of the secret files too', async () => {
     const stack = await newStack('f', { composeV1: true });
-    expect(stack.cli([...upArgs(stack, 'no_secrets'), '--dry-run']).stdout).toMatch(/^docker-compose --compatibility --project-name /m);
-    const up = stack.cli(upArgs(stack, 'no_secrets', ['--set', 'NATS_DEBUG=--config /no/such.conf']));
+    const dir = secretsDir(stack);
+    expect(stack.cli([...upArgs(stack, 'secrets', ['--secrets-dir', dir]), '--dry-run']).stdout).toMatch(/^docker-compose --compatibility --project-name /m);
+    const up = stack.cli(upArgs(stack, 'secrets', ['--secrets-dir', dir, '--set', 'NATS_DEBUG=--config /no/such.conf']));
     if (up.status === 0) stack.cli(['down', '--name', stack.name, '--volumes']);
     expect(up.status).toBe(1);
     expect(up.stderr).toMatch(/last log lines of nats:\n.*\/no\/such\.conf: no such file or directory/);
     expect(up.stderr.trim().split('\n').at(-1)).toMatch(/^smartmeter: service nats failed: /);
     expectNothingLeft(stack, 'com.docker.compose.project');
+    expect(existsSync(join(stack.dir, 'state', stack.name))).toBe(false);
   }, 300_000);
 
   it('an unreachable engine: one line, exit 1', () => {

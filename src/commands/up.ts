@@ -5,7 +5,7 @@ import { parseDuration } from '../options.js';
 import { CONFIG_TEMPLATES_DIR } from '../paths.js';
 import type { ServiceStatus } from '../runtime/docker.js';
 import { formatCommand, spawnRunner, type CommandLine } from '../runtime/exec.js';
-import { RUNTIMES, stackDir, withoutServices, type RuntimeName } from '../runtime/stack-files.js';
+import { describeSecretsAccess, RUNTIMES, stackDir, withoutServices, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
 import { writeConfigFiles } from '../templates/config-files.js';
 import { maskCredentials } from '../secrets.js';
@@ -77,7 +77,7 @@ export async function runUp(options: UpOptions): Promise<void> {
 
   if (options.dryRun) {
     const plan = await planDockerUp({ ...request, render: (document) => formatCompose({ ...result, document: maskCredentials(document) as YamlMap }, { modes, targets: options.targets }) }, spawnRunner);
-    process.stdout.write(dryRunText(plan.file, plan.text, result.containsSecrets, plan.commands));
+    process.stdout.write(dryRunText(plan.file, plan.text, result.containsSecrets, plan.commands, describeSecretsAccess(plan.secrets)));
     return;
   }
   const statuses = await dockerUp(request, spawnRunner, await progressUi(options.json === true));
@@ -114,7 +114,11 @@ export async function progressUi(quiet: boolean): Promise<{ log: (line: string) 
   };
 }
 
-/** What --dry-run prints, for every runtime: the file (its credentials already masked), then the commands. */
-export function dryRunText(file: string, maskedText: string, containsSecrets: boolean, commands: readonly CommandLine[]): string {
-  return `# ${file}${containsSecrets ? ' (credentials masked here)' : ''}\n${maskedText}\n# commands\n${commands.map(formatCommand).join('\n')}\n`;
+/**
+ * What --dry-run prints, for every runtime: the file (its credentials already masked), what up
+ * would do with the secret files (comment lines, if anything), then the commands.
+ */
+export function dryRunText(file: string, maskedText: string, containsSecrets: boolean, commands: readonly CommandLine[], secretNotes: readonly string[] = []): string {
+  const secrets = secretNotes.length ? `# secret files\n${secretNotes.map((l) => `# ${l}`).join('\n')}\n` : '';
+  return `# ${file}${containsSecrets ? ' (credentials masked here)' : ''}\n${maskedText}\n${secrets}# commands\n${commands.map(formatCommand).join('\n')}\n`;
 }

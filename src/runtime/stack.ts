@@ -27,7 +27,20 @@ import {
   type ServiceStatus,
 } from './docker.js';
 import { firstErrorLine, formatCommand, runChecked, type CommandLine, type Runner } from './exec.js';
-import { bindSecrets, externalNetworks, runAsSecretsOwner, readRecord, serviceImages, servicesOf, stackDir, withoutRoutingMesh, writeRecord, type StackRecord } from './stack-files.js';
+import {
+  bindSecrets,
+  externalNetworks,
+  readRecord,
+  secretsAccess,
+  serviceImages,
+  servicesOf,
+  stackDir,
+  withoutRoutingMesh,
+  writeRecord,
+  writeSecretCopies,
+  type SecretsAccess,
+  type StackRecord,
+} from './stack-files.js';
 
 export interface DockerUpRequest {
   runtime: 'compose' | 'swarm';
@@ -44,8 +57,13 @@ export interface DockerUpRequest {
   publishMode: 'ingress' | 'host';
   /** Files the stack mounts (its configuration), written once the engine answered. */
   writeStackFiles?: () => void;
-  /** smartmeter's image (without tag): on Compose its containers read the secret files as their owner. */
+  /**
+   * smartmeter's image (without tag): on Compose its containers that mount secret files get
+   * private copies owned by the image's user (up as root), or run as the files' owner.
+   */
   ownImageRepository?: string;
+  /** Whether up runs as root (can hand the copies to the image's user); default: process.getuid() === 0. */
+  asRoot?: boolean;
 }
 
 export interface Ui {
@@ -58,23 +76,28 @@ export interface DryRun {
   file: string;
   text: string;
   commands: CommandLine[];
+  /** How smartmeter's containers would read the secret files (Compose); nothing is written. */
+  secrets: SecretsAccess;
 }
 
 /** The file and the commands `up` would run, without touching the engine (compose tool detection aside). */
 export async function planDockerUp(request: DockerUpRequest, runner: Runner): Promise<DryRun> {
-  const { file, text, tool } = await prepare(request, runner);
+  const { file, text, tool, secrets } = await prepare(request, runner);
   const commands: CommandLine[] = externalNetworks(request.document).map((n) => networkCreate(n, request.runtime === 'swarm'));
   commands.push(request.runtime === 'compose' ? composeUp(tool!, request.name, file) : stackDeploy(request.name, file));
-  return { file, text, commands };
+  return { file, text, commands, secrets };
 }
 
-async function prepare(request: DockerUpRequest, runner: Runner): Promise<{ dir: string; file: string; text: string; tool?: string[] }> {
+async function prepare(request: DockerUpRequest, runner: Runner): Promise<{ dir: string; file: string; text: string; tool?: string[]; secrets: SecretsAccess }> {
   const dir = stackDir(request.stateDir, request.name);
-  const secrets = bindSecrets(request.document, request.secretsDir);
-  if (request.runtime === 'compose' && request.ownImageRepository) runAsSecretsOwner(request.document, secrets, request.ownImageRepository);
+  const files = bindSecrets(request.document, request.secretsDir);
+  // Swarm hands Docker secrets to the containers itself (root's, 0444 unless the file says otherwise).
+  const secrets: SecretsAccess = request.runtime === 'compose' && request.ownImageRepository
+    ? secretsAccess(request.document, files, request.ownImageRepository, join(dir, 'secrets'), request.asRoot ?? process.getuid?.() === 0)
+    : { kind: 'none' };
   if (request.runtime === 'swarm' && request.publishMode === 'host') withoutRoutingMesh(request.document);
   const tool = request.runtime === 'compose' ? await detectComposeTool(runner) : undefined;
-  return { dir, file: join(dir, 'docker-compose.yml'), text: request.render(request.document), tool };
+  return { dir, file: join(dir, 'docker-compose.yml'), text: request.render(request.document), tool, secrets };
 }
 
 export async function dockerUp(request: DockerUpRequest, runner: Runner, ui: Ui): Promise<ServiceStatus[]> {
@@ -88,7 +111,7 @@ export async function dockerUp(request: DockerUpRequest, runner: Runner, ui: Ui)
   if (previous && previous.runtime !== request.runtime) {
     throw new UsageError(`stack ${request.name} runs on ${previous.runtime}: smartmeter down --name ${request.name} first, or use another --name`);
   }
-  const { dir, file, text, tool } = await prepare(request, runner);
+  const { dir, file, text, tool, secrets } = await prepare(request, runner);
   await ensureImages(runner, serviceImages(request.document), ui.log);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   request.writeStackFiles?.();
@@ -119,6 +142,14 @@ export async function dockerUp(request: DockerUpRequest, runner: Runner, ui: Ui)
     }
     throw new RuntimeError(message);
   };
+
+  // The copies of the secret files, once the record says where the stack lives: a failure
+  // here removes what this up made, copies included, like any other.
+  try {
+    writeSecretCopies(secrets);
+  } catch (error) {
+    return fail((error as Error).message);
+  }
 
   const deploy = request.runtime === 'compose' ? composeUp(tool!, request.name, file) : stackDeploy(request.name, file);
   const result = await runner(deploy);
@@ -168,7 +199,10 @@ export interface DownOptions {
   log: (line: string) => void;
 }
 
-/** Removes what up created: the services, their networks, with --volumes their volumes, and the networks up made. */
+/**
+ * Removes what up created: the services, their networks, with --volumes their volumes, the
+ * networks up made, and the stack's directory (its files, the secret files' copies included).
+ */
 export async function dockerDown(record: StackRecord, runner: Runner, options: DownOptions): Promise<void> {
   if (record.runtime === 'compose') {
     await runChecked(runner, composeDown(record.composeTool ?? ['docker', 'compose'], record.name, record.file, options.volumes), 'compose down');
