@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { composeDown, composeLogs, composeUp, containerPhase, networkCreate, serviceLogs, stackDeploy, stackRemove } from '../src/runtime/docker.js';
+import { composeDown, composeLogs, composeUp, containerPhase, networkCreate, serviceLogs, stackDeploy, stackRemove, type InspectedContainer } from '../src/runtime/docker.js';
 import { firstErrorLine, formatCommand } from '../src/runtime/exec.js';
 import { bindSecrets, describeSecretsAccess, externalNetworks, secretsAccess, serviceImages, stackDir, withoutRoutingMesh, writeSecretCopies } from '../src/runtime/stack-files.js';
 import type { YamlMap } from '../src/templates/merge.js';
@@ -205,7 +205,8 @@ describe("smartmeter's containers and the secret files on Compose", () => {
 });
 
 describe('service phases from docker inspect', () => {
-  const container = (State: object, extra: object = {}) => ({ Id: 'c1', RestartCount: 0, State, Config: { Labels: {} }, ...extra });
+  // Only the fields containerPhase reads; `extra` may add more of docker inspect's (HostConfig).
+  const container = (State: InspectedContainer['State'], extra: object = {}) => ({ Id: 'c1', RestartCount: 0, State, Config: { Labels: {} }, ...extra }) as InspectedContainer;
   const healthcheck = { Config: { Labels: {}, Healthcheck: { Test: ['CMD', 'true'] } } };
 
   it('reads healthy, starting, running, completed and failed', () => {

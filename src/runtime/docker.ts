@@ -90,7 +90,7 @@ export interface ServiceStatus {
 /** A service is ready when it is healthy, running without a health check, or finished cleanly. */
 export const isReady = (s: ServiceStatus) => s.phase === 'healthy' || s.phase === 'running' || s.phase === 'completed';
 
-interface InspectedContainer {
+export interface InspectedContainer {
   Id: string;
   RestartCount: number;
   State: { Status: string; ExitCode: number; Health?: { Status: string } };
