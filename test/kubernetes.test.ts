@@ -30,6 +30,25 @@ function kubectlOk(args: string[], input?: string): string {
   return r.stdout;
 }
 
+/**
+ * Runs a pod to completion and returns its output: created, waited for (Succeeded or Failed),
+ * its log read, then deleted. Not `kubectl run --attach --rm`: a container that exits before
+ * kubectl attaches loses its output there.
+ */
+async function runPod(ns: string, name: string, image: string, command: string[]): Promise<CliResult> {
+  kubectlOk(['-n', ns, 'run', name, `--image=${image}`, '--image-pull-policy=Never', '--restart=Never', '--command', '--', ...command]);
+  try {
+    const phase = await waitFor(async () => {
+      const p = kubectl(['-n', ns, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']).stdout.trim();
+      return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+    }, 120_000, `pod ${name} to finish`);
+    const logs = kubectl(['-n', ns, 'logs', name]);
+    return { status: phase === 'Succeeded' ? 0 : 1, stdout: logs.stdout, stderr: logs.stderr };
+  } finally {
+    kubectl(['-n', ns, 'delete', 'pod', name, '--wait=false']);
+  }
+}
+
 /** Inside the node's namespaces (what the host cannot see). */
 function inNode(args: string[]): CliResult {
   const ns = kube!.KUBERNETES_NODE_NS!;
@@ -43,7 +62,7 @@ afterAll(() => {
 });
 
 describe.runIf(kube && docker)('the rig\'s one-node Kubernetes', () => {
-  it('runs pods: a client pod resolves a Service and a StatefulSet pod by name through CoreDNS and talks to NATS behind them', () => {
+  it('runs pods: a client pod resolves a Service and a StatefulSet pod by name through CoreDNS and talks to NATS behind them', async () => {
     const ns = `rig-dns-${process.pid}`;
     created.push(ns);
     expect(kubectlOk(['get', 'node', '-o', 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}'])).toBe('True');
@@ -77,7 +96,7 @@ spec:
     // The NATS greeting (INFO …) read through the ClusterIP (kube-proxy's rules) and through the pod's own DNS name.
     const script = 'for host in broker broker-0.broker-headless; do getent hosts $host.' + ns + '.svc.cluster.local || exit 1; '
       + 'exec 3<>/dev/tcp/$host/4222; head -c 4 <&3; echo " from $host"; exec 3<&-; done';
-    const r = kubectl(['-n', ns, 'run', 'client', `--image=${docker!.DOCKER_BASE_IMAGE}`, '--image-pull-policy=Never', '--restart=Never', '--attach', '--rm', '--quiet', '--command', '--', 'bash', '-c', script]);
+    const r = await runPod(ns, 'client', docker!.DOCKER_BASE_IMAGE!, ['bash', '-c', script]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/INFO from broker\n/);
     expect(r.stdout).toMatch(/INFO from broker-0\.broker-headless\n/);
@@ -85,7 +104,7 @@ spec:
     expect(kubectlOk(['-n', ns, 'logs', 'broker-0'])).toMatch(/Server is ready/);
     // A pod asking kubelet's API directly is refused: it has no certificate of the rig's CA.
     const probe = `require('https').get({ host: '10.250.0.2', port: 10250, path: '/pods', rejectUnauthorized: false }, (r) => { console.log('kubelet says', r.statusCode); process.exit(0); }).on('error', (e) => { console.log('error', e.message); process.exit(1); })`;
-    const kubelet = kubectl(['-n', ns, 'run', 'kubelet-probe', `--image=${docker!.DOCKER_SMARTMETER_IMAGE}`, '--image-pull-policy=Never', '--restart=Never', '--attach', '--rm', '--quiet', '--command', '--', 'node', '-e', probe]);
+    const kubelet = await runPod(ns, 'kubelet-probe', docker!.DOCKER_SMARTMETER_IMAGE!, ['node', '-e', probe]);
     expect(kubelet.stdout, kubelet.stderr).toMatch(/^kubelet says 401$/m);
   }, 240_000);
 
@@ -362,7 +381,9 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
   await c.shutdown();
 })().catch((e) => { console.error(e.message); process.exit(1); });`;
     const image = (JSON.parse(kubectlOk(['-n', release.ns, 'get', 'jobs', '-o', 'json'])) as { items: { spec: { template: { spec: { containers: { image: string }[] } } } }[] }).items[0]!.spec.template.spec.containers[0]!.image;
-    const out = kubectlOk(['-n', release.ns, 'run', 'ring-check', `--image=${image}`, '--image-pull-policy=Never', '--restart=Never', '--attach', '--rm', '--quiet', '--command', '--', 'node', '-e', script]);
+    const check = await runPod(release.ns, 'ring-check', image, ['node', '-e', script]);
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const out = check.stdout;
     const ring = JSON.parse(out.trim().split('\n').at(-1)!) as { peers: number; replication: Record<string, string> };
     expect(ring.peers).toBe(2);
     expect(ring.replication).toMatchObject({ dc1: '3' });
