@@ -25,6 +25,7 @@ interface Summary {
   lost: number;
   redelivered: number;
   handedBack: number;
+  writeRequests: number;
 }
 
 /** Reading i: a distinct usage point and minute, so each is its own row. */
@@ -130,6 +131,9 @@ describe.runIf(rig)('ingest on the rig', () => {
     const { code, summary, stderr } = await ingest.done;
     expect(code, stderr).toBe(0);
     expect(summary).toMatchObject({ mode: 'core', received: n + 2, written: n, lost: 0, malformed: { 'bad-subject': 1, 'bad-length': 1 } });
+    // In batches (of up to 10 rows): fewer requests than rows, never fewer than a tenth.
+    expect(summary!.writeRequests).toBeGreaterThanOrEqual(n / 10);
+    expect(summary!.writeRequests).toBeLessThan(n);
     expect(await rows(ks)).toBe(n);
     expect(await counted(ks)).toBe(n);
     const row = (await cassandra.execute(`SELECT * FROM ${ks}.raw_data WHERE line = 12 AND transformer = 1 AND usagepoint = 2`)).first();
@@ -487,6 +491,7 @@ describe.runIf(rig)('ingest on the rig', () => {
 describe('ingest bad input and failures end quickly with one line', () => {
   it.each([
     [['--count', '0'], 2, /^smartmeter: --count must be a positive whole number, got "0"\n$/],
+    [['--batch-size', '0'], 2, /^smartmeter: --batch-size must be a positive whole number, got "0"\n$/],
     [['--retries', '-1'], 2, /^smartmeter: --retries must be a whole number ≥ 0/],
     [['--duration', '5x'], 2, /^smartmeter: --duration: cannot read the duration "5x"/],
     [['--consistency', 'MOST'], 2, /^smartmeter: unknown consistency "MOST"/],

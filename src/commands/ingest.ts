@@ -33,6 +33,7 @@ export interface IngestCommandOptions {
   consistency: string;
   timeoutMs?: string;
   concurrency: string;
+  batchSize: string;
   retries: string;
   count?: string;
   duration?: string;
@@ -48,6 +49,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   // Folded as CQL folds it, as cassandra init does: Mixed_Case is mixed_case, "Quoted" is Quoted.
   const keyspace = resolveKeyspace(options.keyspace);
   const concurrency = positiveInteger(options.concurrency, '--concurrency');
+  const batchSize = positiveInteger(options.batchSize, '--batch-size');
   positiveInteger(options.port, '--port'); // bad input fails before any connection
   const waitMs = positiveInteger(options.wait, '--wait') * 1000;
   const count = options.count === undefined ? undefined : positiveInteger(options.count, '--count');
@@ -125,6 +127,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     queue: options.queue,
     keyspace,
     concurrency,
+    batchSize,
     consistency,
     jetstream: stream ? { stream, durable: options.durable, createSubjects: options.createStream ? [`${options.subjectPrefix}.>`] : undefined } : undefined,
     count,
@@ -176,7 +179,7 @@ function summary(s: IngestStats): string {
   return [
     `mode           ${s.mode}`,
     `received       ${s.received}`,
-    `written        ${s.written} rows (${s.rowsPerSecond.toFixed(0)}/s over ${s.durationSeconds.toFixed(1)} s)`,
+    `written        ${s.written} rows (${s.rowsPerSecond.toFixed(0)}/s over ${s.durationSeconds.toFixed(1)} s) in ${s.writeRequests} requests`,
     `malformed      ${s.malformed['bad-subject']} bad subject, ${s.malformed['bad-length']} bad length, ${s.malformed['bad-epoch']} bad epoch`,
     `rejected       ${s.rejected} (refused by Cassandra)`,
     ...(s.mode === 'core'

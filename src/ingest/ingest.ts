@@ -11,14 +11,17 @@ import { RuntimeError } from '../errors.js';
 import { protocolWriter } from '../nats/connection.js';
 import { decodeVoltage, type DecodeProblem, type VoltageReading } from '../wire/voltage.js';
 import type { KeyspaceName } from '../cassandra/keyspace.js';
-import { RowWriter } from './writer.js';
+import { isInvalid, RowWriter } from './writer.js';
 
 export interface IngestOptions {
   subject: string;
   queue: string;
   /** resolveKeyspace's: the statements write it as CQL must. */
   keyspace: KeyspaceName;
+  /** Rows being written at most. */
   concurrency: number;
+  /** Rows per unlogged batch at most (1: row by row); RowWriter's default when undefined. */
+  batchSize?: number;
   consistency: number;
   /** JetStream: stream and durable consumer names; undefined for core NATS. */
   /** createSubjects: when the stream is missing, create it for these subjects (else it is an error). */
@@ -49,6 +52,8 @@ export interface IngestStats {
   durationSeconds: number;
   /** Rows written per second, from the first row written to the last. */
   rowsPerSecond: number;
+  /** Write requests sent to Cassandra: unlogged batches and single rows. */
+  writeRequests: number;
 }
 
 export class Ingest {
@@ -77,7 +82,7 @@ export class Ingest {
     cassandra: Client,
     private readonly options: IngestOptions,
   ) {
-    this.writer = new RowWriter(cassandra, { keyspace: options.keyspace, concurrency: options.concurrency, consistency: options.consistency });
+    this.writer = new RowWriter(cassandra, { keyspace: options.keyspace, concurrency: options.concurrency, batchSize: options.batchSize, consistency: options.consistency });
     this.rawWrite = protocolWriter(nats);
     this.stats = {
       mode: options.jetstream ? 'jetstream' : 'core',
@@ -90,6 +95,7 @@ export class Ingest {
       handedBack: 0,
       durationSeconds: 0,
       rowsPerSecond: 0,
+      writeRequests: 0,
     };
   }
 
@@ -138,6 +144,7 @@ export class Ingest {
     this.stats.durationSeconds = (Date.now() - this.started) / 1000;
     const writing = (this.lastWrite - this.firstWrite) / 1000;
     this.stats.rowsPerSecond = writing > 0 ? this.stats.written / writing : 0;
+    this.stats.writeRequests = this.writer.requests;
     return this.stats;
   }
 
@@ -452,8 +459,3 @@ const CONSUMER_NOT_FOUND = 10014;
 
 /** Handed to the callbacks of readings still queued when a JetStream ingest stops. */
 const STOPPED = new Error('ingest stopped before this reading was written');
-
-/** Cassandra's "Invalid" answer (0x2200): the same write would fail again. */
-function isInvalid(error: unknown): boolean {
-  return (error as { code?: number }).code === 0x2200;
-}
