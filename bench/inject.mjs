@@ -1,17 +1,44 @@
 #!/usr/bin/env node
-// `smartmeter inject` on the rig's NATS, in one run:
-//   1. flat-out: `inject --rate max` against a bare nats.js publish loop (bench/nats-bare-publish.mjs),
-//      rounds alternating so machine noise hits both alike; inject's peak RSS;
-//   2. rate accuracy: `inject --rate R --duration D` for R = 1k, 20k, 100k, counted per second by a
-//      subscriber (the first and last partial seconds dropped).
-// Targets (issue 4): flat-out ≥ 85 % of the bare loop; per-second median within 1 % of each
-// target; RSS ≤ 150 MB flat-out. Needs the rig: npm run rig -- up nats.
+// `smartmeter inject` on the rig's NATS against the tools users would otherwise reach for, in one run:
+//   1. flat-out, rounds alternating so machine noise hits every side alike:
+//      (a) the realistic workload, about 100,000 distinct subjects: `nats bench pub --multisubject
+//          --multisubjectmax 100000` (natscli, Go; 1 client and --clients 2) and a bare nats.js
+//          publish loop over inject's own subjects (bench/nats-bare-publish.mjs), against
+//          `inject --rate max` (default topology 3 × 15 × 2222 points: 99,992 subjects);
+//      (b) few subjects: `nats bench pub` on one subject against `inject --meters 1x1x100` (102);
+//      inject runs with --workers 1 and with --workers 2 (SMARTMETER_INJECT_WORKERS), and its
+//      peak RSS is taken;
+//   2. rate accuracy with 2 workers: `inject --rate R --duration D` for R = 1k, 20k, 100k, counted
+//      per second by a subscriber (the first and last partial seconds dropped).
+// Targets (issue 15): inject ≥ 1.0 × nats bench (1 client) on (a), ≥ 0.6 × on (b); per-second
+// median within 1 % of each target rate; RSS ≤ 150 MB flat-out.
+//
+// How each side is counted, until the server has every message. natscli v0.5.0 times each client
+// from its first publish to the return of a Flush (a PING whose PONG comes back once the server
+// has read everything before it) after its last; with several clients the rate is all messages
+// over the longest client's time. inject: its run's span plus its drain, which ends when a PONG
+// has confirmed every message (published / (durationSeconds + drainSeconds)). The bare loop: until
+// the PONG of a PING sent after its last message. Same method for all three: no side gains by
+// leaving messages in socket buffers. Connection set-up is outside every figure. The server's own
+// count (varz in_msgs on the monitoring port, when it answers) is checked against each run.
+// Same payload (56 bytes; inject's 2 temperature messages per cycle are 12), same server. natscli's
+// subjects get as many tokens as inject's and about their length (smartmeter.nb.voltage.data.11.3.N,
+// 7 tokens, 38 characters; inject's: smartmeter.bench.voltage.data.11.3.1234).
+//
+// natscli is built on demand, like the rig's Go tools: `go install github.com/nats-io/natscli/nats@v0.5.0`
+// through the Go module proxy into the rig's cache (<rig>/cache/go/bin/nats), stamped with its version.
+// Needs the rig (npm run rig -- up nats) and a build (npm run bench:inject builds first).
 // Usage: node bench/inject.mjs [--count 2000000] [--rounds 3] [--seconds 10] [--server nats://127.0.0.1:4222]
+//                              [--monitor http://127.0.0.1:8222] [--skip-accuracy]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
+import { ensureDebianPackages } from '../build/rig/install.js';
+import { run } from '../build/rig/process.js';
+import { cacheDir } from '../build/rig/state.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const option = (name, fallback) => {
@@ -19,15 +46,40 @@ const option = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const server = option('--server', 'nats://127.0.0.1:4222');
+const monitor = option('--monitor', 'http://127.0.0.1:8222');
 const count = Number(option('--count', '2000000'));
 const rounds = Number(option('--rounds', '3'));
 const seconds = Number(option('--seconds', '10'));
 const smartmeter = join(root, 'bin', 'smartmeter');
 
-/** Runs a node script; resolves with its stdout as JSON and its peak RSS (VmHWM, MB). */
-function runNode(args) {
+/** natscli's version: the peer of issue 15. */
+const NATSCLI_VERSION = 'v0.5.0';
+
+/**
+ * The path of natscli's `nats` in the rig's Go cache, built on first use with go install through
+ * the Go module proxy (GOPATH and build cache in the rig's cache, local toolchain, static, stripped),
+ * as src/rig/nats-build.ts builds nats-server. A stamp file records the version; a change rebuilds.
+ */
+function natsCli() {
+  const go = cacheDir('go');
+  const bin = join(go, 'bin');
+  const binary = join(bin, 'nats');
+  const stampFile = join(go, 'natscli.build');
+  const stamp = `${NATSCLI_VERSION} CGO_ENABLED=0 -s -w`;
+  if (existsSync(binary) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === stamp) return binary;
+  ensureDebianPackages({ go: 'golang-go' }, console.log);
+  console.log(`natscli: go install github.com/nats-io/natscli/nats@${NATSCLI_VERSION} (a few minutes the first time)`);
+  run('go', ['install', '-ldflags', '-s -w', `github.com/nats-io/natscli/nats@${NATSCLI_VERSION}`], {
+    env: { GOPATH: join(go, 'path'), GOBIN: bin, GOCACHE: join(go, 'build-cache'), GOFLAGS: '-modcacherw', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' },
+  });
+  writeFileSync(stampFile, `${stamp}\n`);
+  return binary;
+}
+
+/** Runs a command; resolves with its stdout and peak RSS (VmHWM, MB, all its threads). */
+function runProcess(executable, args, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     let peakKb = 0;
@@ -43,70 +95,151 @@ function runNode(args) {
     child.stderr.on('data', (c) => (err += c));
     child.on('close', (code) => {
       clearInterval(poll);
-      if (code !== 0 && code !== 3) reject(new Error(`${args.join(' ')} exited ${code}: ${err}`));
-      else resolve({ result: JSON.parse(out), peakMb: peakKb / 1024, code });
+      if (code !== 0 && code !== 3) reject(new Error(`${executable} ${args.join(' ')} exited ${code}: ${err}`));
+      else resolve({ out, err, peakMb: peakKb / 1024, code });
     });
+  });
+}
+
+/** The server's count of messages received (varz in_msgs), or undefined without a monitoring port. */
+async function serverInMsgs() {
+  try {
+    const response = await fetch(`${monitor}/varz`, { signal: AbortSignal.timeout(1000) });
+    return (await response.json()).in_msgs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `measure` and checks that the server received `expected` messages meanwhile (when it can tell). */
+async function counted(expected, measure) {
+  const before = await serverInMsgs();
+  const result = await measure();
+  const after = await serverInMsgs();
+  // Other clients of the rig's server can add a few (a test, a PING's reply is not counted).
+  const received = before === undefined || after === undefined ? undefined : after - before;
+  if (received !== undefined && received < expected) throw new Error(`the server received ${received} messages, not ${expected}`);
+  return { ...result, serverReceived: received };
+}
+
+const nats = natsCli();
+const natsHome = mkdtempSync(join(tmpdir(), 'natscli-')); // no user context of natscli applies
+
+/** `nats bench pub`: msgs/s (all messages over the longest client's time, from its CSV). */
+async function natsBench(subject, clients, multisubject) {
+  const csv = join(natsHome, `run-${Date.now()}.csv`);
+  const args = ['bench', 'pub', subject, '--size', '56', '--msgs', String(count), '--clients', String(clients), '--no-progress', '--csv', csv, '-s', server];
+  if (multisubject) args.push('--multisubject', '--multisubjectmax', '100000');
+  return counted(count, async () => {
+    await runProcess(nats, args, { XDG_CONFIG_HOME: natsHome, HOME: natsHome });
+    const rows = readFileSync(csv, 'utf8').trim().split('\n').filter((l) => !l.startsWith('#')).map((l) => l.split(','));
+    // #RunID,ClientID,MsgCount,MsgBytes,MsgsPerSec,BytesPerSec,DurationSecs,…
+    const messages = rows.reduce((n, r) => n + Number(r[2]), 0);
+    const longest = Math.max(...rows.map((r) => Number(r[6])));
+    return { rate: messages / longest };
+  });
+}
+
+/** `inject --rate max`: msgs/s until every message is confirmed, and peak RSS. */
+async function inject(workers, extra) {
+  return counted(count, async () => {
+    const r = await runProcess(process.execPath, [smartmeter, 'inject', '--rate', 'max', '--count', String(count), '--json', '-s', server, '--subject-prefix', 'smartmeter.bench', ...extra], { SMARTMETER_INJECT_WORKERS: String(workers) });
+    const result = JSON.parse(r.out);
+    if (result.confirmed !== count || result.lost !== 0) throw new Error(`inject confirmed ${result.confirmed} of ${count}, lost ${result.lost}`);
+    return { rate: result.published / (result.durationSeconds + result.drainSeconds), peakMb: r.peakMb, workers: result.workers };
+  });
+}
+
+async function bareLoop(meters) {
+  return counted(count, async () => {
+    const r = await runProcess(process.execPath, [join(root, 'bench', 'nats-bare-publish.mjs'), server, String(count), ...(meters ? ['smartmeter.bench', meters] : [])]);
+    return { rate: JSON.parse(r.out).confirmedRate };
   });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n) => Math.round(n).toLocaleString('en');
+const ratio = (a, b) => `${(a / b).toFixed(2)} ×`;
 
-// 1. Flat-out. Rates count until the server has every message (inject: send + drain; bare: send +
-// the final PING's answer), so neither gains by leaving messages in socket buffers.
-const pairings = [
-  // The target pairing: inject's default flat-out traffic (3 × 15 × 2222 points) and a bare loop over those subjects.
-  { name: 'same subjects (3x15x2222)', bare: ['smartmeter.bench', '3x15x2222'], inject: [] },
-  // For information: one fixed subject, which the server routes from its cache, against a 100-point inject.
-  { name: 'few subjects (bare: 1, inject: 1x1x100)', bare: [], inject: ['--meters', '1x1x100'] },
+console.log(`machine: ${availableParallelism()} cores, Node ${process.version}; ${count.toLocaleString('en')} messages a run, ${rounds} rounds; natscli ${NATSCLI_VERSION} (${nats})`);
+// Warm-up: the server's and the page cache's, not counted.
+await natsBench('smartmeter.nb.voltage.data.11.3', 1, true);
+await inject(1, []);
+
+const workloads = [
+  {
+    name: '(a) ~100,000 subjects',
+    sides: [
+      ['nats bench, 1 client', () => natsBench('smartmeter.nb.voltage.data.11.3', 1, true)],
+      ['inject, 1 worker', () => inject(1, [])],
+      ['nats bench, 2 clients', () => natsBench('smartmeter.nb.voltage.data.11.3', 2, true)],
+      ['inject, 2 workers', () => inject(2, [])],
+      ['bare nats.js loop', () => bareLoop('3x15x2222')],
+    ],
+  },
+  {
+    name: '(b) few subjects',
+    sides: [
+      ['nats bench, 1 client', () => natsBench('smartmeter.nb.voltage.data.11.3.1', 1, false)],
+      ['inject, 1 worker', () => inject(1, ['--meters', '1x1x100'])],
+      ['nats bench, 2 clients', () => natsBench('smartmeter.nb.voltage.data.11.3.1', 2, false)],
+      ['inject, 2 workers', () => inject(2, ['--meters', '1x1x100'])],
+    ],
+  },
 ];
-const results = [];
 const rss = [];
-await runNode([join(root, 'bench', 'nats-bare-publish.mjs'), server, String(count / 4)]); // warm-up
-for (const pairing of pairings) {
-  const bare = [];
-  const flat = [];
+const summary = [];
+for (const workload of workloads) {
+  const rates = new Map(workload.sides.map(([name]) => [name, []]));
   for (let round = 1; round <= rounds; round += 1) {
-    const b = await runNode([join(root, 'bench', 'nats-bare-publish.mjs'), server, String(count), ...pairing.bare]);
-    const i = await runNode([smartmeter, 'inject', '--rate', 'max', '--count', String(count), '--json', '-s', server, '--subject-prefix', 'smartmeter.bench', ...pairing.inject]);
-    const injectRate = i.result.published / (i.result.durationSeconds + i.result.drainSeconds);
-    bare.push(b.result.confirmedRate);
-    flat.push(injectRate);
-    rss.push(i.peakMb);
-    console.log(`${pairing.name}, round ${round}: bare ${fmt(b.result.confirmedRate)} msgs/s, inject --rate max ${fmt(injectRate)} msgs/s (${((100 * injectRate) / b.result.confirmedRate).toFixed(1)} %), inject peak RSS ${i.peakMb.toFixed(0)} MB`);
+    // Alternating: each round starts one side later, so no side always runs first.
+    const order = workload.sides.map((_, i) => workload.sides[(i + round - 1) % workload.sides.length]);
+    const line = [];
+    for (const [name, measure] of order) {
+      const r = await measure();
+      rates.get(name).push(r.rate);
+      if (r.peakMb) rss.push({ name: `${workload.name}, ${name}`, mb: r.peakMb });
+      line.push(`${name} ${fmt(r.rate)}`);
+    }
+    const byName = Object.fromEntries(workload.sides.map(([name]) => [name, rates.get(name).at(-1)]));
+    console.log(`${workload.name}, round ${round}: ${line.join(', ')} msgs/s; inject 1 worker / nats 1 client ${ratio(byName['inject, 1 worker'], byName['nats bench, 1 client'])}, inject 2 workers / nats 1 client ${ratio(byName['inject, 2 workers'], byName['nats bench, 1 client'])}`);
   }
-  results.push({ name: pairing.name, bare: median(bare), inject: median(flat), ratio: median(flat) / median(bare) });
+  summary.push({ name: workload.name, medians: Object.fromEntries([...rates].map(([name, xs]) => [name, median(xs)])), rates });
 }
-for (const r of results) console.log(`flat-out, ${r.name}: median inject ${fmt(r.inject)} vs bare ${fmt(r.bare)} msgs/s → ${(100 * r.ratio).toFixed(1)} %`);
-console.log(`inject peak RSS flat-out: max ${Math.max(...rss).toFixed(0)} MB (target ≤ 150)`);
 
-// 2. Rate accuracy, counted by a subscriber.
-const nc = await connect({ servers: server });
-const rows = [];
-for (const rate of [1000, 20_000, 100_000]) {
-  const prefix = `smartmeter.accuracy${rate}`;
-  const arrivals = [];
-  const sub = nc.subscribe(`${prefix}.>`, { callback: () => arrivals.push(performance.now()) });
-  await nc.flush();
-  const run = await runNode([smartmeter, 'inject', '--rate', String(rate), '--duration', `${seconds}s`, '--json', '-s', server, '--subject-prefix', prefix]);
-  await nc.flush();
-  await new Promise((r) => setTimeout(r, 200));
-  sub.unsubscribe();
-  const t0 = arrivals[0];
-  const perSecond = new Array(Math.ceil((arrivals.at(-1) - t0) / 1000) + 1).fill(0);
-  for (const t of arrivals) perSecond[Math.floor((t - t0) / 1000)] += 1;
-  const whole = perSecond.slice(1, seconds - 1); // whole seconds of the run; the first may be partial
-  const med = median(whole);
-  const error = (100 * (med - rate)) / rate;
-  rows.push({ rate, med, min: Math.min(...whole), max: Math.max(...whole), error, received: arrivals.length, published: run.result.published, missed: run.result.missedSlots });
-  console.log(`rate ${fmt(rate)}: per-second median ${fmt(med)} (${error >= 0 ? '+' : ''}${error.toFixed(2)} %), min ${fmt(Math.min(...whole))}, max ${fmt(Math.max(...whole))}; received ${fmt(arrivals.length)} of ${fmt(run.result.published)} published; missed slots ${run.result.missedSlots}`);
+// 2. Rate accuracy with workers on, counted by a subscriber.
+const accuracy = [];
+if (!process.argv.includes('--skip-accuracy')) {
+  const nc = await connect({ servers: server });
+  for (const rate of [1000, 20_000, 100_000]) {
+    const prefix = `smartmeter.accuracy${rate}`;
+    const arrivals = [];
+    const sub = nc.subscribe(`${prefix}.>`, { callback: () => arrivals.push(performance.now()) });
+    await nc.flush();
+    const r = await runProcess(process.execPath, [smartmeter, 'inject', '--rate', String(rate), '--duration', `${seconds}s`, '--json', '-s', server, '--subject-prefix', prefix], { SMARTMETER_INJECT_WORKERS: '2' });
+    const result = JSON.parse(r.out);
+    await nc.flush();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    sub.unsubscribe();
+    const t0 = arrivals[0];
+    const perSecond = new Array(Math.ceil((arrivals.at(-1) - t0) / 1000) + 1).fill(0);
+    for (const t of arrivals) perSecond[Math.floor((t - t0) / 1000)] += 1;
+    const whole = perSecond.slice(1, seconds - 1); // whole seconds of the run; the first may be partial
+    const med = median(whole);
+    const error = (100 * (med - rate)) / rate;
+    accuracy.push({ rate, med, error, workers: result.workers, peakMb: r.peakMb });
+    console.log(`rate ${fmt(rate)} (${result.workers} workers): per-second median ${fmt(med)} (${error >= 0 ? '+' : ''}${error.toFixed(2)} %), min ${fmt(Math.min(...whole))}, max ${fmt(Math.max(...whole))}; received ${fmt(arrivals.length)} of ${fmt(result.published)} published; missed slots ${result.missedSlots}; peak RSS ${r.peakMb.toFixed(0)} MB`);
+  }
+  await nc.close();
 }
-await nc.close();
 
-console.log('\n| measure | figure | target |\n|---|---|---|');
-for (const r of results) {
-  console.log(`| flat-out, ${r.name}: bare nats.js loop (baseline, median of ${rounds}) | ${fmt(r.bare)} msgs/s | – |`);
-  console.log(`| flat-out, ${r.name}: inject --rate max (median of ${rounds}) | ${fmt(r.inject)} msgs/s = ${(100 * r.ratio).toFixed(1)} % of bare | ≥ 85 % |`);
+console.log('\n| workload | side | median msgs/s | vs nats bench 1 client | vs nats bench 2 clients |\n|---|---|---|---|---|');
+for (const s of summary) {
+  const one = s.medians['nats bench, 1 client'];
+  const two = s.medians['nats bench, 2 clients'];
+  for (const [name, value] of Object.entries(s.medians)) console.log(`| ${s.name} | ${name} | ${fmt(value)} | ${ratio(value, one)} | ${ratio(value, two)} |`);
 }
-console.log(`| inject peak RSS flat-out | ${Math.max(...rss).toFixed(0)} MB | ≤ 150 MB |`);
-for (const r of rows) console.log(`| rate ${fmt(r.rate)}/s, per-second median | ${fmt(r.med)} (${r.error >= 0 ? '+' : ''}${r.error.toFixed(2)} %) | within 1 % |`);
+const peak = rss.reduce((a, b) => (b.mb > a.mb ? b : a), { mb: 0 });
+console.log(`\ninject peak RSS flat-out: max ${peak.mb.toFixed(0)} MB (${peak.name}; target ≤ 150)`);
+for (const a of accuracy) console.log(`rate ${fmt(a.rate)}/s with ${a.workers} workers: per-second median ${fmt(a.med)} (${a.error >= 0 ? '+' : ''}${a.error.toFixed(2)} %; target within 1 %)`);
+console.log('targets: (a) inject ≥ 1.0 × nats bench 1 client; (b) ≥ 0.6 ×.');

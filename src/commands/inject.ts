@@ -1,7 +1,11 @@
-/** `smartmeter inject`: parse, connect to NATS, run the injection, print the summary. */
+/**
+ * `smartmeter inject`: parse, connect to NATS, run the injection (in this thread, or in --workers
+ * threads, each with a connection and a share of the meters), print the summary.
+ */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { RuntimeError, UsageError } from '../errors.js';
+import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { exitCodeOf, RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { maskUrlPasswords } from '../secrets.js';
 import { natsConnectionOptions, withoutCredentials } from '../nats/connection.js';
@@ -11,11 +15,13 @@ import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
 import { prometheusText } from '../metrics/samples.js';
 import { injectSamples } from '../inject/metrics.js';
 import { histogramFactory } from '../inject/histogram.js';
-import { Injection, type InjectionReport, type Snapshot } from '../inject/injection.js';
+import { Injection, type InjectionReport, type Sample, type Snapshot } from '../inject/injection.js';
 import { Random, randomSeed } from '../inject/random.js';
 import { renderHtmlReport } from '../inject/report-html.js';
+import { ScheduleShare, shareCount } from '../inject/schedule.js';
 import { resolveInjectSettings, type InjectFlags, type InjectSettings } from '../inject/settings.js';
 import { CoreSink, JetStreamSink, type Sink } from '../inject/sinks.js';
+import { combineReports, combineSamples, combineSnapshots, positionShares, workerSeed, WorkerPool, type InjectWorkerData, type MainMessage, type WorkerMessage } from '../inject/workers.js';
 
 export interface InjectCommandOptions extends InjectFlags {
   json?: boolean;
@@ -29,6 +35,10 @@ export interface InjectCommandOptions extends InjectFlags {
 export const EXIT_RATE_NOT_HELD = 3;
 
 export async function runInject(options: InjectCommandOptions): Promise<void> {
+  // A worker thread of a run with --workers: the same module, started by WorkerPool.
+  const worker = workerData as InjectWorkerData | undefined;
+  if (!isMainThread && worker?.smartmeterInjectWorker === true && parentPort) return runWorker(worker, parentPort);
+
   // Every option is checked before anything connects.
   const settings = resolveInjectSettings(options, process.env);
   const log = (line: string) => process.stderr.write(`inject: ${line}\n`);
@@ -38,18 +48,134 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
   const graphiteAddress = options.graphite ?? (process.env.SMARTMETER_GRAPHITE || undefined);
   const graphite = graphiteAddress === undefined ? undefined : new GraphiteReporter(graphiteAddress, options.graphitePrefix ?? `smartmeter.inject.slot${settings.slot}`, log);
   const metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort, '--metrics-port');
+  const seed = settings.seed ?? randomSeed();
 
+  // SIGINT / SIGTERM end the run gracefully, also one that arrives while the workers start.
+  let stopRequested = false;
+  let stopRunning = () => {
+    stopRequested = true;
+  };
+  const stop = () => stopRunning();
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  for (const signal of signals) process.once(signal, stop);
+
+  // The run: in this thread, or in worker threads (then this one only adds up their figures).
+  let running: {
+    snapshot: () => Snapshot;
+    stop: () => void;
+    /** The run's report and per-second samples. */
+    result: () => Promise<{ report: InjectionReport; samples: readonly Sample[] }>;
+    close: () => Promise<void>;
+  };
+  try {
+    if (settings.workers > 1) {
+      const pool = new WorkerPool(cliEntry(), Array.from({ length: settings.workers }, (_, index) => ({ smartmeterInjectWorker: true as const, index, flags: plainFlags(options), seed })), runWorker);
+      try {
+        await pool.ready();
+      } catch (error) {
+        await pool.terminate();
+        throw error;
+      }
+      running = {
+        snapshot: () => combineSnapshots(pool.snapshots, settings.schedule),
+        stop: () => pool.stop(),
+        result: async () => {
+          // Started a little ahead, so that every worker has the message before the start.
+          pool.start(Date.now() + 20);
+          const results = await pool.finished().finally(() => pool.terminate());
+          return { report: combineReports(results, settings.schedule), samples: combineSamples(results.map((r) => r.samples)) };
+        },
+        close: () => pool.terminate(),
+      };
+    } else {
+      const run = await openRun(settings, seed, log);
+      running = {
+        snapshot: () => run.injection.snapshot(),
+        stop: () => run.injection.stop(),
+        result: async () => ({ report: await run.injection.run(), samples: run.injection.samples }),
+        close: () => run.nc.close().catch(() => undefined),
+      };
+    }
+  } catch (error) {
+    for (const signal of signals) process.off(signal, stop);
+    throw error;
+  }
+  stopRunning = () => running.stop();
+  if (stopRequested) running.stop();
+
+  const metrics = metricsAddress
+    ? await serveMetrics(metricsAddress, () => prometheusText('inject', { slot: String(settings.slot) }, injectSamples(running.snapshot()))).catch(async (error: unknown) => {
+        for (const signal of signals) process.off(signal, stop);
+        await running.close();
+        throw error;
+      })
+    : undefined;
+  const live = process.stderr.isTTY && !options.json;
+  const timer = setInterval(() => {
+    const snapshot = running.snapshot();
+    if (live) process.stderr.write(`\r${statusLine(snapshot)}\u001b[K`);
+    graphite?.send(injectSamples(snapshot));
+  }, live ? 250 : 1000);
+  const startedAt = new Date();
+  let report: InjectionReport;
+  let samples: readonly Sample[];
+  try {
+    ({ report, samples } = await running.result());
+    const last = running.snapshot();
+    // The last live line gives the summary's figures: the run's span, target and achieved rates.
+    if (live) process.stderr.write(`\r${statusLine(last)}\u001b[K`);
+    graphite?.send(injectSamples(last));
+  } finally {
+    clearInterval(timer);
+    for (const signal of signals) process.off(signal, stop);
+    if (live) process.stderr.write('\n');
+    await graphite?.close();
+    await metrics?.close();
+    await running.close();
+  }
+  if (reportPath) {
+    writeFileAtomic(reportPath, renderHtmlReport(report, samples, {
+      title: 'smartmeter inject',
+      command: ['smartmeter', ...process.argv.slice(2)].map(maskSecretArgument).join(' '),
+      startedAt,
+      seed,
+      topology: settings.topology,
+    }));
+  }
+  const result = { ...report, seed, topology: settings.topology, slot: settings.slot, workers: settings.workers };
+  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : summary(result, settings));
+  if (!report.rateHeld) {
+    log(report.abortedOnMiss ? 'stopped: the target rate could not be held (--abort-on-miss)' : 'the target rate could not be held');
+    process.exitCode = EXIT_RATE_NOT_HELD;
+  }
+}
+
+/** A connected run, ready to start: the whole cycle in this thread, or one worker's share. */
+interface OpenRun {
+  nc: import('nats').NatsConnection;
+  injection: Injection;
+}
+
+/**
+ * Connects and builds the generator, the sink and the scheduler of a run. `part`: this worker's
+ * index among `settings.workers` (its share of the cycle, of the schedule and of a count, and its
+ * own voltage draws); absent, the whole run. Throws RuntimeError when the server cannot be
+ * reached, UsageError for a JetStream stream that does not fit.
+ */
+async function openRun(settings: InjectSettings, seed: number, log: (line: string) => void, part?: { index: number }): Promise<OpenRun> {
   const nats = await import('nats');
   const servers = settings.nats.servers.map(withoutCredentials).join(',');
   const connectionOptions = await natsConnectionOptions(settings.nats); // reads the credential files: bad input, not a connection problem
   let nc: import('nats').NatsConnection;
   try {
-    nc = await nats.connect({ ...connectionOptions, timeout: settings.connectTimeoutMs, reconnectTimeWait: 250 });
+    nc = await nats.connect({ ...connectionOptions, name: part ? `${connectionOptions.name ?? settings.nats.name}-${part.index}` : connectionOptions.name, timeout: settings.connectTimeoutMs, reconnectTimeWait: 250 });
   } catch (error) {
     throw new RuntimeError(`cannot connect to NATS at ${servers}: ${connectProblem(error)}`);
   }
 
-  const seed = settings.seed ?? randomSeed();
+  const { lines, transformers, usagePoints } = settings.topology;
+  const cycle = lines * transformers * usagePoints + 2;
+  const share = part ? positionShares(cycle, settings.workers)[part.index]! : undefined;
   const generator = new MessageGenerator({
     topology: settings.topology,
     slot: settings.slot,
@@ -57,10 +183,13 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
     randomness: settings.randomness,
     predictionLength: settings.predictionLength,
     random: new Random(seed),
+    share,
+    voltageRandom: part ? new Random(workerSeed(seed, part.index)) : undefined,
   });
+  const shareOf = (count: number | undefined) => (count === undefined || !share ? count : shareCount(count, cycle, share.from, share.to));
   const plan = {
-    schedule: settings.schedule,
-    maxCount: settings.maxCount,
+    schedule: settings.schedule === 'max' || !share ? settings.schedule : new ScheduleShare(settings.schedule, cycle, share.from, share.to),
+    maxCount: shareOf(settings.maxCount),
     maxDurationMs: settings.maxDurationMs,
     simStart: settings.simStart,
     timeRoot: settings.timeRoot,
@@ -99,52 +228,71 @@ export async function runInject(options: InjectCommandOptions): Promise<void> {
       if (status.type === 'reconnect') log(`reconnected to ${withoutCredentials(String(status.data))}`);
     }
   })();
+  return { nc, injection };
+}
 
-  const metrics = metricsAddress
-    ? await serveMetrics(metricsAddress, () => prometheusText('inject', { slot: String(settings.slot) }, injectSamples(injection.snapshot()))).catch(async (error: unknown) => {
-        await nc.close().catch(() => undefined);
-        throw error;
-      })
-    : undefined;
-  const stop = () => injection.stop();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
-  const live = process.stderr.isTTY && !options.json;
-  const timer = setInterval(() => {
-    const snapshot = injection.snapshot();
-    if (live) process.stderr.write(`\r${statusLine(snapshot)}\u001b[K`);
-    graphite?.send(injectSamples(snapshot));
-  }, live ? 250 : 1000);
-  const startedAt = new Date();
-  let report: InjectionReport;
+/**
+ * A worker's run (see src/inject/workers.ts), in a thread of its own or, worker 0, in the main
+ * thread over a MessageChannel: resolves the flags it was given, connects,
+ * says it is ready, starts at the common start, sends a snapshot every 250 ms and its result at
+ * the end; a stop from the main thread ends it gracefully. Failures go to the main thread as a
+ * message (name, message, exit code), never as output of its own.
+ */
+async function runWorker(data: InjectWorkerData, port: MessagePort): Promise<void> {
+  const post = (message: WorkerMessage) => port.postMessage(message);
+  let run: OpenRun | undefined;
+  let stopped = false;
+  let go: (startWallMs: number) => void = () => undefined;
+  const started = new Promise<number>((resolve) => (go = resolve));
+  const onMessage = (message: MainMessage) => {
+    if (message.type === 'start') go(message.startWallMs);
+    if (message.type === 'stop') {
+      stopped = true;
+      run?.injection.stop();
+      go(Date.now());
+    }
+  };
+  // The main thread gone (a closed channel): stop as on a stop message.
+  const onClose = () => onMessage({ type: 'stop' });
+  port.on('message', onMessage);
+  port.on('close', onClose);
   try {
-    report = await injection.run();
-    const last = injection.snapshot();
-    // The last live line gives the summary's figures: the run's span, target and achieved rates.
-    if (live) process.stderr.write(`\r${statusLine(last)}\u001b[K`);
-    graphite?.send(injectSamples(last));
+    const settings = resolveInjectSettings(data.flags as InjectFlags, process.env);
+    const log = (line: string) => process.stderr.write(`inject: worker ${data.index}: ${line}\n`);
+    run = await openRun(settings, data.seed, log, { index: data.index });
+    const { injection } = run;
+    post({ type: 'ready' });
+    const startWallMs = await started;
+    if (stopped) injection.stop();
+    const wait = startWallMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const timer = setInterval(() => post({ type: 'snapshot', snapshot: injection.snapshot() }), 250);
+    const report = await injection.run(startWallMs).finally(() => clearInterval(timer));
+    await run.nc.close().catch(() => undefined);
+    post({ type: 'done', report, samples: injection.samples, spanMs: injection.spanMs ?? 0, sendEndMs: injection.sendEndMs ?? 0, drainEndMs: injection.drainEndMs ?? 0, snapshot: injection.snapshot() });
+  } catch (error) {
+    await run?.nc.close().catch(() => undefined);
+    post({ type: 'error', name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error), exitCode: exitCodeOf(error) });
   } finally {
-    clearInterval(timer);
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, stop);
-    if (live) process.stderr.write('\n');
-    await graphite?.close();
-    await metrics?.close();
-    await nc.close().catch(() => undefined);
+    port.off('message', onMessage);
+    port.off('close', onClose);
+    port.unref();
   }
-  if (reportPath) {
-    writeFileAtomic(reportPath, renderHtmlReport(report, injection.samples, {
-      title: 'smartmeter inject',
-      command: ['smartmeter', ...process.argv.slice(2)].map(maskSecretArgument).join(' '),
-      startedAt,
-      seed,
-      topology: settings.topology,
-    }));
+}
+
+/** The module whose main(argv) runs the CLI: the bundle itself (dist/cli.js), or build/cli.js next to build/commands/. */
+function cliEntry(): string {
+  const here = import.meta.url;
+  return /\/cli\.js$/.test(here) ? here : new URL('../cli.js', here).href;
+}
+
+/** The command's flags as plain values (what a worker resolves again). */
+function plainFlags(options: InjectCommandOptions): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (typeof value === 'string' || typeof value === 'boolean' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) flags[key] = value;
   }
-  const result = { ...report, seed, topology: settings.topology, slot: settings.slot };
-  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : summary(result, settings));
-  if (!report.rateHeld) {
-    log(report.abortedOnMiss ? 'stopped: the target rate could not be held (--abort-on-miss)' : 'the target rate could not be held');
-    process.exitCode = EXIT_RATE_NOT_HELD;
-  }
+  return flags;
 }
 
 async function ensureStream(nc: import('nats').NatsConnection, js: NonNullable<InjectSettings['jetstream']>, prefix: string, generator: MessageGenerator): Promise<void> {
@@ -199,7 +347,7 @@ function statusLine(s: Snapshot): string {
   return `${run.seconds.toFixed(1)} s  target ${target}/s  achieved ${run.achievedRate}/s  sent ${s.published}  lost ${s.lost}  errors ${s.errors}${late}${latency}`;
 }
 
-function summary(r: InjectionReport & { seed: number }, settings: InjectSettings): string {
+function summary(r: InjectionReport & { seed: number; workers: number }, settings: InjectSettings): string {
   const lost = Object.entries(r.lostReasons).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
   const errors = Object.entries(r.errors).map(([k, n]) => `${k} ${n}`).join(', ');
   const { lines, transformers, usagePoints } = settings.topology;
@@ -219,6 +367,7 @@ function summary(r: InjectionReport & { seed: number }, settings: InjectSettings
     `reconnects     ${r.reconnects}`,
     `simulated      ${r.simulatedStart} → ${r.simulatedEnd}`,
     `topology       ${lines} × ${transformers} × ${usagePoints} (slot ${settings.slot})`,
+    `workers        ${r.workers}${r.workers > 1 ? ' (a thread and a NATS connection each, each with its share of the meters)' : ''}`,
     `seed           ${r.seed}`,
     '',
   );

@@ -8,15 +8,15 @@
  * waiting is not hidden (no coordinated omission).
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { ArrivalSchedule } from './schedule.js';
+import type { Schedule } from './schedule.js';
 import type { MessageGenerator, MessageKind } from './generator.js';
 import { simulatedEpoch, simulatedStart } from './clock.js';
 import { summarise, type HistogramFactory, type LatencySummary } from './histogram.js';
 import { sleep, totalLost, type LossReason, type Sink } from './sinks.js';
 
 export interface InjectionPlan {
-  /** The arrival schedule, or 'max' to send flat-out. */
-  schedule: ArrivalSchedule | 'max';
+  /** The arrival schedule (or a worker's share of it), or 'max' to send flat-out. */
+  schedule: Schedule | 'max';
   /** Flat-out: stop after this many messages / this long (either may be absent). */
   maxCount?: number;
   maxDurationMs?: number;
@@ -125,7 +125,10 @@ export class Injection {
   private maxLagMs = 0;
   private lateSince: number | undefined;
   /** The run's span, once the sends have ended (ms). */
-  private spanMs: number | undefined;
+  spanMs: number | undefined;
+  /** When the sends ended and when the drain ended, in ms from the start (after run()). */
+  sendEndMs: number | undefined;
+  drainEndMs: number | undefined;
   private stopping = false;
   private aborted = false;
   private lastEpoch: number;
@@ -157,9 +160,15 @@ export class Injection {
     this.sink.release();
   }
 
-  async run(): Promise<InjectionReport> {
-    const wall = Date.now();
-    this.start = performance.now();
+  /**
+   * Runs to the end of the plan (or a stop) and the drain. `startWallMs` (epoch ms, Date.now()'s
+   * clock): when the run started, the workers' common start, so that their shares keep one
+   * schedule and one simulated clock; absent, now.
+   */
+  async run(startWallMs?: number): Promise<InjectionReport> {
+    const wall = startWallMs ?? Date.now();
+    // performance.now() counts from this thread's own origin: the common start in its terms.
+    this.start = startWallMs === undefined ? performance.now() : startWallMs - performance.timeOrigin;
     this.simStartEpoch = this.plan.simStart ?? simulatedStart(wall / 1000, this.plan.timeRoot);
     this.startFractionMs = this.plan.simStart === undefined ? wall % 1000 : 0;
     this.lastEpoch = this.simStartEpoch;
@@ -167,11 +176,13 @@ export class Injection {
     if (schedule === 'max') this.spanMs = await this.runFlatOut();
     else this.spanMs = await this.runScheduled(schedule);
     const sendEnd = this.elapsed();
+    this.sendEndMs = sendEnd;
     // Confirmations during the drain still land in their own seconds of the report.
     const sampler = setInterval(() => this.closeSamples(this.elapsed(), false), 250);
     await this.sink.drain(performance.now() + this.plan.drainMs);
     clearInterval(sampler);
     const drainEnd = this.elapsed();
+    this.drainEndMs = drainEnd;
     this.closeSamples(drainEnd, true);
     return this.report(this.spanMs, sendEnd, drainEnd);
   }
@@ -208,7 +219,7 @@ export class Injection {
   }
 
   /** Sends on the schedule until it ends or the run is stopped; returns the run's span (ms). */
-  private async runScheduled(schedule: ArrivalSchedule): Promise<number> {
+  private async runScheduled(schedule: Schedule): Promise<number> {
     const { sink } = this;
     const endMs = schedule.endMs();
     /** When the last message went out, and whether it missed its slot. */

@@ -22,7 +22,20 @@ interface Segment {
   startCount: number;
 }
 
-export class ArrivalSchedule {
+/** What the scheduler reads of a schedule: an ArrivalSchedule, or a worker's share of one. */
+export interface Schedule {
+  /** Messages in the whole schedule (Infinity without an end). */
+  readonly total: number;
+  readonly durationMs: number;
+  rateAt(ms: number): number;
+  dueBy(ms: number): number;
+  plannedMs(i: number): number;
+  endMs(): number;
+  meanRate(untilMs?: number): number;
+  peakRate(): number;
+}
+
+export class ArrivalSchedule implements Schedule {
   private readonly segments: Segment[] = [];
   /** Messages in the whole schedule (Infinity without an end). */
   readonly total: number;
@@ -119,6 +132,77 @@ export class ArrivalSchedule {
   private segmentAt(ms: number): Segment | undefined {
     for (const s of this.segments) if (ms < s.startMs + s.durationMs) return s;
     return undefined;
+  }
+}
+
+/** How many of the first `count` messages of a sequence of `cycle`-long cycles are at positions [from, to) (Infinity stays Infinity). */
+export function shareCount(count: number, cycle: number, from: number, to: number): number {
+  if (!Number.isFinite(count)) return count;
+  const cycles = Math.floor(count / cycle);
+  return cycles * (to - from) + Math.min(to - from, Math.max(0, count - cycles * cycle - from));
+}
+
+/**
+ * A worker's share of a schedule: the messages at positions [from, to) of every cycle of
+ * `cycle` messages (a cycle: a temperature, a forecast, a voltage per point), each at the time
+ * the whole schedule plans it. Message j of the share is message
+ * ⌊j / (to − from)⌋ · cycle + from + j mod (to − from) of the whole. The shares of a partition of
+ * the cycle send, together, exactly the whole schedule's messages at its times. The span (endMs,
+ * durationMs) is the whole's; rates are the whole's scaled by the share of the cycle.
+ */
+export class ScheduleShare implements Schedule {
+  readonly total: number;
+  readonly durationMs: number;
+  private readonly whole: Schedule;
+  private readonly cycle: number;
+  private readonly from: number;
+  private readonly size: number;
+
+  constructor(whole: Schedule, cycle: number, from: number, to: number) {
+    if (!(Number.isInteger(cycle) && Number.isInteger(from) && Number.isInteger(to) && from >= 0 && to > from && to <= cycle)) {
+      throw new RangeError(`share ${from}–${to} is not within a cycle of ${cycle}`);
+    }
+    this.whole = whole;
+    this.cycle = cycle;
+    this.from = from;
+    this.size = to - from;
+    this.total = this.ownCount(whole.total);
+    this.durationMs = whole.durationMs;
+  }
+
+  /** How many of the whole's first `count` messages are the share's (Infinity stays Infinity). */
+  ownCount(count: number): number {
+    return shareCount(count, this.cycle, this.from, this.from + this.size);
+  }
+
+  /** The index in the whole of the share's message `j`. */
+  wholeIndex(j: number): number {
+    const cycles = Math.floor(j / this.size);
+    return cycles * this.cycle + this.from + (j - cycles * this.size);
+  }
+
+  rateAt(ms: number): number {
+    return (this.whole.rateAt(ms) * this.size) / this.cycle;
+  }
+
+  dueBy(ms: number): number {
+    return this.ownCount(this.whole.dueBy(ms));
+  }
+
+  plannedMs(j: number): number {
+    return this.whole.plannedMs(this.wholeIndex(j));
+  }
+
+  endMs(): number {
+    return this.whole.endMs();
+  }
+
+  meanRate(untilMs?: number): number {
+    return (this.whole.meanRate(untilMs) * this.size) / this.cycle;
+  }
+
+  peakRate(): number {
+    return (this.whole.peakRate() * this.size) / this.cycle;
   }
 }
 

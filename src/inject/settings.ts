@@ -3,6 +3,7 @@
  * environment as fallback (GATLING_USERS_PER_SEC, GATLING_DURATION, TASK_SLOT, …) so the new
  * image can replace the old one in an existing stack. Plain values in, plain values out.
  */
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../errors.js';
 import { parseDuration, positiveInteger, readSecretFile } from '../options.js';
 import { natsSettingsFromEnv, natsTlsSettings, type NatsSettings } from '../nats/connection.js';
@@ -40,6 +41,7 @@ export interface InjectFlags {
   abortOnMiss?: boolean;
   connectTimeout?: string;
   drain?: string;
+  workers?: string;
 }
 
 export interface InjectSettings {
@@ -65,6 +67,34 @@ export interface InjectSettings {
   abortOnMiss: boolean;
   /** How long to wait at the end for confirmations (and a reconnection). */
   drainMs: number;
+  /**
+   * Threads that publish, each on a NATS connection of its own and owning a contiguous share of
+   * the cycle's meters (1: in the main thread, no worker). Already clamped to what the topology
+   * can share (see MAX_WORKERS, workerCount).
+   */
+  workers: number;
+}
+
+/** --workers at most. */
+export const MAX_WORKERS = 64;
+/** By default, one worker per this many msgs/s of the peak rate (a thread holds 100,000 msgs/s with room to spare); flat-out, one per core but one. */
+const RATE_PER_WORKER = 100_000;
+
+/**
+ * How many workers a run gets: `requested` (--workers / SMARTMETER_INJECT_WORKERS) or, by
+ * default, from the available cores (os.availableParallelism()): flat-out, one per core but one
+ * (left to the NATS client's socket writes, the system and, often, a server on the same host: on
+ * 2 cores with the server local, 2 workers measured no faster than 1), otherwise one per 100,000
+ * msgs/s of the peak rate, at most one per core; JetStream mode always 1 (its pace is the
+ * stream's acknowledgements).
+ * Clamped so that every share has at least 2 positions of the cycle (the first keeps the
+ * temperature and the forecast together).
+ */
+export function workerCount(requested: number | undefined, peakRate: number | 'max', topology: Topology, jetstream: boolean, cores = availableParallelism()): number {
+  if (jetstream) return 1;
+  const wanted = requested ?? (peakRate === 'max' ? cores - 1 : Math.min(cores, Math.ceil(peakRate / RATE_PER_WORKER)));
+  const positions = topology.lines * topology.transformers * topology.usagePoints + 2;
+  return Math.max(1, Math.min(wanted, Math.floor(positions / 2), MAX_WORKERS));
 }
 
 /** The rate of the old stack (GATLING_USERS_PER_SEC in its properties). */
@@ -114,6 +144,12 @@ export function resolveInjectSettings(flags: InjectFlags, env: NodeJS.ProcessEnv
     ? undefined
     : { stream: flags.jetstream === true ? 'SMARTMETER' : flags.jetstream, create: flags.createStream === true, window: positiveInteger(flags.window ?? '512', '--window') };
   if (flags.createStream && !jetstream) throw new UsageError('--create-stream needs --jetstream');
+  const workersText = flags.workers ?? env.SMARTMETER_INJECT_WORKERS;
+  const workersFrom = flags.workers === undefined ? 'SMARTMETER_INJECT_WORKERS' : '--workers';
+  const requestedWorkers = workersText === undefined || workersText === '' ? undefined : integerIn(workersText, workersFrom, 1, MAX_WORKERS);
+  if (jetstream && requestedWorkers !== undefined && requestedWorkers > 1 && flags.workers !== undefined) {
+    throw new UsageError('--workers: JetStream mode publishes on one connection (its pace is the stream\'s acknowledgements); leave --workers out or set it to 1');
+  }
 
   return {
     schedule,
@@ -142,6 +178,7 @@ export function resolveInjectSettings(flags: InjectFlags, env: NodeJS.ProcessEnv
     slackMs: flags.slack === undefined ? 100 : parseDuration(flags.slack, '--slack'),
     abortOnMiss: flags.abortOnMiss === true,
     drainMs: flags.drain === undefined ? 30_000 : parseDuration(flags.drain, '--drain'),
+    workers: workerCount(requestedWorkers, schedule === 'max' ? 'max' : schedule.peakRate(), topology, jetstream !== undefined),
   };
 }
 

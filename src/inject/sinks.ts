@@ -84,7 +84,7 @@ const PENDING_ENTRY_BYTES = 200;
 export interface CoreSinkOptions {
   /** Memory for messages kept while disconnected and sent after the reconnection; when it is full, sends wait. */
   reconnectBufferBytes: number;
-  /** Write whole PUB frames of this generator's subjects through the client's protocol handler (see PubFrames); absent: nc.publish. */
+  /** Write whole PUB frames of this generator's subjects through the client's protocol handler (see FrameRing); absent: nc.publish. */
   generator?: MessageGenerator;
   /** PINGs awaiting their PONG before the scheduler holds back. */
   maxUnconfirmedPings: number;
@@ -108,13 +108,23 @@ export class CoreSink implements Sink {
   private accounted = 0;
   /** Publishes the server refused (counted lost) that a PONG has not yet passed. */
   private refusedUnaccounted = 0;
-  private readonly frames: PubFrames | undefined;
+  private readonly frames: FrameRing | undefined;
+  /** Writes out what the client has queued (a PING) at once, so that a frame slice handed next goes out alone, uncopied. */
+  private readonly flushQueued: () => void;
 
   constructor(nc: NatsConnection, options: CoreSinkOptions) {
     this.nc = nc;
     this.options = options;
-    const writer = options.generator ? protocolWriter(nc) : undefined;
-    this.frames = writer && options.generator ? new PubFrames(writer, (n) => (this.counts.published += n), options.generator) : undefined;
+    const protocol = (nc as unknown as { protocol?: { flushPending?: () => void } }).protocol;
+    const flushPending = typeof protocol?.flushPending === 'function' ? protocol.flushPending.bind(protocol) : undefined;
+    this.flushQueued = flushPending ?? (() => undefined);
+    const writer = options.generator && flushPending ? protocolWriter(nc) : undefined;
+    const generator = options.generator;
+    const positions = generator ? generator.endPosition - generator.firstPosition : 0;
+    // Each slice is written out at once: left queued, the client would copy it together with the
+    // next one into a new buffer (every byte copied once more, measured).
+    const handSlice = writer && flushPending ? (bytes: Uint8Array) => (writer(bytes), flushPending()) : undefined;
+    this.frames = handSlice && generator && positions <= MAX_FRAME_POSITIONS ? new FrameRing(handSlice, (n) => (this.counts.published += n), generator) : undefined;
   }
 
   /** Follows the connection's status (disconnect / reconnect / permission errors). */
@@ -135,6 +145,7 @@ export class CoreSink implements Sink {
       this.connected = true;
       this.counts.reconnects += 1;
       this.handFrames(); // framed before the disconnection was noticed: older than the backlog
+      this.frames?.renew(); // the client may hold slices of the old image for resending
       const backlog = this.pending.splice(0);
       this.pendingBytes = 0;
       for (const m of backlog) this.publish(m.subject, m.payload);
@@ -145,7 +156,8 @@ export class CoreSink implements Sink {
 
   /** Connected: room in the PING window. Disconnected: room in the reconnect buffer (flat-out waits there). */
   canSend(): boolean {
-    return this.connected ? this.pings < this.options.maxUnconfirmedPings : this.pendingBytes < this.options.reconnectBufferBytes;
+    if (!this.connected) return this.pendingBytes < this.options.reconnectBufferBytes;
+    return this.pings < this.options.maxUnconfirmedPings && (this.frames === undefined || this.frames.hasRoom(this.accounted));
   }
 
   send(generator: MessageGenerator, epoch: number): number {
@@ -157,7 +169,7 @@ export class CoreSink implements Sink {
       return index;
     }
     if (this.frames) {
-      this.frames.append(generator, epoch);
+      this.frames.append(generator, epoch, this.counts.published);
     } else {
       generator.next(epoch);
       this.publish(generator.subject, generator.payload);
@@ -236,7 +248,9 @@ export class CoreSink implements Sink {
     const mark = this.counts.published;
     const connection = this.connection;
     this.pings += 1;
-    this.nc.flush().then(
+    const pong = this.nc.flush();
+    this.flushQueued();
+    pong.then(
       () => {
         if (connection !== this.connection) return;
         this.pings -= 1;
@@ -354,103 +368,177 @@ export class JetStreamSink implements Sink {
 }
 
 /**
- * Whole core-NATS PUB frames (`PUB <subject> <size>\r\n<payload>\r\n`) written into 64 KB
- * buffers and handed to the client's protocol handler in one piece. The bytes on the wire are
- * those nc.publish writes; what differs is the cost: nc.publish builds and encodes the PUB line
- * of every message and allocates its payload, which made flat-out inject 35 % slower than a bare
- * publish loop of one fixed message. Here the PUB line of each subject is encoded once and the
- * generator writes payloads in place. It relies on the handler's sendCommand (nats.js 2.x,
- * pinned in package.json); without it the sink uses nc.publish.
+ * Whole core-NATS PUB frames (`PUB <subject> <size>\r\n<payload>\r\n`) written in place into an
+ * image of the generator's share of the cycle, and handed to the client's protocol handler in
+ * slices of about 64 KB. The bytes on the wire are those nc.publish writes; what differs is the
+ * cost. nc.publish builds and encodes the PUB line of every message and allocates its payload;
+ * copying a prepared PUB line per message still cost about 70 ns of the 190 ns a message took.
+ * Here each position of the cycle has its frame at a fixed place in the image, PUB line and
+ * CRLF written once: a message is only its payload, written where it belongs.
+ *
+ * The image holds whole cycles (one, or as many as make about 4 MB for short cycles), and a
+ * frame is written again one image later. The client keeps a reference to a handed slice until
+ * the socket has taken it, so a frame is rewritten only once its previous message is confirmed
+ * (a PONG came back for a PING sent after it): `hasRoom` says when, and the sink waits meanwhile.
+ * After a reconnection the client may still hold slices for resending: the image is then
+ * replaced, not reused (`renew`). It relies on the handler's sendCommand and flushPending (nats.js
+ * 2.x, pinned in package.json); without them, or for a share of more than 2^18 positions, the
+ * sink uses nc.publish.
  */
-export class PubFrames {
-  /** Messages in the current buffer, not yet handed over. */
+export class FrameRing {
+  /** Messages written and not yet handed over. */
   count = 0;
-  private buffer = new Uint8Array(FRAME_BUFFER_BYTES);
-  private view = new DataView(this.buffer.buffer);
-  private used = 0;
-  /** The PUB lines of the first subjects, back to back (no object per subject: 100,000 of them is usual). */
-  private headers = new Uint8Array(0);
-  private readonly headerStart: Int32Array;
-  private readonly encoder = new TextEncoder();
+  /** Messages written into the current image since it was made (its sequence numbers: 0, 1, …). */
+  private written = 0;
+  /** Published messages before the current image's first (`accounted` is compared against these). */
+  private base = 0;
+  private image: Uint8Array;
+  private view: DataView;
+  /** Start of the cycle copy being written, in the image; start of what is not handed yet. */
+  private cycleBase = 0;
+  private handFrom = 0;
+  /** End of the last frame written. */
+  private end = 0;
+  /** True until the first append after a renew (the image is made then, at the generator's position). */
+  private stale = true;
+  /** Whether the constructor's image has been taken into use. */
+  private renewed = false;
+  private readonly first: number;
+  private readonly positions: number;
+  /** Per position of the share (from the first): where its frame starts, where its payload starts (in one cycle copy). */
+  private readonly frameAt: Int32Array;
+  private readonly payloadAt: Int32Array;
+  private readonly cycleBytes: number;
+  private readonly cycles: number;
+  /** Messages the image holds: its frames are rewritten after this many. */
+  readonly capacity: number;
   private readonly write: (bytes: Uint8Array) => void;
   private readonly onHanded: (messages: number) => void;
 
+  /** Throws RangeError for a share of more than MAX_FRAME_POSITIONS positions. */
   constructor(write: (bytes: Uint8Array) => void, onHanded: (messages: number) => void, generator: MessageGenerator) {
     this.write = write;
     this.onHanded = onHanded;
-    const n = Math.min(generator.pointsPerCycle + 2, MAX_CACHED_HEADERS);
-    this.headerStart = new Int32Array(n + 1);
-    let table = new Uint8Array(n * 64);
-    let used = 0;
-    for (let i = 0; i < n; i += 1) {
-      const line = pubLine(generator.subjectAt(i), payloadBytes(i));
-      if (used + 3 * line.length > table.length) {
-        const bigger = new Uint8Array(Math.max(2 * table.length, used + 3 * line.length));
-        bigger.set(table.subarray(0, used));
-        table = bigger;
-      }
-      this.headerStart[i] = used;
-      used += this.encoder.encodeInto(line, table.subarray(used)).written;
+    this.first = generator.firstPosition;
+    this.positions = generator.endPosition - generator.firstPosition;
+    if (this.positions > MAX_FRAME_POSITIONS) throw new RangeError(`a share of ${this.positions} positions is too large for a frame image`);
+    this.frameAt = new Int32Array(this.positions + 1);
+    this.payloadAt = new Int32Array(this.positions);
+    // Two passes: the sizes first, so that the cycle's frames are written once, into the image itself.
+    let bytes = 0;
+    for (let i = 0; i < this.positions; i += 1) {
+      const size = payloadBytes(this.first + i);
+      this.frameAt[i] = bytes;
+      this.payloadAt[i] = bytes + Buffer.byteLength(pubLine(generator.subjectAt(this.first + i), size));
+      bytes = this.payloadAt[i]! + size + 2;
     }
-    this.headerStart[n] = used;
-    this.headers = table.subarray(0, used);
+    this.frameAt[this.positions] = bytes;
+    this.cycleBytes = bytes;
+    this.cycles = Math.max(1, Math.ceil(FRAME_IMAGE_BYTES / bytes));
+    this.capacity = this.cycles * this.positions;
+    const image = new Uint8Array(this.cycles * bytes);
+    const encoder = new TextEncoder();
+    for (let i = 0; i < this.positions; i += 1) {
+      encoder.encodeInto(pubLine(generator.subjectAt(this.first + i), payloadBytes(this.first + i)), image.subarray(this.frameAt[i]!));
+      image[this.frameAt[i + 1]! - 2] = 13; // \r
+      image[this.frameAt[i + 1]! - 1] = 10; // \n
+    }
+    // The subjects are in the image now; the generator builds one again only for a message sent
+    // otherwise (kept while disconnected).
+    generator.releaseSubjects();
+    for (let c = 1; c < this.cycles; c += 1) image.copyWithin(c * bytes, 0, bytes);
+    this.image = image;
+    this.view = new DataView(image.buffer);
   }
 
-  /** Appends the generator's next message, handing the buffer over first when it is full. */
-  append(generator: MessageGenerator, epoch: number): void {
-    const index = generator.nextSubjectIndex;
-    const size = payloadBytes(index);
-    if (index + 1 < this.headerStart.length) {
-      const start = this.headerStart[index]!;
-      const end = this.headerStart[index + 1]!;
-      if (this.used + (end - start) + size + 2 > FRAME_BUFFER_BYTES) this.hand();
-      const buffer = this.buffer;
-      const headers = this.headers;
-      let at = this.used;
-      for (let i = start; i < end; i += 1) buffer[at++] = headers[i]!;
-      this.used = at;
-    } else {
-      const line = pubLine(generator.subjectAt(index), size);
-      if (this.used + 3 * line.length + size + 2 > FRAME_BUFFER_BYTES) this.hand();
-      this.used += this.encoder.encodeInto(line, this.buffer.subarray(this.used)).written;
-    }
-    generator.writeNext(epoch, this.view, this.used);
-    this.used += size;
-    this.buffer[this.used] = 13; // \r
-    this.buffer[this.used + 1] = 10; // \n
-    this.used += 2;
+  /**
+   * Whether the next message's frame may be written: its previous message (one image earlier) has
+   * been confirmed or counted lost, i.e. is among the first `accounted` published messages.
+   */
+  hasRoom(accounted: number): boolean {
+    return this.stale || this.base + this.written - this.capacity < accounted;
+  }
+
+  /**
+   * Writes the generator's next message (stamped `epoch`) into its frame; hands the pending slice
+   * over once it reaches 64 KB or the end of the image. `published`: the sink's count of published
+   * messages, handed over or not, when a new image has to be made.
+   */
+  append(generator: MessageGenerator, epoch: number, published: number): void {
+    const p = generator.nextSubjectIndex - this.first;
+    if (this.stale) this.renewAt(p, published);
+    const cycleBase = this.cycleBase;
+    generator.writeNext(epoch, this.view, cycleBase + this.payloadAt[p]!);
+    this.written += 1;
     this.count += 1;
+    if (p + 1 === this.positions) {
+      this.end = cycleBase + this.cycleBytes;
+      this.cycleBase = this.end;
+      if (this.end === this.image.length) {
+        this.hand();
+        this.cycleBase = 0;
+        this.handFrom = 0;
+        this.end = 0;
+        return;
+      }
+    } else {
+      this.end = cycleBase + this.frameAt[p + 1]!;
+    }
+    if (this.end - this.handFrom >= HAND_BYTES) this.hand();
   }
 
-  /** Hands the buffered frames to the client. */
+  /** Hands the written frames to the client. */
   hand(): void {
     const n = this.count;
     if (n === 0) return;
-    this.write(this.buffer.subarray(0, this.used));
-    // The client keeps a reference until it writes to the socket: never reuse a handed buffer.
-    this.buffer = new Uint8Array(FRAME_BUFFER_BYTES);
-    this.view = new DataView(this.buffer.buffer);
-    this.used = 0;
+    this.write(this.image.subarray(this.handFrom, this.end));
+    this.handFrom = this.end;
     this.count = 0;
     this.onHanded(n);
   }
 
-  /** Drops the buffered frames (the connection never came back); returns how many. */
+  /** The next append makes a new image (the client may still hold slices of this one). */
+  renew(): void {
+    this.stale = true;
+  }
+
+  /** Drops the written frames (the connection never came back); returns how many. */
   discard(): number {
     const n = this.count;
-    this.used = 0;
     this.count = 0;
+    this.handFrom = this.end;
     return n;
   }
 
+  private renewAt(position: number, published: number): void {
+    // The first image is the one the constructor wrote; a later one is a copy of the last (the
+    // PUB lines and CRLFs never change, the payloads are all rewritten before they are handed).
+    if (this.renewed) {
+      this.image = this.image.slice();
+      this.view = new DataView(this.image.buffer);
+    }
+    this.renewed = true;
+    this.cycleBase = 0;
+    // A new image starts where the generator is: its first frames are those of `position` on.
+    this.handFrom = this.frameAt[position]!;
+    this.end = this.handFrom;
+    this.base = published;
+    this.written = position; // the frames before `position` in the first cycle are not used: count them as written long ago
+    this.base -= position;
+    this.stale = false;
+  }
 }
 
 function pubLine(subject: string, size: number): string {
   return `PUB ${subject} ${size}\r\n`;
 }
 
-const FRAME_BUFFER_BYTES = 64 * 1024;
-const MAX_CACHED_HEADERS = (1 << 18) + 2;
+/** Slices handed to the client: about this long (the client writes a slice of 32 KB or more at once). */
+const HAND_BYTES = 64 * 1024;
+/** Short cycles are repeated up to about this size, so that the window of unconfirmed messages fits. */
+const FRAME_IMAGE_BYTES = 4 * 1024 * 1024;
+/** Shares up to this many positions get a frame image (about 100 bytes each). */
+const MAX_FRAME_POSITIONS = 1 << 18;
 
 /** A short, stable name for a publish failure: "timeout", "503", "disconnect", … */
 export function errorReason(error: unknown): string {
