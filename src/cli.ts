@@ -336,6 +336,7 @@ Examples:
     .option('--slack <time>', 'a send later than this after its planned time missed its slot', '100ms')
     .option('--abort-on-miss', 'stop when sends stay later than the slack for a second')
     .option('--drain <time>', 'at the end, wait this long for confirmations and reconnection', '30s')
+    .option('--workers <n>', 'publishing threads, each with its own NATS connection and share of the meters (core NATS only; env SMARTMETER_INJECT_WORKERS; default from the cores: flat-out one per core but one, else one per 100,000 msgs/s)')
     .option('--report <file.html>', 'write a self-contained HTML report')
     .option('--graphite <host[:port]>', 'send live counters to Graphite (plaintext, port 2003 by default) every second (env SMARTMETER_GRAPHITE)')
     .option('--graphite-prefix <path>', 'metric path prefix (default smartmeter.inject.slot<N>)')
@@ -351,6 +352,7 @@ messages were published).
 Examples:
   $ smartmeter inject --rate 1000 --duration 1m                  # nats://127.0.0.1:4222
   $ smartmeter inject --rate max --count 1000000 --json
+  $ smartmeter inject --rate max --count 10000000 --workers 3     # 3 threads, 3 connections
   $ smartmeter inject --stages 30s:1000,2m:20000,30s:0 --report run.html
   $ smartmeter inject --rate 5000 --duration 5m --jetstream SMARTMETER --create-stream
   $ smartmeter inject --seed 42 --sim-start 2024-01-15T00:00:00Z --count 100   # reproducible

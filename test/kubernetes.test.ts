@@ -389,10 +389,11 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     await downLeavesNothing(release);
   }, 600_000);
 
-  it('cluster mode: three Cassandra pods (small heaps) form one ring, and the schema Job makes the keyspace with replication factor 3', async () => {
+  it('cluster mode: three Cassandra pods (small heaps) form one ring, the schema Job makes the keyspace with replication factor 3, and ingest\'s batches (grouped by replica) store every reading', async () => {
     const release = newRelease('ring');
     const started = Date.now();
-    const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'cassandra', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
+    const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'cassandra_inject', 'inject', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
+      '--set', 'GATLING_USERS_PER_SEC=100', '--set', 'GATLING_DURATION=1',
       '--values', valuesFile('metrics: {enabled: false}\nnats: {replicas: 1}\ncassandra: {maxHeapSize: 384M, heapNewSize: 96M}\n'), '--timeout', '12m', '--json']);
     expect(up.status, up.stderr).toBe(0);
     console.log(`cluster mode, 3 Cassandra pods: up to all-ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -419,6 +420,29 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const ring = JSON.parse(out.trim().split('\n').at(-1)!) as { peers: number; replication: Record<string, string> };
     expect(ring.peers).toBe(2);
     expect(ring.replication).toMatchObject({ dc1: '3' });
+    // ingest knows three hosts: its batches group rows by the replicas of their partitions.
+    // Cluster mode: two inject pods, three ingest replicas.
+    await waitForInjectDone(release.ns, 2, 300_000);
+    const voltage = injectSummaries(release.ns).reduce((sum, s) => sum + s.voltage, 0);
+    const counts = await waitFor(async () => {
+      const c = cassandraCounts(release.ns);
+      return c.rows >= voltage ? c : undefined;
+    }, 120_000, `${voltage} rows`);
+    expect(counts.rows).toBe(voltage);
+    // Each ingest replica's counters, summed: every row written once, in at most as many requests.
+    const ingestPods = kubectlOk(['-n', release.ns, 'get', 'pods', '-l', 'app.kubernetes.io/component=ingest', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ');
+    let written = 0;
+    let requests = 0;
+    for (const pod of ingestPods) {
+      const metrics = kubectlOk(['-n', release.ns, 'exec', pod, '-c', 'ingest', '--', 'node', '-e',
+        "fetch('http://127.0.0.1:9464/metrics').then((r) => r.text()).then((t) => console.log(t))"]);
+      written += Number(/^smartmeter_ingest_written_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
+      requests += Number(/^smartmeter_ingest_write_requests_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
+    }
+    expect(written).toBe(voltage);
+    expect(requests).toBeGreaterThan(0);
+    expect(requests).toBeLessThanOrEqual(written);
+    console.log(`ring of 3: ${ingestPods.length} ingest pods wrote ${written} rows in ${requests} requests`);
     await downLeavesNothing(release);
   }, 1_000_000);
 

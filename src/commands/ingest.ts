@@ -136,7 +136,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
     log,
   });
   const meter = new RateMeter();
-  const samples = () => ingestSamples(ingest.stats, { inFlight: ingest.inFlight, queued: ingest.queued }, meter.update(ingest.stats.written));
+  const samples = () => ingestSamples(ingest.stats, { inFlight: ingest.inFlight, queued: ingest.queued, writeRequests: ingest.writeRequests }, meter.update(ingest.stats.written));
   let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   try {
     metrics = metricsAddress ? await serveMetrics(metricsAddress, () => prometheusText('ingest', { slot }, samples()), () => ingest.reading) : undefined;

@@ -109,6 +109,11 @@ export class Ingest {
     return this.writer.queued;
   }
 
+  /** Write requests sent so far: unlogged batches and single rows. */
+  get writeRequests(): number {
+    return this.writer.requests;
+  }
+
   /**
    * Runs until stop(), --count or --duration; then drains and returns the final stats. Throws a
    * RuntimeError "NATS connection closed: …" when the connection closes by itself (the server went

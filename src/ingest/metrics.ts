@@ -2,7 +2,7 @@
 import type { MetricSample } from '../metrics/samples.js';
 import type { IngestStats } from './ingest.js';
 
-export function ingestSamples(s: IngestStats, load: { inFlight: number; queued: number }, rowsPerSecondNow: number): MetricSample[] {
+export function ingestSamples(s: IngestStats, load: { inFlight: number; queued: number; writeRequests: number }, rowsPerSecondNow: number): MetricSample[] {
   const malformed = s.malformed['bad-subject'] + s.malformed['bad-length'] + s.malformed['bad-epoch'];
   return [
     { name: 'received', type: 'counter', help: 'Voltage messages received from NATS.', value: s.received },
@@ -11,8 +11,9 @@ export function ingestSamples(s: IngestStats, load: { inFlight: number; queued: 
     { name: 'rejected', type: 'counter', help: 'Rows Cassandra refused as invalid.', value: s.rejected },
     { name: 'lost', type: 'counter', help: 'Core mode: readings given up after the retries.', value: s.lost },
     { name: 'redelivered', type: 'counter', help: 'JetStream mode: failed writes handed back for redelivery.', value: s.redelivered },
-    { name: 'in_flight', type: 'gauge', help: 'Writes in flight.', value: load.inFlight },
-    { name: 'queued', type: 'gauge', help: 'Readings waiting for a write slot (core mode: grows while Cassandra is slower than NATS).', value: load.queued },
+    { name: 'write_requests', type: 'counter', help: 'Write requests sent to Cassandra: unlogged batches and single rows.', value: load.writeRequests },
+    { name: 'in_flight', type: 'gauge', help: 'Rows being written.', value: load.inFlight },
+    { name: 'queued', type: 'gauge', help: 'Readings waiting to be written (core mode: grows while Cassandra is slower than NATS).', value: load.queued },
     { name: 'rows_per_second', type: 'gauge', help: 'Rows written over the last second.', value: rowsPerSecondNow },
   ];
 }

@@ -41,7 +41,7 @@ export function expectedSeries(commands: readonly MetricsCommand[]): ExpectedSer
   }
   if (commands.includes('ingest')) {
     const stats = { mode: 'core' as const, received: 0, written: 0, malformed: { 'bad-subject': 0, 'bad-length': 0, 'bad-epoch': 0 }, rejected: 0, lost: 0, redelivered: 0, handedBack: 0, durationSeconds: 0, rowsPerSecond: 0, writeRequests: 0 };
-    for (const s of ingestSamples(stats, { inFlight: 0, queued: 0 }, 0)) all.push({ command: 'ingest', sample: s, optional: false });
+    for (const s of ingestSamples(stats, { inFlight: 0, queued: 0, writeRequests: 0 }, 0)) all.push({ command: 'ingest', sample: s, optional: false });
   }
   if (commands.includes('cassandra')) {
     const table = { table: 't', rows: 0, rowsFrom: 'scan' as const, writes: 0, reads: 0, writeP99Ms: 0, diskMiB: 0 };
