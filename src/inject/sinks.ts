@@ -127,6 +127,15 @@ export class CoreSink implements Sink {
     this.frames = handSlice && generator && positions <= MAX_FRAME_POSITIONS ? new FrameRing(handSlice, (n) => (this.counts.published += n), generator) : undefined;
   }
 
+  /**
+   * Whether messages go out as PUB frames written in place (FrameRing, through nats.js's
+   * `protocol.sendCommand` and `flushPending`, which are not public API) rather than through
+   * `nc.publish`, which is about half as fast. False when a nats.js upgrade removed either.
+   */
+  get writesFrames(): boolean {
+    return this.frames !== undefined;
+  }
+
   /** Follows the connection's status (disconnect / reconnect / permission errors). */
   onStatus(type: string, data?: unknown): void {
     if (type === 'error' && data === 'PERMISSIONS_VIOLATION') {
