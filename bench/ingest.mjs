@@ -74,8 +74,29 @@ const bareLoop = async (ks) => {
   const used = process.cpuUsage(cpu);
   return { rate: rows / (Number(process.hrtime.bigint() - started) / 1e9), cpuUs: (used.user + used.system) / rows };
 };
-// count(*) of a few hundred thousand rows can outlast the driver's default 12 s on a busy machine.
-const count = async (ks) => Number((await client.execute(`SELECT COUNT(*) FROM ${ks}.raw_data`, [], { readTimeout: 300_000 })).first().get('count'));
+// count(*) over a few hundred thousand rows outlasts Cassandra's range timeout on a busy machine:
+// counted in 32 token ranges, each tried again on a timeout.
+const count = async (ks) => {
+  const parts = 32n;
+  const min = -(2n ** 63n);
+  const width = 2n ** 64n / parts;
+  let total = 0;
+  for (let p = 0n; p < parts; p += 1n) {
+    const lo = min + p * width;
+    const range = p === parts - 1n ? 'token(line, transformer, usagepoint) >= ?' : 'token(line, transformer, usagepoint) >= ? AND token(line, transformer, usagepoint) < ?';
+    const values = p === parts - 1n ? [driver.types.Long.fromString(String(lo))] : [lo, lo + width].map((t) => driver.types.Long.fromString(String(t)));
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        total += Number((await client.execute(`SELECT COUNT(*) FROM ${ks}.raw_data WHERE ${range}`, values, { prepare: true, readTimeout: 120_000 })).first().get('count'));
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+    }
+  }
+  return total;
+};
 const drop = (ks) => client.execute(`DROP KEYSPACE IF EXISTS ${ks}`, [], { readTimeout: 120_000 });
 const fmt = (n) => Math.round(n).toLocaleString('en');
 const median = (xs) => {
@@ -282,19 +303,18 @@ async function step(side, rate, bridge) {
     note: peer.note(), peakMb: rss.peak.mb, publishSeconds };
 }
 
-const stepResults = [];
 if (steps.length) {
   const bridge = oldBridgeBinary();
-  for (const [index, rate] of steps.entries()) {
-    // Alternate which goes first, so neither always meets the Cassandra the other has just loaded.
-    for (const side of index % 2 ? ['ingest', 'old'] : ['old', 'ingest']) stepResults.push(await step(side, rate, bridge));
-  }
   console.log('');
   console.log(`stepped rates on core NATS, ${stepSeconds} s each (56-byte readings, ${fmt(METERS)} meters): old Go bridge (bench/old-bridge: nats.go, gocql, a goroutine and a synchronous insert + counter update per reading, panic on error) and ingest core mode, alternating`);
   console.log('  rate/s  peer        published  distinct keys     stored   stored %  survived  peak RSS  publish s  note');
-  for (const r of stepResults) {
-    const survived = r.survived ? 'yes' : `no (${r.diedAfter?.toFixed(1)} s)`;
-    console.log(`${fmt(r.rate).padStart(8)}  ${(r.side === 'old' ? 'old bridge' : 'ingest').padEnd(10)} ${fmt(r.published).padStart(10)} ${fmt(r.distinct).padStart(14)} ${fmt(r.stored).padStart(10)} ${((100 * r.stored) / r.distinct).toFixed(1).padStart(9)} ${survived.padStart(9)} ${r.peakMb.toFixed(0).padStart(6)} MB ${r.publishSeconds.toFixed(1).padStart(10)}  ${r.note ?? ''}`);
+  for (const [index, rate] of steps.entries()) {
+    // Alternate which goes first, so neither always meets the Cassandra the other has just loaded.
+    for (const side of index % 2 ? ['ingest', 'old'] : ['old', 'ingest']) {
+      const r = await step(side, rate, bridge);
+      const survived = r.survived ? 'yes' : `no (${r.diedAfter?.toFixed(1)} s)`;
+      console.log(`${fmt(r.rate).padStart(8)}  ${(r.side === 'old' ? 'old bridge' : 'ingest').padEnd(10)} ${fmt(r.published).padStart(10)} ${fmt(r.distinct).padStart(14)} ${fmt(r.stored).padStart(10)} ${((100 * r.stored) / r.distinct).toFixed(1).padStart(9)} ${survived.padStart(9)} ${r.peakMb.toFixed(0).padStart(6)} MB ${r.publishSeconds.toFixed(1).padStart(10)}  ${r.note ?? ''}`);
+    }
   }
   console.log('stored % = count(*) of raw_data / distinct keys published (raw_data keeps one row per usage point and minute); survived = the process was alive (old bridge) or exited 0 (ingest) at the end; the "survived" time is from the first reading published to the crash.');
 }
