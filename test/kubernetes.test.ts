@@ -64,7 +64,7 @@ afterEach(async () => {
     live.delete(release);
     release.cli(['down', '--volumes']);
     kubectl(['delete', 'namespace', release.ns, '--ignore-not-found', '--wait=false']);
-    await waitFor(async () => (kubectl(['get', 'namespace', release.ns]).status !== 0 ? true : undefined), 180_000, `namespace ${release.ns} deleted`).catch(() => undefined);
+    await namespaceDeleted(release.ns).catch(() => undefined);
   }
 }, 240_000);
 afterAll(() => {
@@ -209,9 +209,14 @@ async function downLeavesNothing(release: Release): Promise<void> {
   await expectGone(release.ns);
 }
 
+/** Resolves once namespace `ns` is gone (its objects deleted first); rejects after 3 minutes. */
+function namespaceDeleted(ns: string): Promise<true> {
+  return waitFor(async () => (kubectl(['get', 'namespace', ns]).status !== 0 ? true : undefined), 180_000, `namespace ${ns} deleted`);
+}
+
 /** Nothing of the release in its namespace, and the namespace itself gone. */
 async function expectGone(ns: string): Promise<void> {
-  await waitFor(async () => (kubectl(['get', 'namespace', ns]).status !== 0 ? true : undefined), 180_000, `namespace ${ns} deleted`);
+  await namespaceDeleted(ns);
   // Every test's release is called meters: only objects in this test's namespace count.
   const left = kubectlOk(['get', 'pods,pvc,secrets,configmaps,services', '-A', '-l', 'app.kubernetes.io/instance=meters',
     '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name} {.metadata.namespace}{"\\n"}{end}']);

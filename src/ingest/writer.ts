@@ -132,10 +132,12 @@ export class RowWriter {
    * and the promises and their microtasks cost ingest a measurable share of its CPU.
    */
   submit(reading: VoltageReading, done: WriteDone): void {
-    const group = this.replicaSet(reading);
+    // The partition key is serialised once: it finds the replicas and, for a new batch, routes it.
+    const key = this.batchSize > 1 && this.client.hosts.length > 1 ? routingKey(reading) : undefined;
+    const group = key === undefined ? '' : this.replicaSet(key);
     let batch = this.open.get(group);
     if (batch === undefined) {
-      batch = { rows: [], lines: [], dones: [], routingKey: group === '' ? undefined : routingKey(reading) };
+      batch = { rows: [], lines: [], dones: [], routingKey: group === '' ? undefined : key };
       this.open.set(group, batch);
     }
     batch.rows.push(rowParams(reading));
@@ -211,12 +213,12 @@ export class RowWriter {
   }
 
   /**
-   * Which replicas hold the reading's partition, as a string to group by: '' when the cluster has
-   * one node (every partition is there); else the replicas' addresses from the driver's token map.
+   * Which replicas hold the partition of routing key `key`, as a string to group by: their
+   * addresses from the driver's token map ('' when it has none). Asked only when batches group
+   * rows and the cluster has more than one node (on one node every partition is there: one group).
    */
-  private replicaSet(reading: VoltageReading): string {
-    if (this.batchSize === 1 || this.client.hosts.length <= 1) return '';
-    const replicas = this.client.getReplicas(this.options.keyspace.name, routingKey(reading));
+  private replicaSet(key: Buffer): string {
+    const replicas = this.client.getReplicas(this.options.keyspace.name, key);
     return replicas ? replicas.map((host) => host.address).join(',') : '';
   }
 
