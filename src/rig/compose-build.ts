@@ -11,6 +11,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { goEnv } from './go-env.js';
 import { ensureDebianPackages } from './install.js';
 import { run } from './process.js';
 import { cacheDir } from './state.js';
@@ -35,7 +36,7 @@ export function composeBinary(ctx: RigContext): string {
   const stampFile = join(go, 'docker-compose.build');
   if (existsSync(binary) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === stamp) return binary;
   ensureDebianPackages({ go: 'golang-go' }, ctx.log);
-  const env = { GOPATH: join(go, 'path'), GOCACHE: join(go, 'build-cache'), GOFLAGS: '-modcacherw', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
+  const env = goEnv();
   ctx.log(`docker: building Compose ${COMPOSE_VERSION} from ${MODULE} (about 1.5 minutes the first time)`);
   const started = Date.now();
   const info = JSON.parse(run('go', ['mod', 'download', '-json', `${MODULE}@${COMPOSE_VERSION}`], { env })) as { Dir?: string; Error?: string };

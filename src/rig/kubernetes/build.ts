@@ -18,6 +18,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { goEnv } from '../go-env.js';
 import { run } from '../process.js';
 import { cacheDir } from '../state.js';
 import type { RigContext } from '../service.js';
@@ -38,11 +39,6 @@ export interface ClusterBinaries {
   etcd: string;
   coredns: string;
   pause: string;
-}
-
-function goEnv(): Record<string, string> {
-  const go = cacheDir('go');
-  return { GOPATH: join(go, 'path'), GOCACHE: join(go, 'build-cache'), GOFLAGS: '-modcacherw', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
 }
 
 /** Every program of the cluster, built when missing or when a pinned version changed. */
