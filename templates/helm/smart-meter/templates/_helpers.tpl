@@ -73,20 +73,122 @@ prometheus.io/path: /metrics
 {{- end }}
 {{- end -}}
 
-{{- define "sm.podSecurity" -}}
-seccompProfile:
-  type: RuntimeDefault
+{{/* The release's Service of a component, for tpl'd app values: include "sm.host" (list . "nats") */}}
+{{- define "sm.host" -}}
+{{- include "sm.fullname" (dict "root" (index . 0) "component" (index . 1)) -}}
 {{- end -}}
 
 {{/*
-Pods of smartmeter's own image (inject, ingest, cassandra init and stats): its unprivileged user
-(the Dockerfile's USER 10001:10001), required: the kubelet refuses to start the container as root.
+A pod template's metadata. dict: root, component, clients (servers the pod talks to: nats,
+cassandra, graphite, spark, hadoop; they become labels the NetworkPolicies select), metricsPort
+(optional: scrape annotations), labels and annotations (optional dicts).
 */}}
-{{- define "sm.smartmeterPodSecurity" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-{{ include "sm.podSecurity" . }}
+{{- define "sm.podMetadata" -}}
+labels:
+  {{- include "sm.selector" . | nindent 2 }}
+  {{- range .clients }}
+  smartmeter.io/{{ . }}-client: "true"
+  {{- end }}
+  {{- range $k, $v := .labels }}
+  {{ $k }}: {{ $v | quote }}
+  {{- end }}
+  {{- if .root.Values.istio.enabled }}
+  sidecar.istio.io/inject: "true"
+  {{- end }}
+{{- $annotations := dict }}
+{{- if .metricsPort }}{{ $annotations = include "sm.scrape" (dict "root" .root "port" .metricsPort) | fromYaml | default dict }}{{ end }}
+{{- if .root.Values.istio.enabled }}
+{{- /* The proxy as a native sidecar: it starts before the app and stops after it, so Jobs finish. */}}
+{{- $_ := set $annotations "sidecar.istio.io/nativeSidecar" "true" }}
+{{- end }}
+{{- range $k, $v := .annotations }}{{ $_ := set $annotations $k $v }}{{ end }}
+{{- with $annotations }}
+annotations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+What every pod spec starts with. dict: root, component, values (the component's values:
+podSecurityContext merged over security.podSecurityContext), account (optional: the
+ServiceAccount's component, when it is not the pod's own).
+*/}}
+{{- define "sm.podSpec" -}}
+{{- if .root.Values.serviceAccounts.create }}
+serviceAccountName: {{ include "sm.fullname" (dict "root" .root "component" (.account | default .component)) }}
+{{- end }}
+automountServiceAccountToken: false
+securityContext: {{- mergeOverwrite (deepCopy .root.Values.security.podSecurityContext) (deepCopy (.values.podSecurityContext | default dict)) | toYaml | nindent 2 }}
+{{- end -}}
+
+{{/* A container's securityContext. dict: root, values (readOnlyRootFilesystem). */}}
+{{- define "sm.containerSecurity" -}}
+{{- $context := deepCopy .root.Values.security.containerSecurityContext }}
+{{- $_ := set $context "readOnlyRootFilesystem" (ne .values.readOnlyRootFilesystem false) }}
+{{- toYaml $context }}
+{{- end -}}
+
+{{/* A container's resources, from the component's values. */}}
+{{- define "sm.resources" -}}
+{{- toYaml (.resources | default dict) }}
+{{- end -}}
+
+{{/* The emptyDir mounts of a component's writableDirs (volume names writable-0, writable-1, …). */}}
+{{- define "sm.writableMounts" -}}
+{{- range $i, $dir := .writableDirs }}
+- { name: writable-{{ $i }}, mountPath: {{ $dir | quote }} }
+{{- end }}
+{{- end -}}
+
+{{- define "sm.writableVolumes" -}}
+{{- range $i, $dir := .writableDirs }}
+- { name: writable-{{ $i }}, emptyDir: {} }
+{{- end }}
+{{- end -}}
+
+{{/*
+Replicas spread over nodes. dict: root, component, required (true: never two on one node).
+*/}}
+{{- define "sm.antiAffinity" -}}
+podAntiAffinity:
+  {{- if .required }}
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels: {{- include "sm.selector" . | nindent 10 }}
+  {{- else }}
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels: {{- include "sm.selector" . | nindent 12 }}
+  {{- end }}
+{{- end -}}
+
+{{/* NATS and Cassandra: hard or soft spreading in cluster mode, as antiAffinity says. */}}
+{{- define "sm.serverAffinity" -}}
+{{- include "sm.antiAffinity" (dict "root" .root "component" .component "required" (and (include "sm.cluster" .root) (eq .root.Values.antiAffinity "hard"))) }}
+{{- end -}}
+
+{{/* "true" when the API server serves group/version (kind optional), or when value is true; "" otherwise. */}}
+{{- define "sm.apiEnabled" -}}
+{{- if eq (toString .value) "true" }}true
+{{- else if and (eq (toString .value) "auto") (.root.Capabilities.APIVersions.Has .api) }}true
+{{- end }}
+{{- end -}}
+
+{{- define "sm.monitors" -}}
+{{- include "sm.apiEnabled" (dict "root" . "value" .Values.metrics.monitors.enabled "api" "monitoring.coreos.com/v1") -}}
+{{- end -}}
+
+{{/* hpa, keda or "" (autoscaling off). */}}
+{{- define "sm.ingestScaler" -}}
+{{- $a := .Values.ingest.autoscaling }}
+{{- if $a.enabled }}
+{{- if eq $a.mode "auto" }}
+{{- if and .Values.ingest.jetstream (.Capabilities.APIVersions.Has "keda.sh/v1alpha1/ScaledObject") }}keda{{ else }}hpa{{ end }}
+{{- else }}{{ $a.mode }}{{ end }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -127,4 +229,32 @@ usually ends with one); spaces and every other character are kept: they are the 
 */}}
 {{- define "sm.secretValue" -}}
 {{- regexReplaceAll "[\r\n]+$" (toString .) "" -}}
+{{- end -}}
+
+{{/*
+Every component the release runs, as a JSON list (the ServiceAccounts, one per component, follow it).
+*/}}
+{{- define "sm.components" -}}
+{{- $v := .Values }}
+{{- $c := list }}
+{{- if $v.nats.enabled }}{{ $c = append $c "nats" }}{{ end }}
+{{- if $v.cassandra.enabled }}{{ $c = append $c "cassandra" }}{{ if $v.cassandra.init.enabled }}{{ $c = append $c "cassandra-init" }}{{ end }}{{ end }}
+{{- if $v.ingest.enabled }}{{ $c = append $c "ingest" }}{{ end }}
+{{- if $v.inject.enabled }}{{ $c = append $c "inject" }}{{ end }}
+{{- if $v.metrics.enabled }}
+{{- $c = append $c "graphite" }}
+{{- if $v.metrics.grafana.enabled }}{{ $c = append $c "grafana" }}{{ end }}
+{{- if and $v.metrics.cassandraStats.enabled $v.cassandra.enabled }}{{ $c = append $c "cassandra-stats" }}{{ end }}
+{{- range $key := list "maxVoltage" "prediction" "temperature" }}{{ if index $v.metrics.telegraf $key }}{{ $c = append $c (printf "telegraf-%s" (kebabcase $key)) }}{{ end }}{{ end }}
+{{- if $v.metrics.prometheus.enabled }}{{ $c = append $c "prometheus" }}{{ end }}
+{{- end }}
+{{- if and $v.metrics.natsExporter.enabled $v.nats.enabled }}{{ $c = append $c "nats-exporter" }}{{ end }}
+{{- if $v.spark.enabled }}{{ $c = append $c "spark-master" }}{{ if gt (int (include "sm.sparkWorkers" .)) 0 }}{{ $c = append $c "spark-worker" }}{{ end }}{{ end }}
+{{- if $v.hadoop.enabled }}{{ $c = append $c "hadoop" }}{{ end }}
+{{- range $name, $app := $v.apps }}{{ if ne $app.enabled false }}{{ $c = append $c $name }}{{ end }}{{ end }}
+{{- toJson $c }}
+{{- end -}}
+
+{{- define "sm.sparkWorkers" -}}
+{{- if gt (int .Values.spark.workers) 0 }}{{ .Values.spark.workers }}{{ else if include "sm.cluster" . }}2{{ else }}0{{ end -}}
 {{- end -}}
