@@ -10,7 +10,7 @@ import {
 } from '../runtime/helm.js';
 import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { HELM_SECRET_VALUES, helmValues } from '../templates/helm-values.js';
+import { HELM_SECRET_VALUES, helmValues, notInChartWarning } from '../templates/helm-values.js';
 import { formatHelmValues } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
@@ -34,7 +34,8 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
   const { result, modes } = combineStack(options);
   const document = withoutServices(result.document, options.without ?? []);
   const helm = helmValues(document, modes.clusterMode, result.property);
-  if (helm.notInChart.length) process.stderr.write(`smartmeter: warning: not in the Helm chart, left out: ${helm.notInChart.join(', ')}\n`);
+  const leftOut = notInChartWarning(helm.notInChart);
+  if (leftOut) process.stderr.write(`${leftOut}\n`);
   // Secrets mode: the chart's Secrets are filled from the secret files, never written into the values.
   const setFiles = Object.fromEntries(bindSecrets(document, options.secretsDir).filter((s) => HELM_SECRET_VALUES[s.name]).map((s) => [HELM_SECRET_VALUES[s.name]!, s.file]));
   const valuesFile = join(dir, 'values.yaml');

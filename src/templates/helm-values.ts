@@ -1,24 +1,35 @@
 /**
  * Values for the project's Helm chart (templates/helm/smart-meter) from a combined compose
  * document: the same targets and properties give the same images, credentials, rates and
- * replica counts on Kubernetes as on Compose or Swarm. Services the chart does not have
- * (the Spark apps, Hadoop, the old exporters) are reported, not dropped silently.
+ * replica counts on Kubernetes as on Compose or Swarm. Every service of the document has a place:
+ * the chart's own components (NATS, Cassandra, ingest, inject, the metrics stack, Spark, Hadoop,
+ * the NATS exporter) and, for the rest (the Spark apps, the NATS monitor, Zeppelin…), an entry of
+ * the chart's `apps`. A service without an image (nothing to run) is reported.
  */
 import { isMap, type Yaml, type YamlMap } from './merge.js';
 
 export interface HelmValuesResult {
   values: YamlMap;
-  /** Services of the document that the chart does not deploy. */
+  /** Services of the document that the chart does not deploy (no image to run). */
   notInChart: string[];
 }
 
-/** Compose services the chart covers (each maps to a chart component). */
+/** The warning line for `notInChart` services (empty list: undefined). */
+export function notInChartWarning(services: string[]): string | undefined {
+  return services.length === 0 ? undefined : `smartmeter: warning: not in the Helm values, left out (no image): ${services.join(', ')}`;
+}
+
+/** Compose services that are chart components (each maps to values of its own). */
 const CHART_SERVICES = new Set([
   'nats', 'nats_cluster', 'cassandra-cluster-main', 'cassandra-cluster-node', 'cassandra_inject', 'inject', 'graphite', 'grafana',
   'cassandra_stats', 'telegraf_nats', 'telegraf_max_voltage', 'telegraf_temperature', 'telegraf_prediction',
-  // Kubernetes has its own: Prometheus scrapes the pods' annotations, and Telegraf's docker input has no socket there.
-  'prometheus', 'telegraf_docker',
+  'prometheus', 'prometheus_nats_exporter', 'spark-master', 'spark-worker', 'hadoop',
+  // Telegraf's docker input reads a Docker socket, which a node does not offer: on Kubernetes the
+  // containers' figures come from the kubelet (cAdvisor), which every Prometheus setup scrapes.
+  'telegraf_docker',
 ]);
+/** Compose host names of the chart's components → the component (its Service is <release>-<component>). */
+const COMPONENT_HOSTS: Record<string, string> = { nats: 'nats', 'cassandra-cluster-main': 'cassandra', 'spark-master': 'spark-master', hadoop: 'hadoop', graphite: 'graphite' };
 
 /**
  * `property` answers for properties no service of the document used: the smartmeter image, which
@@ -47,7 +58,8 @@ export function helmValues(document: YamlMap, clusterMode: string, property: (ke
 
   const images: YamlMap = { pullPolicy: 'IfNotPresent' };
   for (const [key, from] of [['smartmeter', ['cassandra_inject', 'inject', 'cassandra_stats']], ['nats', ['nats']], ['cassandra', ['cassandra-cluster-main']],
-    ['graphite', ['graphite']], ['grafana', ['grafana']], ['telegraf', ['telegraf_nats', 'telegraf_max_voltage', 'telegraf_temperature', 'telegraf_prediction']]] as const) {
+    ['graphite', ['graphite']], ['grafana', ['grafana']], ['telegraf', ['telegraf_nats', 'telegraf_max_voltage', 'telegraf_temperature', 'telegraf_prediction']],
+    ['prometheus', ['prometheus']], ['natsExporter', ['prometheus_nats_exporter']], ['spark', ['spark-master', 'spark-worker']], ['hadoop', ['hadoop']]] as const) {
     const found = from.map(image).find(Boolean);
     const repository = property(`docker-${key}-repository`);
     if (found) images[key] = found;
@@ -96,9 +108,79 @@ export function helmValues(document: YamlMap, clusterMode: string, property: (ke
         prediction: service('telegraf_prediction') !== undefined,
       },
       cassandraStats: { enabled: service('cassandra_stats') !== undefined },
+      natsExporter: { enabled: service('prometheus_nats_exporter') !== undefined, ...exporterFlags(service('prometheus_nats_exporter')) },
+      prometheus: { enabled: service('prometheus') !== undefined },
     },
+    spark: { enabled: service('spark-master') !== undefined, workers: service('spark-worker') ? replicas('spark-worker') : 0 },
+    hadoop: { enabled: service('hadoop') !== undefined },
   };
-  return { values, notInChart: Object.keys(services).filter((s) => !CHART_SERVICES.has(s)).sort() };
+  const others = Object.keys(services).filter((s) => !CHART_SERVICES.has(s)).sort();
+  const appServices = others.filter((s) => image(s) !== undefined);
+  const hosts = { ...COMPONENT_HOSTS, ...Object.fromEntries(appServices.map((s) => [s, appName(s)])) };
+  const apps = Object.fromEntries(appServices.map((s) => [appName(s), appValues(s, service(s)!, env(s), image(s)!, replicas(s), hosts)]));
+  if (appServices.length > 0) values.apps = apps;
+  return { values, notInChart: others.filter((s) => image(s) === undefined) };
+}
+
+/** A compose service's name as a chart app (a DNS label): app_streaming → app-streaming. */
+function appName(service: string): string {
+  return service.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/** The NATS exporter's endpoint flags (its command: `<flags> -port 7777 <url>`). */
+function exporterFlags(exporter: YamlMap | undefined): YamlMap {
+  const words = commandWords(exporter?.command);
+  const flags = words.filter((w, i) => w.startsWith('-') && w !== '-port' && words[i - 1] !== '-port');
+  return flags.length > 0 ? { flags } : {};
+}
+
+/** A compose command or entrypoint as words: a list as it is, a string split on blanks (as Compose does without a shell). */
+function commandWords(value: Yaml | undefined): string[] {
+  if (Array.isArray(value)) return value.map((w) => String(w));
+  return typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : [];
+}
+
+/**
+ * Compose host names in a value → the release's Services, as Helm templates the chart renders
+ * with tpl: `spark://spark-master:7077` → `spark://{{ include "sm.host" (list . "spark-master") }}:7077`.
+ * A name counts only on its own (not inside a subject such as `nats.raw` or a longer name).
+ */
+function withReleaseHosts(text: string, hosts: Record<string, string>): string {
+  let result = text;
+  for (const [host, component] of Object.entries(hosts)) {
+    const pattern = new RegExp(`(?<![\\w.-])${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w.-])`, 'g');
+    result = result.replace(pattern, `{{ include "sm.host" (list . "${component}") }}`);
+  }
+  return result;
+}
+
+/** The chart's `apps` entry of a compose service (see the chart's values.yaml). */
+function appValues(name: string, service: YamlMap, env: Record<string, string>, image: YamlMap, replicas: number, hosts: Record<string, string>): YamlMap {
+  const depends = Array.isArray(service.depends_on) ? service.depends_on.map(String) : isMap(service.depends_on) ? Object.keys(service.depends_on) : [];
+  const credentials = env.NATS_USERNAME_FILE !== undefined ? 'files' : env.NATS_USERNAME !== undefined ? 'env' : 'none';
+  const own = Object.entries(env).filter(([key]) => !/^NATS_(USERNAME|PASSWORD)(_FILE)?$/.test(key));
+  const text = [...own.map(([, v]) => v), ...commandWords(service.command)].join(' ');
+  const uses = [
+    (depends.includes('nats') || 'NATS_NAME' in env || 'NATS_URI' in env) && 'nats',
+    (depends.includes('cassandra-cluster-main') || 'CASSANDRA_URL' in env) && 'cassandra',
+    (depends.includes('spark-master') || /spark:\/\//.test(text)) && 'spark',
+    (depends.includes('hadoop') || /hdfs:\/\//.test(text)) && 'hadoop',
+  ].filter((u): u is string => typeof u === 'string');
+  const deploy = isMap(service.deploy) ? service.deploy : {};
+  const restart = isMap(deploy.restart_policy) ? deploy.restart_policy.condition : undefined;
+  const ports = (Array.isArray(service.ports) ? service.ports : []).map((p) => Number(String(p).split(':').at(-1)!.split('/')[0])).filter((p) => Number.isInteger(p) && p > 0);
+  return {
+    image,
+    ...(service.entrypoint !== undefined ? { command: commandWords(service.entrypoint).map((w) => withReleaseHosts(w, hosts)) } : {}),
+    ...(service.command !== undefined ? { args: commandWords(service.command).map((w) => withReleaseHosts(w, hosts)) } : {}),
+    env: Object.fromEntries(own.map(([k, v]) => [k, withReleaseHosts(v, hosts)])),
+    replicas,
+    // A run-once service (restart: none; sut, Docker's name for a test that exits with its verdict) is a Job.
+    job: restart === 'none' || name === 'sut',
+    natsCredentials: credentials,
+    uses,
+    ports: ports.map((port) => ({ name: `web-${port}`, port })),
+  };
 }
 
 /** Where the Graphite service mounts its data volume and its carbon configuration, as the chart's confDir and storageDir. */

@@ -7,15 +7,18 @@
  *   the k8s.io/* staging modules at ./staging, which module zips leave out), so the copy's replaces
  *   are pointed at the published k8s.io/* v0.<minor>.<patch> modules; the two sample modules the
  *   proxy does not serve get empty stand-ins (no binary imports them); go.work and vendor/ are
- *   dropped. Static (CGO_ENABLED=0), as upstream ships them.
+ *   dropped. Static (CGO_ENABLED=0), as upstream ships them. The copy is patched first
+ *   (SOURCE_PATCHES: the hostPath provisioner makes world-writable directories).
  * - etcd: a one-line main around `etcdmain.Main` (go install refuses etcd's replace directives).
  * - CoreDNS with only the plugins a cluster DNS needs: no `forward`, so no query can leave the node.
  * - pause: the pod sandbox's process, a small static program of our own (no registry for the
  *   upstream image).
  *
  * Cold, on two cores: about 10 minutes for the Kubernetes tree (kubelet first: the others reuse
- * its build cache), 1 to 2 for etcd and CoreDNS.
+ * its build cache), 1 to 2 for etcd and CoreDNS. The Kubernetes programs have a stamp each (version
+ * and the patches that concern them), so a new patch rebuilds only the programs it changes.
  */
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { goEnv } from '../go-env.js';
@@ -39,14 +42,60 @@ export interface ClusterBinaries {
   etcd: string;
   coredns: string;
   pause: string;
+  /** The Kubernetes programs this call (re)built: a running cluster still runs the old ones. */
+  rebuilt: KubernetesProgram[];
 }
 
-/** Every program of the cluster, built when missing or when a pinned version changed. */
+/**
+ * A change to the rig's copy of the Kubernetes source: `find` (exact text, present once) becomes
+ * `replace`. `programs` are those whose behaviour it changes: their stamp names the patch, so adding
+ * or editing one rebuilds them and only them.
+ */
+interface SourcePatch {
+  id: string;
+  file: string;
+  find: string;
+  replace: string;
+  programs: KubernetesProgram[];
+}
+
+export const SOURCE_PATCHES: readonly SourcePatch[] = [
+  {
+    // The in-tree hostPath provisioner (the rig's default StorageClass) makes each claim's
+    // directory root:root 0750, so a pod running as another user cannot write its own volume.
+    // 0777, as rancher's local-path-provisioner (kind, k3s) does; chmod after MkdirAll because
+    // MkdirAll's mode goes through the umask. Only kube-controller-manager provisions (kubelet
+    // links the package, but only to mount).
+    id: 'hostpath-provisioner-0777',
+    file: 'pkg/volume/hostpath/host_path.go',
+    find: '\tif err := os.MkdirAll(pv.Spec.HostPath.Path, 0750); err != nil {\n\t\treturn nil, err\n\t}\n',
+    replace: '\tif err := os.MkdirAll(pv.Spec.HostPath.Path, 0777); err != nil {\n\t\treturn nil, err\n\t}\n'
+      + '\t// smartmeter rig: writable by the pod whatever user it runs as (MkdirAll is subject to the umask).\n'
+      + '\tif err := os.Chmod(pv.Spec.HostPath.Path, 0777); err != nil {\n\t\treturn nil, err\n\t}\n',
+    programs: ['kube-controller-manager'],
+  },
+];
+
+/**
+ * Every program of the cluster, under `<rig>/cache/kubernetes-bin/`, built when missing or when a
+ * pinned version or a source patch changed (stamp files there). Returns their paths and which
+ * Kubernetes programs were rebuilt. Throws the RuntimeError of `run` when a build fails, and an
+ * Error when a source patch no longer applies (its text not found: another Kubernetes version).
+ */
 export function buildCluster(ctx: RigContext): ClusterBinaries {
   const bin = cacheDir('kubernetes-bin');
   const kubernetes = Object.fromEntries(KUBERNETES_PROGRAMS.map((p) => [p, join(bin, p)])) as Record<KubernetesProgram, string>;
-  const binaries: ClusterBinaries = { kubernetes, etcd: join(bin, 'etcd'), coredns: join(bin, 'coredns'), pause: join(bin, 'pause') };
-  once(join(bin, 'kubernetes.stamp'), `${KUBERNETES_VERSION} ${KUBERNETES_PROGRAMS.join(',')}`, Object.values(kubernetes), () => buildKubernetes(ctx, kubernetes));
+  const binaries: ClusterBinaries = { kubernetes, etcd: join(bin, 'etcd'), coredns: join(bin, 'coredns'), pause: join(bin, 'pause'), rebuilt: [] };
+  const stampFile = join(bin, 'kubernetes.stamp');
+  const built = readKubernetesStamp(stampFile);
+  const stale = KUBERNETES_PROGRAMS.filter((p) => !existsSync(kubernetes[p]) || built[p] !== programStamp(p));
+  if (stale.length > 0) {
+    buildKubernetes(ctx, kubernetes, stale, (program) => {
+      built[program] = programStamp(program);
+      writeFileSync(stampFile, `${KUBERNETES_PROGRAMS.filter((p) => built[p]).map((p) => `${p} ${built[p]}`).join('\n')}\n`);
+      binaries.rebuilt.push(program);
+    });
+  }
   once(join(bin, 'etcd.stamp'), ETCD_VERSION, [binaries.etcd], () => {
     ctx.log(`kubernetes: building etcd ${ETCD_VERSION}`);
     wrapperModule('etcd', 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n', [`go.etcd.io/etcd/server/v3@${ETCD_VERSION}`], binaries.etcd);
@@ -66,23 +115,60 @@ function once(stamp: string, wanted: string, outputs: string[], build: () => voi
   writeFileSync(stamp, `${wanted}\n`);
 }
 
-function buildKubernetes(ctx: RigContext, outputs: Record<KubernetesProgram, string>): void {
+/** What a program's line in kubernetes.stamp says when it is current: the version, then each patch that concerns it with a hash of its text. */
+function programStamp(program: KubernetesProgram): string {
+  const patches = SOURCE_PATCHES.filter((patch) => patch.programs.includes(program))
+    .map((patch) => ` ${patch.id}:${createHash('sha256').update(`${patch.file}\0${patch.find}\0${patch.replace}`).digest('hex').slice(0, 12)}`);
+  return `${KUBERNETES_VERSION}${patches.join('')}`;
+}
+
+/**
+ * kubernetes.stamp as program → stamp: one `<program> <stamp>` line per program; the older
+ * one-line form `<version> <program>,<program>…` (one stamp for all, before patches) counts as
+ * each of those programs built at that version without patches.
+ */
+function readKubernetesStamp(file: string): Partial<Record<KubernetesProgram, string>> {
+  if (!existsSync(file)) return {};
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const legacy = lines.length === 1 ? /^(v\S+) ([a-z-]+(?:,[a-z-]+)*)$/.exec(lines[0]!) : null;
+  if (legacy) return Object.fromEntries(legacy[2]!.split(',').map((p) => [p, legacy[1]!]));
+  return Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]));
+}
+
+/** Copies the module's source to `<rig>/cache/kubernetes-src/<version>`, applies SOURCE_PATCHES and builds `programs` (calling `done` after each). */
+function buildKubernetes(ctx: RigContext, outputs: Record<KubernetesProgram, string>, programs: KubernetesProgram[], done: (program: KubernetesProgram) => void): void {
   const env = goEnv();
-  ctx.log(`kubernetes: building ${KUBERNETES_PROGRAMS.join(', ')} ${KUBERNETES_VERSION} from the Go module proxy (about 10 minutes the first time)`);
+  const all = programs.length === KUBERNETES_PROGRAMS.length;
+  ctx.log(`kubernetes: building ${programs.join(', ')} ${KUBERNETES_VERSION} from the Go module proxy (${all ? 'about 10 minutes the first time' : 'a few minutes from a warm build cache'})`);
   const module = JSON.parse(run('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${KUBERNETES_VERSION}`], { env, cwd: cacheDir('go') })) as { Dir: string };
   const src = join(cacheDir('kubernetes-src'), KUBERNETES_VERSION);
   rmSync(src, { recursive: true, force: true });
   cpSync(module.Dir, src, { recursive: true });
   run('chmod', ['-R', 'u+w', src]);
   pointStagingAtPublishedModules(src, env);
+  applySourcePatches(src);
   const version = 'k8s.io/component-base/version';
   const [major, minor] = KUBERNETES_VERSION.slice(1).split('.');
   // Without these /version says v0.0.0-master, and charts with a kubeVersion constraint fail.
   const ldflags = `-s -w -X ${version}.gitVersion=${KUBERNETES_VERSION} -X ${version}.gitMajor=${major} -X ${version}.gitMinor=${minor} -X ${version}.gitTreeState=clean -X ${version}.gitCommit=${KUBERNETES_VERSION}`;
-  for (const program of KUBERNETES_PROGRAMS) {
+  for (const program of programs) {
     const started = Date.now();
     run('go', ['build', '-mod=mod', '-trimpath', '-ldflags', ldflags, '-o', outputs[program], `./cmd/${program}`], { env, cwd: src });
     ctx.log(`kubernetes: ${program} built in ${Math.round((Date.now() - started) / 1000)} s`);
+    done(program);
+  }
+}
+
+/** Applies every SOURCE_PATCHES entry to the copy at `src`; throws when a patch's text is not found exactly once. */
+function applySourcePatches(src: string): void {
+  for (const patch of SOURCE_PATCHES) {
+    const file = join(src, patch.file);
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const count = text.split(patch.find).length - 1;
+    if (count !== 1) {
+      throw new Error(`kubernetes: source patch ${patch.id}: its text is found ${count} times in ${patch.file} of Kubernetes ${KUBERNETES_VERSION} (once expected); see SOURCE_PATCHES in src/rig/kubernetes/build.ts`);
+    }
+    writeFileSync(file, text.replace(patch.find, () => patch.replace));
   }
 }
 

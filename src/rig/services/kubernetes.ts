@@ -4,8 +4,10 @@
  * kube-proxy, all inside the node's private network and mount namespaces (../kubernetes/node.ts);
  * CNI bridge + host-local + loopback from Debian's containernetworking-plugins; CoreDNS as the
  * cluster DNS; a default StorageClass served by the controller manager's hostPath provisioner
- * (volumes under the rig's directory). The rig's offline images (its Docker engine's) are imported
- * into containerd, and `KUBERNETES_PROPERTIES_DIR` points `smartmeter combine`/`up` at them.
+ * (volumes under the rig's directory; world-writable, see ../kubernetes/build.ts). The rig's offline
+ * images (its Docker engine's) are imported into containerd, and `KUBERNETES_PROPERTIES_DIR` points
+ * `smartmeter combine`/`up` at them. The CRDs of Prometheus Operator, Istio and KEDA are installed
+ * (../kubernetes/crds.ts); `KUBERNETES_CRDS` lists their names, comma-separated.
  *
  * From the host, the API server is https://127.0.0.1:16443, through a socat forwarder that enters
  * the node's network namespace for each connection; `rig env` exports KUBECONFIG for it.
@@ -27,6 +29,7 @@ import { readState, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
 import { TELEGRAF_VERSION } from './telegraf.js';
 import { buildCluster, COREDNS_VERSION, KUBERNETES_VERSION, type ClusterBinaries } from '../kubernetes/build.js';
+import { installCrds } from '../kubernetes/crds.js';
 import { CLUSTER_DNS, layout, NODE_IP, NODE_NAME, POD_CIDR, prepareNode, SERVICE_CIDR, startInNode, teardownNode, type NodeLayout } from '../kubernetes/node.js';
 
 export { KUBERNETES_VERSION } from '../kubernetes/build.js';
@@ -49,7 +52,7 @@ type Identity = keyof typeof IDENTITIES;
 
 export const kubernetes: RigService = {
   name: 'kubernetes',
-  describe: `a one-node Kubernetes ${KUBERNETES_VERSION} (containerd, CoreDNS, hostPath volumes) in private namespaces; API on 127.0.0.1:${API_PORT}`,
+  describe: `a one-node Kubernetes ${KUBERNETES_VERSION} (containerd, CoreDNS, hostPath volumes, Prometheus Operator/Istio/KEDA CRDs) in private namespaces; API on 127.0.0.1:${API_PORT}`,
 
   async up(ctx: RigContext, previous?: ServiceState): Promise<ServiceState> {
     ensureDebianPackages({
@@ -69,8 +72,10 @@ export const kubernetes: RigService = {
     const kubeconfig = join(dir, 'kubeconfig');
     const running = previous?.processes.filter(isRunning) ?? [];
     if (previous && running.length === previous.processes.length && existsSync(kubeconfig)) {
+      if (binaries.rebuilt.length) ctx.log(`kubernetes: ${binaries.rebuilt.join(', ')} rebuilt; the running cluster keeps the old binaries until \`rig down kubernetes\` and \`up\` again`);
       importImages(ctx, node, binaries, docker.values, { binary: telegraf.values.TELEGRAF, image: telegrafImage });
-      return { processes: running, values: { ...previous.values, KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values, telegrafImage) } };
+      const crds = installCrds(ctx, (args) => run(binaries.kubernetes.kubectl, args, { env: { KUBECONFIG: kubeconfig } }));
+      return { processes: running, values: { ...previous.values, KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values, telegrafImage), KUBERNETES_CRDS: crds.join(',') } };
     }
     // Something of a previous cluster is left (a crash, a failed up): start over from a clean node.
     for (const record of [...(previous?.processes ?? [])].reverse()) if (isRunning(record)) process.kill(record.pid, 'SIGKILL');
@@ -147,6 +152,8 @@ export const kubernetes: RigService = {
       `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, '-v=1',
     ]);
     await start('kube-proxy', binaries.kubernetes['kube-proxy'], [`--config=${join(c, 'kube-proxy.yaml')}`]);
+    // Only the API server is needed for these: meanwhile the kubelet registers the node.
+    const crds = installCrds(ctx, (args) => kubectl(args));
     await waitUntil(() => (/True/.test(kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) ? true : undefined), {
       timeoutMs: 120_000, what: 'node Ready', alive: () => isRunning(kubelet), log: kubelet.log,
     });
@@ -164,6 +171,7 @@ export const kubernetes: RigService = {
         KUBE_API_URL: `https://127.0.0.1:${API_PORT}`,
         KUBERNETES_VERSION: KUBERNETES_VERSION.slice(1),
         KUBERNETES_PROPERTIES_DIR: writeProperties(dir, docker.values, telegrafImage),
+        KUBERNETES_CRDS: crds.join(','),
         KUBERNETES_NODE_NS: node.ns,
       },
     };
