@@ -1,0 +1,8 @@
+package params
+
+// Params represents the params accepted by this template.
+type Params struct {
+
+	// allowPrivilegedContainer value
+	AllowPrivilegedContainer bool
+}

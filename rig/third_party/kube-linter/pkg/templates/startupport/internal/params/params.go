@@ -1,0 +1,4 @@
+package params
+
+// Params represents the params accepted by this template.
+type Params struct{}
