@@ -156,12 +156,31 @@ function newRelease(label: string): Release {
   return release;
 }
 
-/** Light settings for a 2-core machine: small Cassandra heap, a short inject run. */
+/** `values` in a file of its own, for `up --values` (repeatable: later files win). */
 function valuesFile(values: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'smartmeter-k8s-values-')), 'values.yaml');
   writeFileSync(file, values);
   return file;
 }
+/**
+ * The chart hardened as it ships (non-root, read-only root filesystems, capabilities dropped),
+ * with what the rig's images need: Cassandra's start script writes its configuration into
+ * /opt/cassandra/conf and Debian's carbon writes its log and pid files; so both get emptyDirs there,
+ * and Cassandra's root filesystem is read-only too. Small CPU requests: the node has 2 cores.
+ */
+const RIG_VALUES = valuesFile(`
+cassandra: {readOnlyRootFilesystem: true, writableDirs: [/tmp, /opt/cassandra/conf], resources: {requests: {cpu: 10m, memory: 256Mi}}}
+nats: {resources: {requests: {cpu: 10m}}}
+ingest: {resources: {requests: {cpu: 10m}}}
+inject: {resources: {requests: {cpu: 10m}}}
+metrics:
+  graphite: {writableDirs: [/tmp, /var/log/carbon, /run], resources: {requests: {cpu: 10m}}}
+  telegraf: {resources: {requests: {cpu: 10m}}}
+  cassandraStats: {resources: {requests: {cpu: 10m}}}
+  prometheus: {resources: {requests: {cpu: 10m}}}
+  grafana: {resources: {requests: {cpu: 10m}}}
+`);
+/** Light settings for a 2-core machine: small Cassandra heap, a short inject run. */
 const LIGHT = `cassandra: {maxHeapSize: 512M, heapNewSize: 128M}\n`;
 
 /** `SELECT count(*)` and the per-line counters, from inside the cluster (the ingest pod has node and the driver). */
@@ -245,7 +264,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const started = Date.now();
     const up = release.cli(['up', 'local', 'single', 'no_secrets', ...TARGETS, '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
       '--without', 'grafana', '--set', 'GATLING_USERS_PER_SEC=100', '--set', 'GATLING_DURATION=1',
-      '--values', valuesFile(`${LIGHT}inject: {parallelism: 2}\n`), '--timeout', '8m']);
+      '--values', RIG_VALUES, '--values', valuesFile(`${LIGHT}inject: {parallelism: 2}\n`), '--timeout', '8m']);
     const upSeconds = (Date.now() - started) / 1000;
     expect(up.status, up.stderr).toBe(0);
     console.log(`up --runtime helm to all-ready: ${upSeconds.toFixed(1)} s`);
@@ -315,7 +334,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     }
     const up = release.cli(['up', 'local', 'single', 'secrets', 'cassandra_inject', 'inject', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
       '--secrets-dir', secrets, '--set', 'GATLING_USERS_PER_SEC=100', '--set', 'GATLING_DURATION=1',
-      '--values', valuesFile(`${LIGHT}ingest: {jetstream: true}\n`), '--timeout', '8m']);
+      '--values', RIG_VALUES, '--values', valuesFile(`${LIGHT}ingest: {jetstream: true}\n`), '--timeout', '8m']);
     expect(up.status, up.stderr).toBe(0);
     expect(up.stderr).not.toContain(password);
     // The password sits in the chart's Secret, not in the values file.
@@ -348,7 +367,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
   it('cluster mode: three NATS pods with routes; a message published on one is received through another', async () => {
     const release = newRelease('cluster');
     const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'root', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
-      '--values', valuesFile('metrics: {enabled: false}\n'), '--timeout', '5m', '--json']);
+      '--values', RIG_VALUES, '--values', valuesFile('metrics: {enabled: false}\n'), '--timeout', '5m', '--json']);
     expect(up.status, up.stderr).toBe(0);
     expect(JSON.parse(up.stdout)).toEqual([{ service: 'nats', phase: 'healthy', detail: 'ready (3/3)' }]);
     const forwards: ChildProcess[] = [];
@@ -399,7 +418,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const started = Date.now();
     const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'cassandra_inject', 'inject', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
       '--set', 'GATLING_USERS_PER_SEC=100', '--set', 'GATLING_DURATION=1',
-      '--values', valuesFile('metrics: {enabled: false}\nnats: {replicas: 1}\ncassandra: {maxHeapSize: 384M, heapNewSize: 96M}\n'), '--timeout', '12m', '--json']);
+      '--values', RIG_VALUES, '--values', valuesFile('metrics: {enabled: false}\nnats: {replicas: 1}\ncassandra: {maxHeapSize: 384M, heapNewSize: 96M}\n'), '--timeout', '12m', '--json']);
     expect(up.status, up.stderr).toBe(0);
     console.log(`cluster mode, 3 Cassandra pods: up to all-ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const statuses = JSON.parse(up.stdout) as { service: string; phase: string; detail: string }[];
@@ -454,7 +473,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
   it('a workload that cannot start: named with its events, the release and the namespace it created removed', async () => {
     const release = newRelease('broken');
     const up = release.cli(['up', 'local', 'single', 'no_secrets', 'root', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
-      '--values', valuesFile('metrics: {enabled: false}\nimages: {nats: {repository: smartmeter-rig/no-such-image, tag: "1"}}\n'), '--timeout', '40s']);
+      '--values', RIG_VALUES, '--values', valuesFile('metrics: {enabled: false}\nimages: {nats: {repository: smartmeter-rig/no-such-image, tag: "1"}}\n'), '--timeout', '40s']);
     expect(up.status).toBe(1);
     expect(up.stderr).toMatch(/^nats is not ready: failed: (ErrImagePull|ImagePullBackOff)/m);
     expect(up.stderr).toMatch(/^--- events of pod meters-nats-0 ---$/m);

@@ -1,4 +1,4 @@
-// The rig's tools for checking the Helm chart against what clusters run: kube-linter (helm
+// The rig's tools for checking the Helm chart against what clusters run: kube-score (helm
 // service), the CRDs of Prometheus Operator, Istio and KEDA on the rig's API server, and claims
 // of the default StorageClass that a non-root pod can write (kubernetes service).
 import { spawnSync } from 'node:child_process';
@@ -35,16 +35,17 @@ function kubectlOk(args: string[], input?: string): string {
   return r.stdout;
 }
 
-describe.runIf(helmRig)('the rig kube-linter', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'smartmeter-kube-linter-'));
-  // An empty configuration: kube-linter's default checks, whatever .kube-linter.yaml lies around.
-  const config = join(dir, 'config.yaml');
-  writeFileSync(config, '{}\n');
-  const lint = (name: string, manifest: string) => {
+describe.runIf(helmRig)('the rig kube-score', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'smartmeter-kube-score-'));
+  /** kube-score's default checks over one file: its JSON report and exit status (1 on a critical finding). */
+  const score = (name: string, manifest: string) => {
     const file = join(dir, name);
     writeFileSync(file, manifest);
-    return exec(helmRig!.KUBE_LINTER!, ['lint', '--config', config, '--format', 'json', file]);
+    return exec(helmRig!.KUBE_SCORE!, ['score', '--output-format', 'json', file]);
   };
+  /** The ids of the checks graded critical (grade 1). */
+  const critical = (stdout: string) => (JSON.parse(stdout) as { checks: { check: { id: string }; grade: number; skipped: boolean }[] }[])
+    .flatMap((o) => o.checks.filter((c) => c.grade === 1 && !c.skipped).map((c) => c.check.id));
   const deployment = (name: string, podSpec: string) => `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: ${name}}
@@ -58,34 +59,30 @@ ${podSpec.replace(/^/gm, '      ')}
 `;
 
   it('is the pinned version', () => {
-    const r = exec(helmRig!.KUBE_LINTER!, ['version']);
+    const r = exec(helmRig!.KUBE_SCORE!, ['version']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe('v0.8.3');
+    expect(r.stdout).toMatch(/^kube-score version: v1\.20\.0/);
   });
 
-  it('reports a Deployment that runs as root without resources or a read-only root, and exits non-zero', () => {
-    const r = lint('careless.yaml', deployment('careless', 'containers:\n- {name: app, image: "example.org/app:latest"}'));
+  it('grades a Deployment that runs as root without resources or a read-only root critical, and exits non-zero', () => {
+    const r = score('careless.yaml', deployment('careless', 'containers:\n- {name: app, image: "example.org/app:latest"}'));
     expect(r.status).not.toBe(0);
-    const report = JSON.parse(r.stdout) as { Reports: { Check: string; Object: { K8sObject: { Name: string } } }[] };
-    const checks = report.Reports.map((x) => x.Check);
-    expect(checks).toEqual(expect.arrayContaining(['run-as-non-root', 'unset-cpu-requirements', 'unset-memory-requirements', 'no-read-only-root-fs', 'latest-tag']));
-    expect(new Set(report.Reports.map((x) => x.Object.K8sObject.Name))).toEqual(new Set(['careless']));
+    expect(critical(r.stdout)).toEqual(expect.arrayContaining(['container-resources', 'container-security-context-user-group-id', 'container-security-context-readonlyrootfilesystem', 'container-image-tag']));
   });
 
-  it('passes a hardened Deployment (non-root, resources, read-only root, no privilege escalation), exit 0', () => {
-    const r = lint('careful.yaml', `apiVersion: v1
-kind: ServiceAccount
-metadata: {name: careful}
----
-${deployment('careful', `serviceAccountName: careful
-securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001}
+  it('passes a hardened Deployment (high numeric user, resources and ephemeral storage, read-only root, probes that differ), exit 0', () => {
+    const r = score('careful.yaml', deployment('careful', `securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001}
 containers:
 - name: app
   image: example.org/app:1.2.3
-  securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-  resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 500m, memory: 128Mi}}`)}`);
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { Reports: unknown[] | null }).Reports ?? []).toEqual([]);
+  imagePullPolicy: Always
+  ports: [{name: web, containerPort: 8080}]
+  readinessProbe: {httpGet: {path: /ready, port: web}}
+  livenessProbe: {tcpSocket: {port: web}}
+  securityContext: {allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+  resources: {requests: {cpu: 100m, memory: 64Mi, ephemeral-storage: 64Mi}, limits: {cpu: 500m, memory: 128Mi, ephemeral-storage: 1Gi}}`));
+    expect(critical(r.stdout)).toEqual([]);
+    expect(r.status, r.stdout).toBe(0);
   });
 });
 

@@ -3,15 +3,15 @@
  * (no release download can be reached). GOPATH and the build cache live in the rig's cache,
  * so only the first `up` compiles (about two and a half minutes on two cores). With it, the
  * Kubernetes schemas that `helm template` output is validated against (kubernetes-validate, PyPI),
- * and kube-linter, the checker of what the manifests ask for (resources, security context…),
- * built from the source the repository keeps (../kube-linter-build.ts).
+ * and kube-score, the checker of what the manifests ask for (resources, security context, probes…),
+ * built through the Go module proxy (../kube-score-build.ts).
  * Compose v2 is not built: `go install` refuses its module (its go.mod has exclude
  * directives), so the rig relies on Debian's docker-compose 1.29, which the docker service installs.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages, installDebianPackages } from '../install.js';
-import { KUBE_LINTER_VERSION, kubeLinterBinary } from '../kube-linter-build.js';
+import { KUBE_SCORE_VERSION, kubeScoreBinary } from '../kube-score-build.js';
 import { run } from '../process.js';
 import { cacheDir, serviceDir, type ServiceState } from '../state.js';
 import type { RigContext, RigService } from '../service.js';
@@ -42,7 +42,7 @@ function ensureKubernetesValidate(ctx: RigContext): string {
 
 export const helm: RigService = {
   name: 'helm',
-  describe: `helm ${HELM_VERSION}, built with go install through the Go module proxy; kube-linter ${KUBE_LINTER_VERSION}`,
+  describe: `helm ${HELM_VERSION}, built with go install through the Go module proxy; kube-score ${KUBE_SCORE_VERSION}`,
 
   async up(ctx: RigContext): Promise<ServiceState> {
     ensureDebianPackages({ go: 'golang-go' }, ctx.log);
@@ -56,7 +56,7 @@ export const helm: RigService = {
       });
     }
     const validator = ensureKubernetesValidate(ctx);
-    const kubeLinter = kubeLinterBinary(ctx);
+    const kubeScore = kubeScoreBinary(ctx);
     // Helm's own state (plugins, repositories, caches) stays in the rig, not in ~/.config.
     const home = serviceDir('helm');
     for (const sub of ['cache', 'config', 'data']) mkdirSync(join(home, sub), { recursive: true });
@@ -68,8 +68,8 @@ export const helm: RigService = {
         HELM_CONFIG_HOME: join(home, 'config'),
         HELM_DATA_HOME: join(home, 'data'),
         KUBERNETES_VALIDATE: validator,
-        /** Absolute path of the kube-linter binary (KUBE_LINTER_VERSION). */
-        KUBE_LINTER: kubeLinter,
+        /** Absolute path of the kube-score binary (KUBE_SCORE_VERSION). */
+        KUBE_SCORE: kubeScore,
       },
     };
   },

@@ -259,19 +259,6 @@ Every component the release runs, as a JSON list (the ServiceAccounts, one per c
 {{- if gt (int .Values.spark.workers) 0 }}{{ .Values.spark.workers }}{{ else if include "sm.cluster" . }}2{{ else }}0{{ end -}}
 {{- end -}}
 
-{{/*
-A workload's kube-linter exception, when its values make the root filesystem writable: the
-image writes under its own directories (the official Cassandra image's entrypoint edits
-/etc/cassandra; Spark and Hadoop write under their installation). Rendered as kube-linter's
-ignore annotation with the reason, next to the value that causes it.
-*/}}
-{{- define "sm.lintExceptions" -}}
-{{- if eq .values.readOnlyRootFilesystem false }}
-annotations:
-  ignore-check.kube-linter.io/no-read-only-root-fs: {{ printf "the image writes under its own directories; %s.readOnlyRootFilesystem: true with writableDirs where it allows" .key | quote }}
-{{- end }}
-{{- end -}}
-
 {{/* Seconds a finished Job stays (for its logs and `smartmeter status`) before Kubernetes removes it. */}}
 {{- define "sm.jobTTL" -}}
 ttlSecondsAfterFinished: 86400

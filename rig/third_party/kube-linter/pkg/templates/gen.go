@@ -1,3 +1,0 @@
-package templates
-
-//go:generate go run ./codegen
