@@ -71,7 +71,7 @@ ${podSpec.replace(/^/gm, '      ')}
   });
 
   it('passes a hardened Deployment (high numeric user, resources and ephemeral storage, read-only root, probes that differ), exit 0', () => {
-    const r = score('careful.yaml', deployment('careful', `securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001}
+    const r = score('careful.yaml', `${deployment('careful', `securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001}
 containers:
 - name: app
   image: example.org/app:1.2.3
@@ -80,7 +80,12 @@ containers:
   readinessProbe: {httpGet: {path: /ready, port: web}}
   livenessProbe: {tcpSocket: {port: web}}
   securityContext: {allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
-  resources: {requests: {cpu: 100m, memory: 64Mi, ephemeral-storage: 64Mi}, limits: {cpu: 500m, memory: 128Mi, ephemeral-storage: 1Gi}}`));
+  resources: {requests: {cpu: 100m, memory: 64Mi, ephemeral-storage: 64Mi}, limits: {cpu: 500m, memory: 128Mi, ephemeral-storage: 1Gi}}`)}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: careful}
+spec: {podSelector: {matchLabels: {app: careful}}, policyTypes: [Ingress, Egress]}
+`);
     expect(critical(r.stdout)).toEqual([]);
     expect(r.status, r.stdout).toBe(0);
   });
