@@ -10,7 +10,7 @@ import {
 } from '../runtime/helm.js';
 import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { HELM_SECRET_VALUES, helmValues, notInChartWarning } from '../templates/helm-values.js';
+import { appName, HELM_SECRET_VALUES, helmValues, notInChartWarning } from '../templates/helm-values.js';
 import { formatHelmValues } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
@@ -190,7 +190,7 @@ export async function runHelmDown(record: StackRecord, volumes: boolean): Promis
 }
 
 export async function runHelmLogs(record: StackRecord, service: string, follow: boolean, tail: number): Promise<number> {
-  const component = CHART_COMPONENTS[service] ?? service;
+  const component = CHART_COMPONENTS[service] ?? appName(service);
   return (await spawnRunner(podLogs(record.name, record.namespace!, component, follow, tail), { inherit: true })).code;
 }
 

@@ -73,6 +73,12 @@ export const CHART_COMPONENTS: Record<string, string> = {
   telegraf_max_voltage: 'telegraf-max-voltage',
   telegraf_temperature: 'telegraf-temperature',
   telegraf_prediction: 'telegraf-prediction',
+  prometheus: 'prometheus',
+  prometheus_nats_exporter: 'nats-exporter',
+  'spark-master': 'spark-master',
+  'spark-worker': 'spark-worker',
+  hadoop: 'hadoop',
+  // Any other service is a chart app, named by appName (app_streaming → app-streaming).
 };
 
 const selector = (release: string, component?: string) =>

@@ -123,7 +123,7 @@ export function helmValues(document: YamlMap, clusterMode: string, property: (ke
 }
 
 /** A compose service's name as a chart app (a DNS label): app_streaming → app-streaming. */
-function appName(service: string): string {
+export function appName(service: string): string {
   return service.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
