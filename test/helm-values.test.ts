@@ -1,7 +1,7 @@
 // helmValues: every service of a combined compose document has a place in the chart's values —
 // its own components, or an `apps` entry whose hosts point at the release's Services.
 import { describe, expect, it } from 'vitest';
-import { helmValues, notInChartWarning } from '../src/templates/helm-values.js';
+import { helmValues, needsRootWarnings, notInChartWarning } from '../src/templates/helm-values.js';
 import type { YamlMap } from '../src/templates/merge.js';
 
 const document = (services: Record<string, unknown>) => ({ services }) as YamlMap;
@@ -65,5 +65,12 @@ describe('helmValues', () => {
     expect(notInChart).toEqual(['orphan']);
     expect(notInChartWarning(notInChart)).toBe('smartmeter: warning: not in the Helm values, left out (no image): orphan');
     expect(notInChartWarning([])).toBeUndefined();
+  });
+
+  it('names the images that run only as root (the chart runs every pod non-root), and only those', () => {
+    const old = helmValues(document({ graphite: { image: 'graphiteapp/graphite-statsd:1.1.10-5' }, hadoop: { image: 'sequenceiq/hadoop-docker:2.7.1' } }), 'single');
+    expect(old.needsRoot).toEqual([{ image: 'graphiteapp/graphite-statsd', value: 'metrics.graphite' }, { image: 'sequenceiq/hadoop-docker', value: 'hadoop' }]);
+    expect(needsRootWarnings(old.needsRoot)[0]).toBe('smartmeter: warning: graphiteapp/graphite-statsd runs only as root, and the chart runs every pod non-root: use an unprivileged image, or allow root with metrics.graphite.podSecurityContext (the chart\'s README)');
+    expect(helmValues(document({ graphite: { image: 'smartmeter-rig/graphite:bookworm' } }), 'single').needsRoot).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
 import { writeConfigFiles } from '../templates/config-files.js';
 import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy, type CombineResult } from '../templates/combine.js';
 import type { Modes } from '../templates/hierarchy.js';
-import { HELM_SECRET_VALUES, helmValues, notInChartWarning } from '../templates/helm-values.js';
+import { HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../templates/helm-values.js';
 import { formatCompose, formatExplanation, formatHelmValues, formatTargetList } from '../templates/output.js';
 
 export interface CombineOptions {
@@ -46,6 +46,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
     const helm = helmValues(result.document, clusterMode, result.property);
     const leftOut = notInChartWarning(helm.notInChart);
     if (leftOut) process.stderr.write(`${leftOut}\n`);
+    for (const line of needsRootWarnings(helm.needsRoot)) process.stderr.write(`${line}\n`);
     if (secretMode === 'secrets') {
       process.stderr.write(`smartmeter: secrets mode: the credentials are not in the values; pass them with ${Object.entries(HELM_SECRET_VALUES).map(([file, key]) => `--set-file ${key}=devsecrets/${file}`).join(' ')} (smartmeter up --runtime helm does)\n`);
     }

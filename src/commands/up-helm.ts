@@ -10,7 +10,7 @@ import {
 } from '../runtime/helm.js';
 import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { appName, HELM_SECRET_VALUES, helmValues, notInChartWarning } from '../templates/helm-values.js';
+import { appName, HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../templates/helm-values.js';
 import { formatHelmValues } from '../templates/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
@@ -36,6 +36,7 @@ export async function runHelmUp(options: UpOptions): Promise<void> {
   const helm = helmValues(document, modes.clusterMode, result.property);
   const leftOut = notInChartWarning(helm.notInChart);
   if (leftOut) process.stderr.write(`${leftOut}\n`);
+  for (const line of needsRootWarnings(helm.needsRoot)) process.stderr.write(`${line}\n`);
   // Secrets mode: the chart's Secrets are filled from the secret files, never written into the values.
   const setFiles = Object.fromEntries(bindSecrets(document, options.secretsDir).filter((s) => HELM_SECRET_VALUES[s.name]).map((s) => [HELM_SECRET_VALUES[s.name]!, s.file]));
   const valuesFile = join(dir, 'values.yaml');

@@ -12,6 +12,19 @@ export interface HelmValuesResult {
   values: YamlMap;
   /** Services of the document that the chart does not deploy (no image to run). */
   notInChart: string[];
+  /** Images the values name that run only as root, with the value that relaxes their pods. */
+  needsRoot: { image: string; value: string }[];
+}
+
+/**
+ * Images of the old platform that cannot run unprivileged (graphite-statsd: runit and nginx on
+ * port 80; hadoop-docker: sshd), and the chart value whose podSecurityContext would let them.
+ */
+const ROOT_ONLY_IMAGES: Record<string, string> = { 'graphiteapp/graphite-statsd': 'metrics.graphite', 'sequenceiq/hadoop-docker': 'hadoop' };
+
+/** One warning line per image of `needsRoot`: the chart runs every pod non-root. */
+export function needsRootWarnings(needsRoot: HelmValuesResult['needsRoot']): string[] {
+  return needsRoot.map(({ image, value }) => `smartmeter: warning: ${image} runs only as root, and the chart runs every pod non-root: use an unprivileged image, or allow root with ${value}.podSecurityContext (the chart's README)`);
 }
 
 /** The warning line for `notInChart` services (empty list: undefined). */
@@ -119,7 +132,11 @@ export function helmValues(document: YamlMap, clusterMode: string, property: (ke
   const hosts = { ...COMPONENT_HOSTS, ...Object.fromEntries(appServices.map((s) => [s, appName(s)])) };
   const apps = Object.fromEntries(appServices.map((s) => [appName(s), appValues(s, service(s)!, env(s), image(s)!, replicas(s), hosts)]));
   if (appServices.length > 0) values.apps = apps;
-  return { values, notInChart: others.filter((s) => image(s) === undefined) };
+  const needsRoot = (['graphite', 'hadoop'] as const)
+    .map((key) => (images[key] as YamlMap | undefined)?.repository)
+    .filter((repository): repository is string => typeof repository === 'string' && repository in ROOT_ONLY_IMAGES)
+    .map((image) => ({ image, value: ROOT_ONLY_IMAGES[image]! }));
+  return { values, notInChart: others.filter((s) => image(s) === undefined), needsRoot };
 }
 
 /** A compose service's name as a chart app (a DNS label): app_streaming → app-streaming. */

@@ -248,7 +248,6 @@ Every component the release runs, as a JSON list (the ServiceAccounts, one per c
 {{- range $key := list "maxVoltage" "prediction" "temperature" }}{{ if index $v.metrics.telegraf $key }}{{ $c = append $c (printf "telegraf-%s" (kebabcase $key)) }}{{ end }}{{ end }}
 {{- if $v.metrics.prometheus.enabled }}{{ $c = append $c "prometheus" }}{{ end }}
 {{- end }}
-{{- if and $v.metrics.natsExporter.enabled $v.nats.enabled }}{{ $c = append $c "nats-exporter" }}{{ end }}
 {{- if $v.spark.enabled }}{{ $c = append $c "spark-master" }}{{ if gt (int (include "sm.sparkWorkers" .)) 0 }}{{ $c = append $c "spark-worker" }}{{ end }}{{ end }}
 {{- if $v.hadoop.enabled }}{{ $c = append $c "hadoop" }}{{ end }}
 {{- range $name, $app := $v.apps }}{{ if ne $app.enabled false }}{{ $c = append $c $name }}{{ end }}{{ end }}
@@ -262,4 +261,10 @@ Every component the release runs, as a JSON list (the ServiceAccounts, one per c
 {{/* Seconds a finished Job stays (for its logs and `smartmeter status`) before Kubernetes removes it. */}}
 {{- define "sm.jobTTL" -}}
 ttlSecondsAfterFinished: 86400
+{{- end -}}
+
+{{/* A console's path prefix behind the Ingress ("" at the root, else e.g. /grafana). dict: root, console. */}}
+{{- define "sm.consolePrefix" -}}
+{{- $console := index .root.Values.ingress .console }}
+{{- if and .root.Values.ingress.enabled $console.host (ne (trimSuffix "/" $console.path) "") }}{{ trimSuffix "/" $console.path }}{{ end }}
 {{- end -}}
