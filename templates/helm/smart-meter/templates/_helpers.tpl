@@ -245,7 +245,7 @@ Every component the release runs, as a JSON list (the ServiceAccounts, one per c
 {{- $c = append $c "graphite" }}
 {{- if $v.metrics.grafana.enabled }}{{ $c = append $c "grafana" }}{{ end }}
 {{- if and $v.metrics.cassandraStats.enabled $v.cassandra.enabled }}{{ $c = append $c "cassandra-stats" }}{{ end }}
-{{- range $key := list "maxVoltage" "prediction" "temperature" }}{{ if index $v.metrics.telegraf $key }}{{ $c = append $c (printf "telegraf-%s" (kebabcase $key)) }}{{ end }}{{ end }}
+{{- $c = concat $c (keys (include "sm.telegrafAgents" . | fromJson) | sortAlpha) }}
 {{- if $v.metrics.prometheus.enabled }}{{ $c = append $c "prometheus" }}{{ end }}
 {{- end }}
 {{- if $v.spark.enabled }}{{ $c = append $c "spark-master" }}{{ if gt (int (include "sm.sparkWorkers" .)) 0 }}{{ $c = append $c "spark-worker" }}{{ end }}{{ end }}
@@ -267,4 +267,15 @@ ttlSecondsAfterFinished: 86400
 {{- define "sm.consolePrefix" -}}
 {{- $console := index .root.Values.ingress .console }}
 {{- if and .root.Values.ingress.enabled $console.host (ne (trimSuffix "/" $console.path) "") }}{{ trimSuffix "/" $console.path }}{{ end }}
+{{- end -}}
+
+{{/*
+The Telegraf agents metrics.telegraf turns on (not the NATS sidecars), as a JSON object:
+component (telegraf-max-voltage, …) → its configuration file in files/config/telegraf.
+*/}}
+{{- define "sm.telegrafAgents" -}}
+{{- $files := dict "maxVoltage" "max_voltage.conf" "temperature" "temperature.conf" "prediction" "prediction.conf" }}
+{{- $agents := dict }}
+{{- range $key, $file := $files }}{{ if index $.Values.metrics.telegraf $key }}{{ $_ := set $agents (printf "telegraf-%s" (kebabcase $key)) $file }}{{ end }}{{ end }}
+{{- toJson $agents }}
 {{- end -}}
