@@ -10,8 +10,8 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { CHART_DIR, helmUpgradeInstall } from '../src/runtime/helm.js';
 import { formatCommand } from '../src/runtime/exec.js';
-import { HELM_SECRET_VALUES } from '../src/templates/helm-values.js';
 import { runCli } from './helpers/cli.js';
+import { rigHelm, secretFiles } from './helpers/helm.js';
 import { freePort } from './helpers/net.js';
 import { rigService } from './helpers/rig.js';
 
@@ -21,25 +21,7 @@ const TARGETS = ['root_metrics', 'inject', 'cassandra_inject_metrics', 'streamin
 /** The Kubernetes version the rendered objects are validated for. */
 const KUBE_VERSION = '1.37.0';
 
-function helm(args: string[], input?: string) {
-  const r = spawnSync(rig!.HELM!, args, {
-    encoding: 'utf8',
-    input,
-    env: { ...process.env, HELM_CACHE_HOME: rig!.HELM_CACHE_HOME, HELM_CONFIG_HOME: rig!.HELM_CONFIG_HOME, HELM_DATA_HOME: rig!.HELM_DATA_HOME },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function secretFiles(): { dir: string; setFiles: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'smartmeter-helm-secrets-'));
-  const setFiles: string[] = [];
-  for (const [file, key] of Object.entries(HELM_SECRET_VALUES)) {
-    writeFileSync(join(dir, file), `${file}-value\n`);
-    chmodSync(join(dir, file), 0o600);
-    setFiles.push('--set-file', `${key}=${join(dir, file)}`);
-  }
-  return { dir, setFiles };
-}
+const helm = (args: string[], input?: string) => rigHelm(rig!, args, input);
 
 interface K8sObject {
   kind: string;

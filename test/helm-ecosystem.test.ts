@@ -6,14 +6,14 @@
 // rig's API server with the Prometheus Operator's, Istio's and KEDA's CRDs, `helm install
 // --dry-run=server` and a server-side dry-run apply of every object, CRD objects included.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { CHART_DIR } from '../src/runtime/helm.js';
-import { HELM_SECRET_VALUES } from '../src/templates/helm-values.js';
 import { runCli } from './helpers/cli.js';
+import { rigHelm, secretFiles } from './helpers/helm.js';
 import { rigService } from './helpers/rig.js';
 
 const rig = rigService('helm');
@@ -57,29 +57,14 @@ interface K8sObject {
   automountServiceAccountToken?: boolean;
 }
 
-function helm(args: string[]) {
-  const r = spawnSync(rig!.HELM!, args, {
-    encoding: 'utf8',
-    env: { ...process.env, HELM_CACHE_HOME: rig!.HELM_CACHE_HOME, HELM_CONFIG_HOME: rig!.HELM_CONFIG_HOME, HELM_DATA_HOME: rig!.HELM_DATA_HOME },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function secretFiles(): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'smartmeter-eco-secrets-'));
-  return Object.entries(HELM_SECRET_VALUES).flatMap(([file, key]) => {
-    writeFileSync(join(dir, file), `${file}-value\n`);
-    chmodSync(join(dir, file), 0o600);
-    return ['--set-file', `${key}=${join(dir, file)}`];
-  });
-}
+const helm = (args: string[]) => rigHelm(rig!, args);
 
 /** `combine --format helm` of the targets, then the chart's values arguments for helm. */
 function valuesArgs(mode: string, secretMode: string, features: boolean): { args: string[]; combineStderr: string } {
   const file = join(mkdtempSync(join(tmpdir(), 'smartmeter-eco-')), 'values.yaml');
   const combine = runCli(['combine', 'local', mode, secretMode, ...TARGETS, '--format', 'helm', '-o', file]);
   expect(combine.status, combine.stderr).toBe(0);
-  return { args: ['--values', file, ...(features ? ['--values', FEATURES] : []), ...(secretMode === 'secrets' ? secretFiles() : [])], combineStderr: combine.stderr };
+  return { args: ['--values', file, ...(features ? ['--values', FEATURES] : []), ...(secretMode === 'secrets' ? secretFiles().setFiles : [])], combineStderr: combine.stderr };
 }
 
 function template(args: string[], apis: string[] = []): K8sObject[] {

@@ -12,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { freePort, waitFor } from './helpers/net.js';
+import { rigKubectl, rigKubectlOk } from './helpers/kube.js';
 import { rigService } from './helpers/rig.js';
 
 const kube = rigService('kubernetes');
@@ -20,16 +21,8 @@ const docker = rigService('docker');
 const NATS_USER = 'deetazilla'; // the properties' defaults (no_secrets mode)
 const NATS_PASSWORD = 'xyz1234';
 
-function kubectl(args: string[], input?: string): CliResult {
-  const r = spawnSync(kube!.KUBECTL!, args, { encoding: 'utf8', input, env: { ...process.env, KUBECONFIG: kube!.KUBECONFIG! } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function kubectlOk(args: string[], input?: string): string {
-  const r = kubectl(args, input);
-  expect(r.status, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const kubectl = (args: string[], input?: string): CliResult => rigKubectl(kube!, args, input);
+const kubectlOk = (args: string[], input?: string): string => rigKubectlOk(kube!, args, input);
 
 /**
  * Runs a pod to completion and returns its output: created, waited for (Succeeded or Failed),

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/net.js';
+import { rigKubectl, rigKubectlOk } from './helpers/kube.js';
 import { rigService } from './helpers/rig.js';
 
 const helmRig = rigService('helm');
@@ -25,15 +26,8 @@ function exec(command: string, args: string[], options: { input?: string; env?: 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function kubectl(args: string[], input?: string): Result {
-  return exec(kube!.KUBECTL!, args, { input, env: { KUBECONFIG: kube!.KUBECONFIG! } });
-}
-
-function kubectlOk(args: string[], input?: string): string {
-  const r = kubectl(args, input);
-  expect(r.status, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const kubectl = (args: string[], input?: string): Result => rigKubectl(kube!, args, input);
+const kubectlOk = (args: string[], input?: string): string => rigKubectlOk(kube!, args, input);
 
 describe.runIf(helmRig)('the rig kube-score', () => {
   const dir = mkdtempSync(join(tmpdir(), 'smartmeter-kube-score-'));
