@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combine, propertyLayerFiles, type CombineRequest } from '../src/templates/combine.js';
+import { combine, propertyLayerFiles, type CombineRequest } from '../src/combine/engine.js';
 import { writeTree } from './helpers/templates.js';
 
 const HIERARCHY = `targets:

@@ -1,8 +1,8 @@
 // helmValues: every service of a combined compose document has a place in the chart's values —
 // its own components, or an `apps` entry whose hosts point at the release's Services.
 import { describe, expect, it } from 'vitest';
-import { helmValues, needsRootWarnings, notInChartWarning } from '../src/templates/helm-values.js';
-import type { YamlMap } from '../src/templates/merge.js';
+import { helmValues, needsRootWarnings, notInChartWarning } from '../src/combine/helm-values.js';
+import type { YamlMap } from '../src/combine/merge.js';
 
 const document = (services: Record<string, unknown>) => ({ services }) as YamlMap;
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expandTargets, parseHierarchy } from '../src/templates/hierarchy.js';
+import { expandTargets, parseHierarchy } from '../src/combine/hierarchy.js';
 
 const SHIPPED = readFileSync(join(import.meta.dirname, '..', 'templates', 'compose', 'hierarchy.yml'), 'utf8');
 const shipped = parseHierarchy(SHIPPED, 'hierarchy.yml');

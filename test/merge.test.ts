@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeFragments, type YamlMap } from '../src/templates/merge.js';
+import { mergeFragments, type YamlMap } from '../src/combine/merge.js';
 
 const merge = (...docs: YamlMap[]) => {
   const origins = new Map<string, string>();

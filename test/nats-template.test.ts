@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { combine } from '../src/templates/combine.js';
+import { combine } from '../src/combine/engine.js';
 import { ROOT } from './helpers/cli.js';
 import { freePort, natsHandshake, waitFor } from './helpers/net.js';
 import { rigNatsServer } from './helpers/nats-server.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderText, renderTexts, scanPlaceholders, tokenize } from '../src/templates/placeholders.js';
+import { renderText, renderTexts, scanPlaceholders, tokenize } from '../src/combine/placeholders.js';
 
 const values: Record<string, string> = {
   NATS_NAME: 'nats',

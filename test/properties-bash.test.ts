@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
-import { propertyLayerFiles } from '../src/templates/combine.js';
-import { PropertyStore, parsePropertiesFile } from '../src/templates/properties.js';
+import { propertyLayerFiles } from '../src/combine/engine.js';
+import { PropertyStore, parsePropertiesFile } from '../src/combine/properties.js';
 import { ROOT } from './helpers/cli.js';
 
 const BASH = spawnSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim();

@@ -6,7 +6,7 @@ import {
   parsePropertiesFile,
   parseSetArguments,
   parseYamlDictionary,
-} from '../src/templates/properties.js';
+} from '../src/combine/properties.js';
 
 function store(...files: [string, string][]): PropertyStore {
   const s = new PropertyStore(1_700_000_000);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { composeDown, composeLogs, composeUp, containerPhase, networkCreate, serviceLogs, stackDeploy, stackRemove, type InspectedContainer } from '../src/runtime/docker.js';
 import { firstErrorLine, formatCommand } from '../src/runtime/exec.js';
 import { bindSecrets, describeSecretsAccess, externalNetworks, secretsAccess, serviceImages, stackDir, withoutRoutingMesh, writeSecretCopies } from '../src/runtime/stack-files.js';
-import type { YamlMap } from '../src/templates/merge.js';
+import type { YamlMap } from '../src/combine/merge.js';
 import { runCli } from './helpers/cli.js';
 
 describe('compose and swarm command lines', () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client, ClientOptions } from 'cassandra-driver';
 import { RuntimeError } from '../errors.js';
-import { checkTlsPair, positiveInteger, readSecretFile } from '../options.js';
+import { checkTlsPair, positiveInteger, readSecretFile } from '../parsers.js';
 
 export interface CassandraConnection {
   /** host or host:port */

@@ -1,7 +1,7 @@
 /** `smartmeter cassandra init`: parse, connect, apply the schema scripts, print. */
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { positiveInteger } from '../options.js';
+import { positiveInteger } from '../parsers.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { connectionFromFlags, connectWithRetry, type CassandraConnectionFlags } from '../cassandra/connection.js';
 import { bookkeepingStatements, initSchema, loadScripts, replicationFor, resolveKeyspace } from '../cassandra/migrations.js';

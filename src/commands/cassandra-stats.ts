@@ -1,6 +1,6 @@
 /** `smartmeter cassandra stats`: parse, connect, read the per-table figures once or every interval, print or send. */
 import { RuntimeError } from '../errors.js';
-import { parseDuration, positiveInteger } from '../options.js';
+import { parseDuration, positiveInteger } from '../parsers.js';
 import { connectionFromFlags, connectWithRetry, type CassandraConnectionFlags } from '../cassandra/connection.js';
 import { resolveKeyspace } from '../cassandra/keyspace.js';
 import { cassandraSamples, collectTableStats, type TableStats } from '../cassandra/stats.js';

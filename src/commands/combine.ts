@@ -5,11 +5,11 @@ import { UsageError } from '../errors.js';
 import { containsCredentials } from '../secrets.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
-import { writeConfigFiles } from '../templates/config-files.js';
-import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy, type CombineResult } from '../templates/combine.js';
-import type { Modes } from '../templates/hierarchy.js';
-import { HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../templates/helm-values.js';
-import { formatCompose, formatExplanation, formatHelmValues, formatTargetList } from '../templates/output.js';
+import { writeConfigFiles } from '../combine/config-files.js';
+import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy, type CombineResult } from '../combine/engine.js';
+import type { Modes } from '../combine/hierarchy.js';
+import { HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../combine/helm-values.js';
+import { formatCompose, formatExplanation, formatHelmValues, formatTargetList } from '../combine/output.js';
 
 export interface CombineOptions {
   location?: string;

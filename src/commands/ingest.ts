@@ -1,6 +1,6 @@
 /** `smartmeter ingest`: parse, connect to NATS and Cassandra, run the bridge, print. */
 import { RuntimeError, UsageError } from '../errors.js';
-import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../options.js';
+import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../parsers.js';
 import { connectionFromFlags, connectWithRetry, waitForTables } from '../cassandra/connection.js';
 import { resolveKeyspace } from '../cassandra/keyspace.js';
 import { Ingest, type IngestStats } from '../ingest/ingest.js';

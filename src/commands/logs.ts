@@ -1,5 +1,5 @@
 /** `smartmeter logs <service>`: a service's log, followed unless --no-follow. */
-import { nonNegativeInteger } from '../options.js';
+import { nonNegativeInteger } from '../parsers.js';
 import { spawnRunner } from '../runtime/exec.js';
 import { dockerLogsCommand } from '../runtime/stack.js';
 import { recordOf } from './status.js';

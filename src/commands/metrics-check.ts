@@ -1,6 +1,6 @@
 /** `smartmeter metrics check`: parse, ask Graphite and/or Prometheus, print what arrives. */
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../options.js';
+import { parseDuration } from '../parsers.js';
 import { METRICS_COMMANDS, checkGraphite, checkPrometheus, expectedSeries, type MetricsCommand, type SeriesCheck } from '../metrics/check.js';
 
 export interface MetricsCheckOptions {

@@ -6,7 +6,7 @@ import type { ServiceStatus } from '../runtime/docker.js';
 import { spawnRunner } from '../runtime/exec.js';
 import { readRecord, servicesOf, type StackRecord } from '../runtime/stack-files.js';
 import { dockerStatus } from '../runtime/stack.js';
-import type { YamlMap } from '../templates/merge.js';
+import type { YamlMap } from '../combine/merge.js';
 
 export interface StatusOptions {
   name: string;

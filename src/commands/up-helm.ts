@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
-import { parseDuration } from '../options.js';
+import { parseDuration } from '../parsers.js';
 import { firstErrorLine, runChecked, spawnRunner, type Runner } from '../runtime/exec.js';
 import {
   CHART_COMPONENTS, CHART_DIR, componentStatuses, deleteClaims, deleteNamespace, deleteVolumeClaims, formatEvents, getNamespace, helmRollback, helmStatus,
@@ -10,12 +10,12 @@ import {
 } from '../runtime/helm.js';
 import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type StackRecord } from '../runtime/stack-files.js';
 import { RuntimeError, UsageError } from '../errors.js';
-import { appName, HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../templates/helm-values.js';
-import { formatHelmValues } from '../templates/output.js';
+import { appName, HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../combine/helm-values.js';
+import { formatHelmValues } from '../combine/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
 import { containsCredentials, maskCredentials } from '../secrets.js';
-import type { YamlMap } from '../templates/merge.js';
+import type { YamlMap } from '../combine/merge.js';
 import { dryRunText, progressUi, type UpOptions } from './up.js';
 
 /** How often the pods are read while helm waits. */

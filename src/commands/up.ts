@@ -1,16 +1,16 @@
 /** `smartmeter up`: combine, then deploy on Compose, Swarm or Helm and wait until healthy. */
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../options.js';
+import { parseDuration } from '../parsers.js';
 import { CONFIG_TEMPLATES_DIR } from '../paths.js';
 import type { ServiceStatus } from '../runtime/docker.js';
 import { formatCommand, spawnRunner, type CommandLine } from '../runtime/exec.js';
 import { describeSecretsAccess, RUNTIMES, stackDir, withoutServices, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
-import { writeConfigFiles } from '../templates/config-files.js';
+import { writeConfigFiles } from '../combine/config-files.js';
 import { maskCredentials } from '../secrets.js';
-import type { YamlMap } from '../templates/merge.js';
-import { formatCompose } from '../templates/output.js';
+import type { YamlMap } from '../combine/merge.js';
+import { formatCompose } from '../combine/output.js';
 import { combineStack } from './combine.js';
 import { printStatuses } from './status.js';
 

@@ -5,7 +5,7 @@
  * instant it reaches i; a stage at rate 0 plans nothing.
  */
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../options.js';
+import { parseDuration } from '../parsers.js';
 
 export interface Stage {
   durationMs: number;

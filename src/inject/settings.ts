@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../errors.js';
-import { parseDuration, positiveInteger, readSecretFile } from '../options.js';
+import { parseDuration, positiveInteger, readSecretFile } from '../parsers.js';
 import { natsSettingsFromEnv, natsTlsSettings, type NatsSettings } from '../nats/connection.js';
 import { topologyForRate, type Topology } from './model.js';
 import { ArrivalSchedule, parseStages } from './schedule.js';

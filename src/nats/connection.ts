@@ -4,7 +4,7 @@
  */
 import type { ConnectionOptions, NatsConnection } from 'nats';
 import { UsageError } from '../errors.js';
-import { checkTlsPair, readSecretFile } from '../options.js';
+import { checkTlsPair, readSecretFile } from '../parsers.js';
 
 export interface NatsSettings {
   servers: string[];

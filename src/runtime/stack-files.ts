@@ -9,7 +9,7 @@ import { chmodSync, closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, mk
 import { basename, join, resolve } from 'node:path';
 import { RuntimeError, UsageError } from '../errors.js';
 import { describeErrno, writeFileAtomic } from '../fs-atomic.js';
-import { isMap, type Yaml, type YamlMap } from '../templates/merge.js';
+import { isMap, type Yaml, type YamlMap } from '../combine/merge.js';
 
 export type RuntimeName = 'compose' | 'swarm' | 'helm';
 export const RUNTIMES: readonly RuntimeName[] = ['compose', 'swarm', 'helm'];

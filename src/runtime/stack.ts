@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
-import type { YamlMap } from '../templates/merge.js';
+import type { YamlMap } from '../combine/merge.js';
 import {
   checkEngine,
   composeDown,

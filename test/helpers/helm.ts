@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HELM_SECRET_VALUES } from '../../src/templates/helm-values.js';
+import { HELM_SECRET_VALUES } from '../../src/combine/helm-values.js';
 import type { CliResult } from './cli.js';
 
 /** The rig's helm (`rigService('helm')`'s values) with its own cache, config and data homes. */

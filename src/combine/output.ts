@@ -1,6 +1,6 @@
 /** Text forms of combine's results: the compose file, --explain and --list-targets. */
 import { dump } from 'js-yaml';
-import type { CombineResult, ExplainedValue } from './combine.js';
+import type { CombineResult, ExplainedValue } from './engine.js';
 import type { Hierarchy, Modes } from './hierarchy.js';
 import type { YamlMap } from './merge.js';
 
