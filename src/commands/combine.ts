@@ -6,8 +6,8 @@ import { containsCredentials } from '../secrets.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
 import { writeConfigFiles } from '../combine/config-files.js';
-import { CLUSTER_MODES, LOCATIONS, SECRET_MODES, combine, loadHierarchy, type CombineResult } from '../combine/engine.js';
-import type { Modes } from '../combine/hierarchy.js';
+import { loadHierarchy } from '../combine/engine.js';
+import { combineStack } from '../combine/stack.js';
 import { HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../combine/helm-values.js';
 import { formatCompose, formatExplanation, formatHelmValues, formatTargetList } from '../combine/output.js';
 
@@ -74,35 +74,6 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   }
 }
 
-/** The combine part of `combine` and `up`: check the three words, then run the engine. */
-export function combineStack(
-  options: Pick<CombineOptions, 'location' | 'clusterMode' | 'secretMode' | 'targets' | 'properties' | 'set' | 'allowMissing' | 'quiet'>,
-  templatesDir = COMPOSE_TEMPLATES_DIR,
-): { result: CombineResult; modes: Modes } {
-  const modes = {
-    location: required(options.location, 'location', LOCATIONS),
-    clusterMode: required(options.clusterMode, 'cluster-mode', CLUSTER_MODES),
-    secretMode: required(options.secretMode, 'secret-mode', SECRET_MODES),
-  };
-  const result = combine({
-    templatesDir,
-    propertiesDir: options.properties ? resolve(options.properties) : undefined,
-    modes,
-    targets: options.targets,
-    env: process.env,
-    sets: options.set,
-    allowMissing: options.allowMissing === true,
-    now: Math.floor(Date.now() / 1000),
-    displayRoot: process.cwd(),
-  });
-  // The environment outranks the property files, and a shell may export a name for another
-  // purpose (NATS_URI for inject): say which ones shaped this stack, by name only.
-  if (result.fromEnvironment.length && options.quiet !== true) {
-    process.stderr.write(`smartmeter: taken from the environment (over the property files): ${result.fromEnvironment.join(', ')}\n`);
-  }
-  return { result, modes };
-}
-
 /** Throws a UsageError naming `flag` when `dir` is not an existing directory this process can write. */
 function checkWritableDirectory(dir: string, flag: string): void {
   try {
@@ -117,10 +88,4 @@ function checkWritableDirectory(dir: string, flag: string): void {
 /** Colour only on a terminal, and never with --no-color, NO_COLOR or TERM=dumb (cli.ts sets FORCE_COLOR=0 for those). */
 function colorOnStderr(): boolean {
   return process.stderr.isTTY === true && process.env.FORCE_COLOR !== '0';
-}
-
-function required(value: string | undefined, name: string, allowed: readonly string[]): string {
-  if (value === undefined) throw new UsageError(`missing <${name}>: expected ${allowed.join(' or ')} (see smartmeter combine --help)`);
-  if (!allowed.includes(value)) throw new UsageError(`<${name}> must be ${allowed.join(' or ')}, got "${value}"`);
-  return value;
 }

@@ -12,7 +12,7 @@ import { bindSecrets, readRecord, stackDir, withoutServices, writeRecord, type S
 import { RuntimeError, UsageError } from '../errors.js';
 import { appName, HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../combine/helm-values.js';
 import { formatHelmValues } from '../combine/output.js';
-import { combineStack } from './combine.js';
+import { combineStack } from '../combine/stack.js';
 import { printStatuses } from './status.js';
 import { containsCredentials, maskCredentials } from '../secrets.js';
 import type { YamlMap } from '../combine/merge.js';

@@ -11,7 +11,7 @@ import { writeConfigFiles } from '../combine/config-files.js';
 import { maskCredentials } from '../secrets.js';
 import type { YamlMap } from '../combine/merge.js';
 import { formatCompose } from '../combine/output.js';
-import { combineStack } from './combine.js';
+import { combineStack } from '../combine/stack.js';
 import { printStatuses } from './status.js';
 
 export interface UpOptions {
