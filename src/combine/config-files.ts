@@ -191,7 +191,12 @@ function handlebarsCompiler(): Compile {
   // Loaded here, not at the top: only --config-dir and `up` render, and `combine` alone should not
   // parse the compiler (bench/combine). createRequire also keeps it out of the bundle.
   const Handlebars = (createRequire(import.meta.url)('handlebars') as typeof import('handlebars')).create();
-  Handlebars.registerHelper('json', (value: unknown) => JSON.stringify(String(value)));
+  // Strict mode checks names in {{name}} but not a helper's arguments: an undefined one is refused here.
+  Handlebars.registerHelper('json', (value: unknown, options: { loc?: { start: { line: number; column: number } } }) => {
+    const at = options.loc ? ` (line ${options.loc.start.line}, column ${options.loc.start.column + 1})` : '';
+    if (value === undefined || value === null) throw new Error(`{{json}} of a name the context does not have${at}`);
+    return JSON.stringify(String(value));
+  });
   return (source) => Handlebars.compile<ConfigContext>(source, { noEscape: true, strict: true });
 }
 
