@@ -1,4 +1,4 @@
-// Bundles build/ (tsc output, with the precompiled templates) into one file, dist/cli.js.
+// Bundles build/ (the tsc output) into one file, dist/cli.js.
 // One module instead of dozens cuts the start-up of `smartmeter combine` by about a fifth
 // (bench/combine.mjs). Command modules stay lazily evaluated (esbuild wraps dynamic imports);
 // a heavy dependency (a NATS or Cassandra client) must be imported with `await import()`

@@ -1,20 +1,23 @@
-// Copies templates/cql and templates/config into the Helm chart's files/ (files/cql, files/config),
-// which the chart's ConfigMaps read with .Files. Run by `npm run build` (so by `npm ci` and
-// `npm pack` through `prepare`). The copies are generated: git ignores them, the package ships them
-// (package.json `files`). They used to be symbolic links, which `npm pack` leaves out: an installed
-// smartmeter then rendered empty ConfigMaps. Real files here, and no link anywhere in the copies.
+// Writes the Helm chart's files/ (files/cql, files/config), which the chart's ConfigMaps read with
+// .Files: files/cql is a copy of templates/cql; files/config holds templates/config as the chart
+// needs it, the Handlebars templates (*.hbs) rendered with the chart's context (values are
+// ${VAR} references the chart's containers set: CHART_CONFIG_CONTEXT in src/combine/config-files.ts)
+// and every other file copied. Prometheus is left out: the chart renders its own configuration.
+// Run by `npm run build` after tsc (so by `npm ci` and `npm pack` through `prepare`). The files are
+// generated: git ignores them, the package ships them (package.json `files`). They used to be
+// symbolic links, which `npm pack` leaves out: an installed smartmeter then rendered empty
+// ConfigMaps. Real files here, and no link anywhere in them.
 //
-// A sync rather than delete-and-copy: a file is rewritten (temporary file + rename) only when its
-// content differs, and files no longer in the source are removed, so a `helm template` running at
-// the same time never sees a half-empty directory.
+// A sync rather than delete-and-write: a file is rewritten (temporary file + rename) only when its
+// content differs, and files no longer wanted are removed, so a `helm template` running at the
+// same time never sees a half-empty directory.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const filesDir = join(root, 'templates', 'helm', 'smart-meter', 'files');
-/** chart's files/<name> ← templates/<name> */
-const COPIES = ['cql', 'config'];
+const { CHART_CONFIG_CONTEXT, renderConfigFiles } = await import(pathToFileURL(join(root, 'build', 'combine', 'config-files.js')).href);
 
 let written = 0;
 let removed = 0;
@@ -26,38 +29,51 @@ function remove(path) {
   removed += 1;
 }
 
-function sync(source, target) {
+/** Every file under `dir` as { path (relative), content, mode }; a link in the source is followed. */
+function filesUnder(dir, base = dir) {
+  return readdirSync(dir).sort().flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return filesUnder(path, base);
+    return [{ path: relative(base, path), content: readFileSync(path), mode: statSync(path).mode & 0o777 }];
+  });
+}
+
+/** Makes `target` hold exactly `files` (paths relative to it). */
+function sync(files, target) {
+  const wanted = new Map(files.map((f) => [f.path, f]));
+  const wantedDirs = new Set(files.flatMap((f) => f.path.split(sep).slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join(sep))));
   // A link (the files/cql → ../../../cql of older checkouts) or a file where a directory belongs:
   // removed, the linked directory itself untouched.
-  const stat = lstatSync(target, { throwIfNoEntry: false });
-  if (stat && !stat.isDirectory()) remove(target);
-  mkdirSync(target, { recursive: true });
-  const names = new Set(readdirSync(source));
-  for (const name of readdirSync(target)) {
-    if (!names.has(name)) remove(join(target, name));
-  }
-  for (const name of [...names].sort()) {
-    const from = join(source, name);
-    const to = join(target, name);
-    // statSync follows a link in the source: its target's content is copied, never the link.
-    if (statSync(from).isDirectory()) {
-      sync(from, to);
-      continue;
+  const prune = (dir) => {
+    const stat = lstatSync(dir, { throwIfNoEntry: false });
+    if (stat && !stat.isDirectory()) remove(dir);
+    if (!lstatSync(dir, { throwIfNoEntry: false })) return;
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const rel = relative(target, path);
+      const entry = lstatSync(path);
+      if (entry.isDirectory() && wantedDirs.has(rel)) prune(path);
+      else if (!(entry.isFile() && wanted.has(rel))) remove(path);
     }
-    const content = readFileSync(from);
-    const mode = statSync(from).mode & 0o777;
+  };
+  prune(target);
+  for (const file of files) {
+    const to = join(target, file.path);
+    mkdirSync(dirname(to), { recursive: true });
+    const content = Buffer.from(file.content);
     const existing = lstatSync(to, { throwIfNoEntry: false });
-    if (existing?.isFile() && (existing.mode & 0o777) === mode && readFileSync(to).equals(content)) continue;
-    if (existing && !existing.isFile()) remove(to);
+    if (existing?.isFile() && (existing.mode & 0o777) === file.mode && readFileSync(to).equals(content)) continue;
     const temporary = `${to}.${process.pid}.tmp`;
     writeFileSync(temporary, content);
-    chmodSync(temporary, mode);
+    chmodSync(temporary, file.mode);
     renameSync(temporary, to);
     written += 1;
   }
 }
 
-for (const name of COPIES) {
-  sync(join(root, 'templates', name), join(filesDir, name));
-}
-console.error(`chart files: ${relative(root, filesDir)}/{${COPIES.join(',')}} in sync (${written} written, ${removed} removed)`);
+sync(filesUnder(join(root, 'templates', 'cql')), join(filesDir, 'cql'));
+sync(
+  renderConfigFiles(join(root, 'templates', 'config'), CHART_CONFIG_CONTEXT).filter((f) => !f.path.startsWith(`prometheus${sep}`)),
+  join(filesDir, 'config'),
+);
+console.error(`chart files: ${relative(root, filesDir)}/{cql,config} in sync (${written} written, ${removed} removed)`);

@@ -28,7 +28,13 @@ const EMITTED: Record<string, Set<string>> = Object.fromEntries(
 );
 
 describe('Grafana provisioning', () => {
-  const datasources = yaml.load(readFileSync(join(PROVISIONING, 'datasources', 'smartmeter.yml'), 'utf8')) as { datasources: { uid: string; type: string; url: string }[] };
+  // The data sources as combine --config-dir renders them for a stack (a template in templates/config).
+  const dir = mkdtempSync(join(tmpdir(), 'smartmeter-config-'));
+  const written = runCli(['combine', 'local', 'single', 'secrets', 'root_metrics', '-o', join(dir, 'docker-compose-merge.yml'), '--config-dir', join(dir, 'config')]);
+  const rendered = join(dir, 'config', 'grafana', 'provisioning');
+  const datasources = written.status === 0
+    ? (yaml.load(readFileSync(join(rendered, 'datasources', 'smartmeter.yml'), 'utf8')) as { datasources: { uid: string; type: string; url: string }[] })
+    : { datasources: [] };
   const uids = new Set(datasources.datasources.map((d) => d.uid));
 
   it('has dashboards for inject, ingest, NATS and Cassandra, each with unique panel ids and reference ids', () => {
@@ -67,26 +73,35 @@ describe('Grafana provisioning', () => {
     expect(nats.fields.length).toBeGreaterThan(5);
   });
 
-  it('uses only data sources the provisioning defines, whose URLs the stack sets', () => {
+  it('uses only data sources the provisioning defines, at the URLs of the stack\'s services', () => {
+    expect(written.status, written.stderr).toBe(0);
     for (const { file, json } of dashboards) {
       for (const panel of json.panels) expect(uids.has(panel.datasource.uid), file).toBe(true);
       for (const variable of json.templating.list) expect(uids.has(variable.datasource.uid), file).toBe(true);
     }
-    const variables = datasources.datasources.map((d) => /^\$\{([A-Z_]+)\}$/.exec(d.url)?.[1]);
-    expect(variables).toEqual(['SMARTMETER_GRAPHITE_URL', 'SMARTMETER_PROMETHEUS_URL']);
-    const compose = runCli(['combine', 'local', 'single', 'secrets', 'root_metrics', '--json']);
-    expect(compose.status, compose.stderr).toBe(0);
-    const environment = (JSON.parse(compose.stdout) as { services: Record<string, { environment: string[] }> }).services.grafana!.environment;
-    for (const variable of variables) expect(environment.some((e) => e.startsWith(`${variable}=http://`)), variable).toBe(true);
+    expect(datasources.datasources.map((d) => [d.uid, d.type, d.url])).toEqual([
+      ['smartmeter-graphite', 'graphite', 'http://graphite:80'],
+      ['smartmeter-prometheus', 'prometheus', 'http://prometheus:9090'],
+    ]);
+    // The services of those names are in the stack.
+    const stack = yaml.load(readFileSync(join(dir, 'docker-compose-merge.yml'), 'utf8')) as { services: Record<string, unknown> };
+    expect(Object.keys(stack.services)).toEqual(expect.arrayContaining(['graphite', 'prometheus', 'grafana']));
+    // Another Graphite host (METRICS_GRAPHITE_NAME) moves the data source with it.
+    const other = mkdtempSync(join(tmpdir(), 'smartmeter-config-'));
+    const moved = runCli(['combine', 'local', 'single', 'secrets', 'root_metrics', '--set', 'METRICS_GRAPHITE_NAME=carbon', '-o', join(other, 'stack.yml'), '--config-dir', join(other, 'config')]);
+    expect(moved.status, moved.stderr).toBe(0);
+    const movedSources = yaml.load(readFileSync(join(other, 'config', 'grafana', 'provisioning', 'datasources', 'smartmeter.yml'), 'utf8')) as typeof datasources;
+    expect(movedSources.datasources[0]!.url).toBe('http://carbon:80');
   });
 
-  it('is written out by combine --config-dir, file for file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'smartmeter-config-'));
-    const r = runCli(['combine', 'local', 'single', 'secrets', 'root_metrics', '-o', join(dir, 'docker-compose-merge.yml'), '--config-dir', join(dir, 'config')]);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/wrote 14 configuration files/); // Grafana 6, Telegraf 5, Prometheus 1, Graphite 2
+  it('is written out by combine --config-dir, file for file, and the dashboard provider finds the dashboards', () => {
+    expect(written.status, written.stderr).toBe(0);
+    expect(written.stderr).toMatch(/wrote 14 configuration files/); // Grafana 6, Telegraf 5, Prometheus 1, Graphite 2
     for (const { file } of dashboards) {
-      expect(readFileSync(join(dir, 'config', 'grafana', 'provisioning', 'dashboards', 'json', file), 'utf8')).toBe(readFileSync(join(DASHBOARDS, file), 'utf8'));
+      expect(readFileSync(join(rendered, 'dashboards', 'json', file), 'utf8')).toBe(readFileSync(join(DASHBOARDS, file), 'utf8'));
     }
+    const provider = yaml.load(readFileSync(join(rendered, 'dashboards', 'smartmeter.yml'), 'utf8')) as { providers: { type: string; options: { path: string } }[] };
+    // metrics.yml mounts the provisioning directory at /etc/grafana/provisioning.
+    expect(provider.providers[0]).toMatchObject({ type: 'file', options: { path: '/etc/grafana/provisioning/dashboards/json' } });
   });
 });

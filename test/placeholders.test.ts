@@ -91,4 +91,12 @@ describe('edge cases of the syntax', () => {
       'no closing }',
     ]);
   });
+
+  it('renders the same text again with other values (the tokens are kept, never the values)', () => {
+    const text = 'image: ((docker-nats-repository)):${PORT:-none} $$HOME';
+    expect(renderText(text, lookup).text).toBe('image: nats:4222 $$HOME');
+    const other = renderText(text, (key) => ({ 'docker-nats-repository': 'mirror/nats' })[key]);
+    expect(other.text).toBe('image: mirror/nats:none $$HOME');
+    expect(other.used).toEqual(['docker-nats-repository']);
+  });
 });

@@ -10,7 +10,7 @@ import { containsCredentials, hasUrlPassword, isSecretKey, maskUrlPasswords } fr
 import { closestMatches } from '../suggest.js';
 import { expandTargets, parseHierarchy, type Hierarchy, type Modes } from './hierarchy.js';
 import { isMap, mergeFragments, type Yaml, type YamlMap } from './merge.js';
-import { batchText, describeMissing, renderTexts, scanPlaceholders, type Placeholder } from './placeholders.js';
+import { describeMissing, renderTexts, scanPlaceholders, type Placeholder } from './placeholders.js';
 import {
   PropertyStore,
   describeSource,
@@ -400,14 +400,6 @@ function unusedSets(sets: string[], placeholderKeys: Set<string>, store: Propert
       const hints = closestMatches(key, known);
       return `--set ${key}: no template uses ${key}${hints.length ? `; did you mean ${hints.join(', ')}?` : ''}`;
     });
-}
-
-/** The text a parsed fragment's strings are compiled as (see placeholders.ts). */
-export function fragmentStrings(data: unknown): string | undefined {
-  if (data === null || data === undefined) return undefined;
-  const strings: string[] = [];
-  collectStrings(data as Yaml, strings);
-  return batchText(strings);
 }
 
 /** Every string of a parsed fragment, map keys included. */

@@ -10,18 +10,11 @@
  *             `$$((…))` is shell arithmetic, not a ((key))
  *   {{ … }}   Go templates for Swarm (`{{.Task.Slot}}`), Grafana or Helm: literal text here
  *
- * Handlebars is the engine: the strings of a fragment are translated into one template whose
- * only expressions are our placeholders (literal `{{`, and a `\` before a mustache, become
- * helpers), so the same engine can later carry helpers for the Helm values. The shipped
- * fragments are precompiled at build time (`npm run build`), so a run only needs the small
- * Handlebars runtime; other templates (`--templates`) are compiled on the fly.
+ * The tokenizer below is the whole engine: a text is split once into literal text and
+ * placeholders (cached per text), and rendering joins the pieces with the values filled in.
+ * No template language is involved (Handlebars renders the configuration files, config-files.ts).
  * A value that contains `$` is written as `$$`, so Compose does not interpolate it again.
  */
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import HandlebarsRuntimeModule from 'handlebars/runtime.js';
-import { PRECOMPILED } from './precompiled.js';
-
 export type PlaceholderSyntax = 'dollar' | 'parens';
 
 export interface Placeholder {
@@ -152,80 +145,16 @@ export interface RenderResult {
   missing: Placeholder[];
 }
 
-interface CompiledText {
-  template: (context: object, options: { helpers: Record<string, (...args: never[]) => unknown> }) => string;
-  placeholders: Placeholder[];
-}
+/** Tokens of each text seen in this process: the same fragment strings recur (image keys, hosts). */
+const tokenCache = new Map<string, Token[]>();
 
-// The runtime module ships without its own typings; it has the same API minus compile.
-const runtime = (HandlebarsRuntimeModule as unknown as typeof import('handlebars')).create();
-const compiled = new Map<string, CompiledText>();
-
-/** The Handlebars source for `text`, and the placeholders its `p` helper indexes. */
-export function toHandlebarsSource(text: string): { source: string; placeholders: Placeholder[] } {
-  const placeholders: Placeholder[] = [];
-  let source = '';
-  let afterMustache = false;
-  // Handlebars would read a `\` or `{` right before a mustache, a `}` right after one, and any
-  // `{{`, as its own syntax: all of them become helpers that print the character.
-  const mustache = (expression: string) => {
-    let tail = '';
-    while (source.endsWith('\\') || (source.endsWith('{') && !afterMustache)) {
-      tail = `{{{${source.endsWith('{') ? 'brace' : 'backslash'}}}}${tail}`;
-      source = source.slice(0, -1);
-    }
-    source += `${tail}{{{${expression}}}}`;
-    afterMustache = true;
-  };
-  const literal = (text: string) => {
-    text.split('{{').forEach((part, index) => {
-      if (index > 0) mustache('open');
-      let rest = part;
-      while (afterMustache && rest.startsWith('}')) {
-        source += '{{{closeBrace}}}';
-        rest = rest.slice(1);
-      }
-      if (rest) {
-        source += rest;
-        afterMustache = false;
-      }
-    });
-  };
-  for (const token of tokenize(text)) {
-    if (token.type === 'text') literal(token.text);
-    else {
-      mustache(`p ${placeholders.length}`);
-      placeholders.push(token.placeholder);
-    }
+function tokensOf(text: string): Token[] {
+  let tokens = tokenCache.get(text);
+  if (!tokens) {
+    tokens = tokenize(text);
+    tokenCache.set(text, tokens);
   }
-  return { source, placeholders };
-}
-
-export const HANDLEBARS_OPTIONS = { noEscape: true, strict: true } as const;
-
-export function sourceHash(source: string): string {
-  return createHash('sha256').update(source).digest('hex');
-}
-
-function compile(text: string): CompiledText {
-  const cached = compiled.get(text);
-  if (cached) return cached;
-  const { source, placeholders } = toHandlebarsSource(text);
-  const spec = PRECOMPILED[sourceHash(source)];
-  const template = spec
-    ? runtime.template(new Function(`return ${spec}`)() as TemplateSpecification)
-    : compileWithFullHandlebars(source);
-  const entry = { template, placeholders };
-  compiled.set(text, entry);
-  return entry;
-}
-
-type TemplateSpecification = Parameters<typeof runtime.template>[0];
-
-/** Templates not shipped with smartmeter need the compiler, loaded only then. */
-function compileWithFullHandlebars(source: string): CompiledText['template'] {
-  const Handlebars = createRequire(import.meta.url)('handlebars') as typeof import('handlebars');
-  return Handlebars.create().compile(source, HANDLEBARS_OPTIONS);
+  return tokens;
 }
 
 /**
@@ -237,34 +166,24 @@ export function renderText(text: string, lookup: (key: string) => string | undef
   return { text: texts[0]!, used, missing };
 }
 
-/**
- * Fills many texts at once (all the strings of one fragment): one template is compiled for
- * the lot, which keeps `combine` of the whole stack well under a tenth of a second.
- */
+/** Fills many texts at once (all the strings of one fragment); `used` and `missing` cover them all, in order. */
 export function renderTexts(
   texts: readonly string[],
   lookup: (key: string) => string | undefined,
 ): { texts: string[]; used: string[]; missing: Placeholder[] } {
-  const pending = texts.filter(mayHavePlaceholders);
-  if (pending.length === 0) return { texts: [...texts], used: [], missing: [] };
-  const { template, placeholders } = compile(pending.join(SEPARATOR));
   const used: string[] = [];
   const missing: Placeholder[] = [];
-  const values = placeholders.map((placeholder) => fill(placeholder, lookup, used, missing));
-  const helpers = { p: (index: number) => values[index], open: () => '{{', brace: () => '{', closeBrace: () => '}', backslash: () => '\\' };
-  const rendered = template({}, { helpers }).split(SEPARATOR);
-  const byText = new Map(pending.map((text, index) => [text, rendered[index]!]));
-  return { texts: texts.map((text) => byText.get(text) ?? text), used, missing };
+  const rendered = texts.map((text) => {
+    if (!mayHavePlaceholders(text)) return text;
+    let out = '';
+    for (const token of tokensOf(text)) out += token.type === 'text' ? token.text : fill(token.placeholder, lookup, used, missing);
+    return out;
+  });
+  return { texts: rendered, used, missing };
 }
 
 function mayHavePlaceholders(text: string): boolean {
   return text.includes('$') || text.includes('((');
-}
-
-/** The one text a batch of texts is compiled as (undefined when none has a placeholder). */
-export function batchText(texts: readonly string[]): string | undefined {
-  const pending = texts.filter(mayHavePlaceholders);
-  return pending.length === 0 ? undefined : pending.join(SEPARATOR);
 }
 
 /** The text one placeholder becomes, with Compose's semantics for the operators. */
@@ -312,9 +231,6 @@ export function describeMissing(placeholder: Placeholder): string {
   if (placeholder.operator === '?' || placeholder.operator === ':?') return `${placeholder.raw} (${placeholder.argument || 'required'})`;
   return placeholder.raw;
 }
-
-/** Joins the texts of one batch; it cannot occur in YAML text. */
-const SEPARATOR = '\u0001';
 
 function escapeDollars(value: string): string {
   return value.replaceAll('$', '$$$$');

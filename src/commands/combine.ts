@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { containsCredentials } from '../secrets.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
-import { writeConfigFiles } from '../combine/config-files.js';
+import { stackConfigContext, writeConfigFiles } from '../combine/config-files.js';
 import { loadHierarchy } from '../combine/engine.js';
 import { combineStack } from '../combine/stack.js';
 import { HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../combine/helm-values.js';
@@ -63,7 +63,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   // configuration files go (each atomically), then the output.
   if (options.output && options.configDir !== undefined) checkWritableDirectory(dirname(resolve(options.output)), '-o');
   if (options.configDir !== undefined) {
-    const written = writeConfigFiles(CONFIG_TEMPLATES_DIR, resolve(options.configDir));
+    const written = writeConfigFiles(CONFIG_TEMPLATES_DIR, resolve(options.configDir), stackConfigContext(result));
     process.stderr.write(`smartmeter: wrote ${written.length} configuration files under ${options.configDir} (mounted from SMARTMETER_CONFIG_DIR)\n`);
   }
   if (options.output) {

@@ -7,7 +7,7 @@ import type { ServiceStatus } from '../runtime/docker.js';
 import { formatCommand, spawnRunner, type CommandLine } from '../runtime/exec.js';
 import { describeSecretsAccess, RUNTIMES, stackDir, withoutServices, type RuntimeName } from '../runtime/stack-files.js';
 import { dockerUp, planDockerUp } from '../runtime/stack.js';
-import { writeConfigFiles } from '../combine/config-files.js';
+import { stackConfigContext, writeConfigFiles } from '../combine/config-files.js';
 import { maskCredentials } from '../secrets.js';
 import type { YamlMap } from '../combine/merge.js';
 import { formatCompose } from '../combine/output.js';
@@ -71,7 +71,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     timeoutMs,
     keepOnFailure: options.keepOnFailure === true,
     publishMode: options.publishMode,
-    writeStackFiles: () => writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir),
+    writeStackFiles: () => void writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir, stackConfigContext(result)),
     ownImageRepository: result.property('docker-smartmeter-repository'),
   } as const;
 
