@@ -1,6 +1,6 @@
 // Bundles build/ (tsc output, with the precompiled templates) into one file, dist/cli.js.
 // One module instead of dozens cuts the start-up of `smartmeter combine` by about a fifth
-// (bench/combine.mjs). Command modules stay lazily evaluated (esbuild wraps dynamic imports);
+// (bench/combine.ts). Command modules stay lazily evaluated (esbuild wraps dynamic imports);
 // a heavy dependency (a NATS or Cassandra client) must be imported with `await import()`
 // inside its command so that other commands do not load it.
 import { rmSync } from 'node:fs';

@@ -3,7 +3,7 @@
 //   1. flat-out, rounds alternating so machine noise hits every side alike:
 //      (a) the realistic workload, about 100,000 distinct subjects: `nats bench pub --multisubject
 //          --multisubjectmax 100000` (natscli, Go; 1 client and --clients 2) and a bare nats.js
-//          publish loop over inject's own subjects (bench/nats-bare-publish.mjs), against
+//          publish loop over inject's own subjects (bench/nats-bare-publish.ts), against
 //          `inject --rate max` (default topology 3 × 15 × 2222 points: 99,992 subjects);
 //      (b) few subjects: `nats bench pub` on one subject against `inject --meters 1x1x100` (102);
 //      inject runs with --workers 1 and with --workers 2 (SMARTMETER_INJECT_WORKERS), and its
@@ -28,7 +28,7 @@
 // natscli is built on demand, like the rig's Go tools: `go install github.com/nats-io/natscli/nats@v0.5.0`
 // through the Go module proxy into the rig's cache (<rig>/cache/go/bin/nats), stamped with its version.
 // Needs the rig (npm run rig -- up nats) and a build (npm run bench:inject builds first).
-// Usage: node bench/inject.mjs [--count 2000000] [--rounds 3] [--seconds 10] [--server nats://127.0.0.1:4222]
+// Usage: node bench/inject.ts [--count 2000000] [--rounds 3] [--seconds 10] [--server nats://127.0.0.1:4222]
 //                              [--monitor http://127.0.0.1:8222] [--skip-accuracy]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,9 +36,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
-import { ensureDebianPackages } from '../build/rig/install.js';
-import { run } from '../build/rig/process.js';
-import { cacheDir } from '../build/rig/state.js';
+import { ensureDebianPackages } from '../rig/src/install.ts';
+import { run } from '../rig/src/process.ts';
+import { cacheDir } from '../rig/src/state.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const option = (name, fallback) => {
@@ -58,7 +58,7 @@ const NATSCLI_VERSION = 'v0.5.0';
 /**
  * The path of natscli's `nats` in the rig's Go cache, built on first use with go install through
  * the Go module proxy (GOPATH and build cache in the rig's cache, local toolchain, static, stripped),
- * as src/rig/nats-build.ts builds nats-server. A stamp file records the version; a change rebuilds.
+ * as rig/src/nats-build.ts builds nats-server. A stamp file records the version; a change rebuilds.
  */
 function natsCli() {
   const go = cacheDir('go');
@@ -152,7 +152,7 @@ async function inject(workers, extra) {
 
 async function bareLoop(meters) {
   return counted(count, async () => {
-    const r = await runProcess(process.execPath, [join(root, 'bench', 'nats-bare-publish.mjs'), server, String(count), ...(meters ? ['smartmeter.bench', meters] : [])]);
+    const r = await runProcess(process.execPath, [join(root, 'bench', 'nats-bare-publish.ts'), server, String(count), ...(meters ? ['smartmeter.bench', meters] : [])]);
     return { rate: JSON.parse(r.out).confirmedRate };
   });
 }

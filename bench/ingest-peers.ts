@@ -1,4 +1,4 @@
-// Peers of `smartmeter ingest` for bench/ingest.mjs: the old Go bridge (bench/old-bridge, built
+// Peers of `smartmeter ingest` for bench/ingest.ts: the old Go bridge (bench/old-bridge, built
 // here with go build) and DataStax Bulk Loader (resolved from Maven Central), plus the paced
 // core-NATS publisher and the old bridge's keyspace.
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ const cache = (name) => {
 
 /**
  * The old bridge's binary, rebuilt when its sources change. Same Go settings as the rig's Go
- * builds (src/rig/nats-build.ts): GOPATH and build cache in the rig's cache, which CI keeps, and
+ * builds (rig/src/nats-build.ts): GOPATH and build cache in the rig's cache, which CI keeps, and
  * the local toolchain only.
  */
 export function oldBridgeBinary() {

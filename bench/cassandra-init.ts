@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Wall time of `smartmeter cassandra init` of the full smart-meter schema into a fresh keyspace
 // on the rig's Cassandra (npm run rig -- up cassandra), and of the second, no-op run.
-// Target: ≤ 10 s for the fresh init. Usage: node bench/cassandra-init.mjs [--runs 5]
+// Target: ≤ 10 s for the fresh init. Usage: node bench/cassandra-init.ts [--runs 5]
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// The baseline of bench/inject.mjs: the fastest simple nats.js publish loop of 56-byte payloads
+// The baseline of bench/inject.ts: the fastest simple nats.js publish loop of 56-byte payloads
 // (batches of 1000, yielding to the event loop between batches so the socket drains), in a
 // process of its own like inject. Subjects: one fixed subject, or with --meters LxTxP the same
 // subject set as inject's (round-robin over every usage point, subjects built once). The server
 // routes a few subjects from its cache and many more slowly, so the pairing must match.
 // Prints {"published", "seconds", "rate"} (send phase) and "confirmedRate" (until the server
 // answered a PING sent after the last message: it has them all).
-// Usage: node bench/nats-bare-publish.mjs <server> <count> [<prefix> <LxTxP>]
+// Usage: node bench/nats-bare-publish.ts <server> <count> [<prefix> <LxTxP>]
 import { connect } from 'nats';
 
 const [server = 'nats://127.0.0.1:4222', countText = '2000000', prefix, meters] = process.argv.slice(2);

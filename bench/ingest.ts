@@ -9,7 +9,7 @@
 //      by the old Go bridge (bench/old-bridge: a goroutine and a synchronous insert per message,
 //      panic on error) and by ingest in core mode, alternating, each into a fresh keyspace: readings
 //      stored against those published, and whether the process survived.
-// Usage: node bench/ingest.mjs [--rows 100000] [--concurrency 512] [--rounds 3] [--no-dsbulk]
+// Usage: node bench/ingest.ts [--rows 100000] [--concurrency 512] [--rounds 3] [--no-dsbulk]
 //          [--steps 2000,5000,10000,20000,40000 | --steps none] [--step-seconds 10]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import driver from 'cassandra-driver';
 import { connect } from 'nats';
-import { createOldKeyspace, dsbulkJars, dsbulkLoad, dsbulkVersion, oldBridgeBinary, pacedPublish, panicReason, startOldBridge, writeCsv } from './ingest-peers.mjs';
+import { createOldKeyspace, dsbulkJars, dsbulkLoad, dsbulkVersion, oldBridgeBinary, pacedPublish, panicReason, startOldBridge, writeCsv } from './ingest-peers.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const arg = (name, fallback) => {
