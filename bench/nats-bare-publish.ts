@@ -11,9 +11,9 @@ import { connect } from 'nats';
 
 const [server = 'nats://127.0.0.1:4222', countText = '2000000', prefix, meters] = process.argv.slice(2);
 const count = Number(countText);
-const subjects = [];
+const subjects: string[] = [];
 if (meters) {
-  const [lines, transformers, points] = meters.split('x').map(Number);
+  const [lines = 0, transformers = 0, points = 0] = meters.split('x').map(Number);
   for (let l = 1; l <= lines; l += 1)
     for (let t = 1; t <= transformers; t += 1)
       for (let p = 1; p <= points; p += 1) subjects.push(Buffer.from(`${prefix}.voltage.data.${10 + l}.${t}.${p}`).toString());
@@ -27,7 +27,7 @@ const started = performance.now();
 for (let sent = 0; sent < count; ) {
   const end = Math.min(count, sent + 1000);
   for (; sent < end; sent += 1) {
-    nc.publish(subjects[next], payload);
+    nc.publish(subjects[next]!, payload);
     next = next + 1 === subjects.length ? 0 : next + 1;
   }
   await new Promise((resolve) => setImmediate(resolve));

@@ -175,7 +175,8 @@ function buildImages(ctx: RigContext, env: Record<string, string>): void {
   build(STACK_IMAGES.graphite.image, join(IMAGES_DIR, 'graphite'));
   build(STACK_IMAGES.prometheus.image, join(IMAGES_DIR, 'prometheus'));
   if (!has(STACK_IMAGES.cassandra.image)) build(STACK_IMAGES.cassandra.image, cassandraContext(ctx));
-  const nodeImage = `smartmeter-rig/node:${process.versions.node}`;
+  // Tagged by the Node version and the Dockerfile, so that either change builds a new base.
+  const nodeImage = `smartmeter-rig/node:${process.versions.node}-${fileHash(join(IMAGES_DIR, 'node', 'Dockerfile'))}`;
   if (!has(nodeImage)) build(nodeImage, nodeContext());
   build(STACK_IMAGES.smartmeter.image, REPO_ROOT, { BASE_IMAGE: nodeImage });
   tryRun('docker', ['image', 'prune', '-f'], env); // build stages and failed builds
