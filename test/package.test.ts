@@ -86,6 +86,18 @@ describe('the npm package', () => {
     }
   });
 
+  it('ships the product only: no test rig, sources, tests or benchmarks', () => {
+    const listing = run('tar', ['-tzf', installed.tarball]);
+    expect(listing.status, listing.stderr).toBe(0);
+    const tops = new Set(listing.stdout.trim().split('\n').map((path) => path.replace(/^package\//, '').split('/')[0]!));
+    // package.json "files", and what npm always adds (package.json, the README and licence).
+    expect([...tops].filter((name) => !/^(README|LICEN[CS]E)/i.test(name)).sort()).toEqual(['alt_properties', 'bin', 'dist', 'package.json', 'templates']);
+    // The bundle does not reach the rig either (its Docker service is the one to debootstrap).
+    for (const file of readdirSync(join(installed.packageDir, 'dist'))) {
+      expect(readFileSync(join(installed.packageDir, 'dist', file), 'utf8'), `dist/${file}`).not.toContain('debootstrap');
+    }
+  });
+
   it('installs into an empty prefix, with real files where the chart reads them', () => {
     expect(lstatSync(installed.packageDir).isDirectory()).toBe(true);
     for (const path of ['cql', 'config']) {
