@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
-import { CORE_SCHEMA, intCoreTag, load as loadYaml, mergeTag } from 'js-yaml';
+import { CORE_SCHEMA, intCoreTag, mergeTag } from 'js-yaml';
+import { loadYamlDocument as loadYaml } from '../yaml-load.js';
 import { UsageError } from '../errors.js';
 import { containsCredentials, hasUrlPassword, isSecretKey, maskUrlPasswords } from '../secrets.js';
 import { closestMatches } from '../suggest.js';
