@@ -13,7 +13,7 @@ await build({
   bundle: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   // CommonJS dependencies call require(); give them one in the ESM bundle.
   banner: { js: "import { createRequire as __smartmeterRequire } from 'node:module'; const require = __smartmeterRequire(import.meta.url);" },
   // Without splitting, esbuild would inline these dynamically imported clients into the one file
