@@ -1,6 +1,6 @@
 // Bundles build/ (the tsc output) into one file, dist/cli.js.
 // One module instead of dozens cuts the start-up of `smartmeter combine` by about a fifth
-// (bench/combine.mjs). Command modules stay lazily evaluated (esbuild wraps dynamic imports);
+// (bench/combine.ts). Command modules stay lazily evaluated (esbuild wraps dynamic imports);
 // a heavy dependency (a NATS or Cassandra client) must be imported with `await import()`
 // inside its command so that other commands do not load it.
 import { rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ await build({
   bundle: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   // CommonJS dependencies call require(); give them one in the ESM bundle.
   banner: { js: "import { createRequire as __smartmeterRequire } from 'node:module'; const require = __smartmeterRequire(import.meta.url);" },
   // Without splitting, esbuild would inline these dynamically imported clients into the one file

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import yaml from 'js-yaml';
+import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { CHART_CONFIG_CONTEXT, renderConfigFiles, scrapeJobs, writeConfigFiles } from '../src/combine/config-files.js';
 import { ROOT, runCli, runTool } from './helpers/cli.js';

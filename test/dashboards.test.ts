@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
+import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { METRICS_COMMANDS, expectedSeries } from '../src/metrics/check.js';
 import { ROOT, runCli } from './helpers/cli.js';

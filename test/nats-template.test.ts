@@ -13,7 +13,7 @@ import { ROOT } from './helpers/cli.js';
 import { freePort, natsHandshake, waitFor } from './helpers/net.js';
 import { rigNatsServer } from './helpers/nats-server.js';
 import { rigService } from './helpers/rig.js';
-import yaml from 'js-yaml';
+import * as yaml from 'js-yaml';
 import { CHART_DIR } from '../src/runtime/helm.js';
 
 const server = rigNatsServer();

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import yaml from 'js-yaml';
+import * as yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cli.js';
 import { rigService } from './helpers/rig.js';
@@ -83,6 +83,18 @@ describe('the npm package', () => {
         expect(paths, `templates/${source}/${file}`).toContain(`templates/${source}/${file}`);
         expect(paths, `${CHART}/files/${copy}/${file}`).toContain(`${CHART}/files/${copy}/${file}`);
       }
+    }
+  });
+
+  it('ships the product only: no test rig, sources, tests or benchmarks', () => {
+    const listing = run('tar', ['-tzf', installed.tarball]);
+    expect(listing.status, listing.stderr).toBe(0);
+    const tops = new Set(listing.stdout.trim().split('\n').map((path) => path.replace(/^package\//, '').split('/')[0]!));
+    // package.json "files", and what npm always adds (package.json, the README and licence).
+    expect([...tops].filter((name) => !/^(README|LICEN[CS]E)/i.test(name)).sort()).toEqual(['alt_properties', 'bin', 'dist', 'package.json', 'templates']);
+    // The bundle does not reach the rig either (its Docker service is the one to debootstrap).
+    for (const file of readdirSync(join(installed.packageDir, 'dist'))) {
+      expect(readFileSync(join(installed.packageDir, 'dist', file), 'utf8'), `dist/${file}`).not.toContain('debootstrap');
     }
   });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isRunning, startDaemon, stopProcess, tailLog, waitUntil } from '../src/rig/process.js';
+import { isRunning, startDaemon, stopProcess, tailLog, waitUntil } from '../rig/src/process.ts';
 
 describe('rig processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'smartmeter-rig-process-'));

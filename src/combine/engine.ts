@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
-import jsYaml, { CORE_SCHEMA, load as loadYaml, Type } from 'js-yaml';
+import { CORE_SCHEMA, intCoreTag, mergeTag } from 'js-yaml';
+import { loadYamlDocument as loadYaml } from '../yaml-load.js';
 import { UsageError } from '../errors.js';
 import { containsCredentials, hasUrlPassword, isSecretKey, maskUrlPasswords } from '../secrets.js';
 import { closestMatches } from '../suggest.js';
@@ -23,30 +24,25 @@ import {
   type ResolvedProperty,
 } from './properties.js';
 
-/** js-yaml's built-in types (exported at run time, not in its type declarations). */
-const types = (jsYaml as unknown as { types: Record<'int' | 'merge', Type & { resolve: (data: string) => boolean; construct: (data: string) => unknown; predicate?: (data: object) => boolean; represent?: Record<string, (data: object) => string> }> }).types;
-
 /**
  * Integers as go-yaml (Compose, the Swarm loader) reads them: a leading 0 is octal (`mode: 0400`
  * is 256) and `_` separates digits (`1_000`).
  */
 const LEADING_ZERO_OCTAL = /^[-+]?0[0-7_]+$/;
 const UNDERSCORED_DECIMAL = /^[-+]?[1-9][0-9]*(_[0-9]+)+$/;
-const composeInt = new Type('tag:yaml.org,2002:int', {
-  kind: 'scalar',
-  resolve: (data: string) => LEADING_ZERO_OCTAL.test(data) || UNDERSCORED_DECIMAL.test(data) || types.int.resolve(data),
-  construct: (data: string) =>
-    LEADING_ZERO_OCTAL.test(data) ? Number.parseInt(data.replaceAll('_', ''), 8) : UNDERSCORED_DECIMAL.test(data) ? Number(data.replaceAll('_', '')) : types.int.construct(data),
-  predicate: types.int.predicate,
-  represent: types.int.represent,
-  defaultStyle: 'decimal',
-});
+const composeInt = {
+  ...intCoreTag,
+  resolve: (source: string, isExplicit: boolean, tagName: string) =>
+    LEADING_ZERO_OCTAL.test(source) ? Number.parseInt(source.replaceAll('_', ''), 8)
+    : UNDERSCORED_DECIMAL.test(source) ? Number(source.replaceAll('_', ''))
+    : intCoreTag.resolve(source, isExplicit, tagName),
+};
 
 /**
  * How fragments are read: YAML 1.2's core schema (no 1.1 timestamps: a date-like value stays
  * text, as Compose reads it), merge keys (`<<: *anchor`) resolved, and leading-zero octal.
  */
-export const COMPOSE_YAML_SCHEMA = CORE_SCHEMA.extend({ implicit: [composeInt, types.merge] });
+export const COMPOSE_YAML_SCHEMA = CORE_SCHEMA.withTags(composeInt, mergeTag);
 
 export const LOCATIONS = ['local', 'remote'] as const;
 export const CLUSTER_MODES = ['single', 'cluster'] as const;

@@ -10,7 +10,7 @@
  * every mode. As in the old templater, the result is sorted (byte order) and de-duplicated,
  * and that order is the merge order: a later fragment wins.
  */
-import { load as loadYaml } from 'js-yaml';
+import { loadYamlDocument as loadYaml } from '../yaml-load.js';
 import { UsageError } from '../errors.js';
 import { closestMatches } from '../suggest.js';
 import { yamlErrorMessage } from './properties.js';

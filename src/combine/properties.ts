@@ -9,7 +9,8 @@
  * Commands are never run: `$(date +%s)` is the only command substitution accepted (it is in
  * old override directories), and it means "now" as given by the caller.
  */
-import { FAILSAFE_SCHEMA, load as loadYaml } from 'js-yaml';
+import { FAILSAFE_SCHEMA } from 'js-yaml';
+import { loadYamlDocument as loadYaml } from '../yaml-load.js';
 import { UsageError, formatLocation, type SourceLocation } from '../errors.js';
 
 export type PropertySource =

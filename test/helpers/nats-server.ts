@@ -6,7 +6,7 @@ import { freePort, natsHandshake, waitFor } from './net.js';
 import { rigService } from './rig.js';
 
 /**
- * The rig's nats-server binary (a current release it builds, see src/rig/nats-build.ts), not
+ * The rig's nats-server binary (a current release it builds, see rig/src/nats-build.ts), not
  * whatever is on PATH; undefined when the rig's nats does not run (rigService warns, and under
  * CI=true throws).
  */

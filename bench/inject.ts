@@ -3,7 +3,7 @@
 //   1. flat-out, rounds alternating so machine noise hits every side alike:
 //      (a) the realistic workload, about 100,000 distinct subjects: `nats bench pub --multisubject
 //          --multisubjectmax 100000` (natscli, Go; 1 client and --clients 2) and a bare nats.js
-//          publish loop over inject's own subjects (bench/nats-bare-publish.mjs), against
+//          publish loop over inject's own subjects (bench/nats-bare-publish.ts), against
 //          `inject --rate max` (default topology 3 × 15 × 2222 points: 99,992 subjects);
 //      (b) few subjects: `nats bench pub` on one subject against `inject --meters 1x1x100` (102);
 //      inject runs with --workers 1 and with --workers 2 (SMARTMETER_INJECT_WORKERS), and its
@@ -28,7 +28,7 @@
 // natscli is built on demand, like the rig's Go tools: `go install github.com/nats-io/natscli/nats@v0.5.0`
 // through the Go module proxy into the rig's cache (<rig>/cache/go/bin/nats), stamped with its version.
 // Needs the rig (npm run rig -- up nats) and a build (npm run bench:inject builds first).
-// Usage: node bench/inject.mjs [--count 2000000] [--rounds 3] [--seconds 10] [--server nats://127.0.0.1:4222]
+// Usage: node bench/inject.ts [--count 2000000] [--rounds 3] [--seconds 10] [--server nats://127.0.0.1:4222]
 //                              [--monitor http://127.0.0.1:8222] [--skip-accuracy]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,14 +36,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
-import { ensureDebianPackages } from '../build/rig/install.js';
-import { run } from '../build/rig/process.js';
-import { cacheDir } from '../build/rig/state.js';
+import { ensureDebianPackages } from '../rig/src/install.ts';
+import { run } from '../rig/src/process.ts';
+import { cacheDir } from '../rig/src/state.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const option = (name, fallback) => {
+const option = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
+  return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
 const server = option('--server', 'nats://127.0.0.1:4222');
 const monitor = option('--monitor', 'http://127.0.0.1:8222');
@@ -58,7 +58,7 @@ const NATSCLI_VERSION = 'v0.5.0';
 /**
  * The path of natscli's `nats` in the rig's Go cache, built on first use with go install through
  * the Go module proxy (GOPATH and build cache in the rig's cache, local toolchain, static, stripped),
- * as src/rig/nats-build.ts builds nats-server. A stamp file records the version; a change rebuilds.
+ * as rig/src/nats-build.ts builds nats-server. A stamp file records the version; a change rebuilds.
  */
 function natsCli() {
   const go = cacheDir('go');
@@ -77,7 +77,14 @@ function natsCli() {
 }
 
 /** Runs a command; resolves with its stdout and peak RSS (VmHWM, MB, all its threads). */
-function runProcess(executable, args, env = {}) {
+interface ProcessResult {
+  out: string;
+  err: string;
+  peakMb: number;
+  code: number | null;
+}
+
+function runProcess(executable: string, args: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
@@ -91,8 +98,8 @@ function runProcess(executable, args, env = {}) {
         // exited
       }
     }, 20);
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
+    child.stdout.on('data', (c: Buffer) => (out += c));
+    child.stderr.on('data', (c: Buffer) => (err += c));
     child.on('close', (code) => {
       clearInterval(poll);
       if (code !== 0 && code !== 3) reject(new Error(`${executable} ${args.join(' ')} exited ${code}: ${err}`));
@@ -102,17 +109,24 @@ function runProcess(executable, args, env = {}) {
 }
 
 /** The server's count of messages received (varz in_msgs), or undefined without a monitoring port. */
-async function serverInMsgs() {
+async function serverInMsgs(): Promise<number | undefined> {
   try {
     const response = await fetch(`${monitor}/varz`, { signal: AbortSignal.timeout(1000) });
-    return (await response.json()).in_msgs;
+    return ((await response.json()) as { in_msgs?: number }).in_msgs;
   } catch {
     return undefined;
   }
 }
 
 /** Runs `measure` and checks that the server received `expected` messages meanwhile (when it can tell). */
-async function counted(expected, measure) {
+/** One measured run: messages a second, and the peak RSS (MB) where the side is a process of ours. */
+interface Measured {
+  rate: number;
+  peakMb?: number;
+  workers?: number;
+}
+
+async function counted(expected: number, measure: () => Promise<Measured>): Promise<Measured & { serverReceived: number | undefined }> {
   const before = await serverInMsgs();
   const result = await measure();
   const after = await serverInMsgs();
@@ -126,7 +140,7 @@ const nats = natsCli();
 const natsHome = mkdtempSync(join(tmpdir(), 'natscli-')); // no user context of natscli applies
 
 /** `nats bench pub`: msgs/s (all messages over the longest client's time, from its CSV). */
-async function natsBench(subject, clients, multisubject) {
+async function natsBench(subject: string, clients: number, multisubject: boolean) {
   const csv = join(natsHome, `run-${Date.now()}.csv`);
   const args = ['bench', 'pub', subject, '--size', '56', '--msgs', String(count), '--clients', String(clients), '--no-progress', '--csv', csv, '-s', server];
   if (multisubject) args.push('--multisubject', '--multisubjectmax', '100000');
@@ -141,7 +155,7 @@ async function natsBench(subject, clients, multisubject) {
 }
 
 /** `inject --rate max`: msgs/s until every message is confirmed, and peak RSS. */
-async function inject(workers, extra) {
+async function inject(workers: number, extra: string[]) {
   return counted(count, async () => {
     const r = await runProcess(process.execPath, [smartmeter, 'inject', '--rate', 'max', '--count', String(count), '--json', '-s', server, '--subject-prefix', 'smartmeter.bench', ...extra], { SMARTMETER_INJECT_WORKERS: String(workers) });
     const result = JSON.parse(r.out);
@@ -150,23 +164,23 @@ async function inject(workers, extra) {
   });
 }
 
-async function bareLoop(meters) {
+async function bareLoop(meters?: string) {
   return counted(count, async () => {
-    const r = await runProcess(process.execPath, [join(root, 'bench', 'nats-bare-publish.mjs'), server, String(count), ...(meters ? ['smartmeter.bench', meters] : [])]);
+    const r = await runProcess(process.execPath, [join(root, 'bench', 'nats-bare-publish.ts'), server, String(count), ...(meters ? ['smartmeter.bench', meters] : [])]);
     return { rate: JSON.parse(r.out).confirmedRate };
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (n) => Math.round(n).toLocaleString('en');
-const ratio = (a, b) => `${(a / b).toFixed(2)} ×`;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)} ×`;
 
 console.log(`machine: ${availableParallelism()} cores, Node ${process.version}; ${count.toLocaleString('en')} messages a run, ${rounds} rounds; natscli ${NATSCLI_VERSION} (${nats})`);
 // Warm-up: the server's and the page cache's, not counted.
 await natsBench('smartmeter.nb.voltage.data.11.3', 1, true);
 await inject(1, []);
 
-const workloads = [
+const workloads: { name: string; sides: [name: string, measure: () => Promise<Measured>][] }[] = [
   {
     name: '(a) ~100,000 subjects',
     sides: [
@@ -187,43 +201,43 @@ const workloads = [
     ],
   },
 ];
-const rss = [];
-const summary = [];
+const rss: { name: string; mb: number }[] = [];
+const summary: { name: string; medians: Record<string, number>; rates: Map<string, number[]> }[] = [];
 for (const workload of workloads) {
-  const rates = new Map(workload.sides.map(([name]) => [name, []]));
+  const rates = new Map<string, number[]>(workload.sides.map(([name]) => [name, []]));
   for (let round = 1; round <= rounds; round += 1) {
     // Alternating: each round starts one side later, so no side always runs first.
-    const order = workload.sides.map((_, i) => workload.sides[(i + round - 1) % workload.sides.length]);
+    const order = workload.sides.map((_, i) => workload.sides[(i + round - 1) % workload.sides.length]!);
     const line = [];
     for (const [name, measure] of order) {
       const r = await measure();
-      rates.get(name).push(r.rate);
+      rates.get(name)!.push(r.rate);
       if (r.peakMb) rss.push({ name: `${workload.name}, ${name}`, mb: r.peakMb });
       line.push(`${name} ${fmt(r.rate)}`);
     }
-    const byName = Object.fromEntries(workload.sides.map(([name]) => [name, rates.get(name).at(-1)]));
-    console.log(`${workload.name}, round ${round}: ${line.join(', ')} msgs/s; inject 1 worker / nats 1 client ${ratio(byName['inject, 1 worker'], byName['nats bench, 1 client'])}, inject 2 workers / nats 1 client ${ratio(byName['inject, 2 workers'], byName['nats bench, 1 client'])}`);
+    const byName: Record<string, number> = Object.fromEntries(workload.sides.map(([name]) => [name, rates.get(name)!.at(-1)!]));
+    console.log(`${workload.name}, round ${round}: ${line.join(', ')} msgs/s; inject 1 worker / nats 1 client ${ratio(byName['inject, 1 worker']!, byName['nats bench, 1 client']!)}, inject 2 workers / nats 1 client ${ratio(byName['inject, 2 workers']!, byName['nats bench, 1 client']!)}`);
   }
   summary.push({ name: workload.name, medians: Object.fromEntries([...rates].map(([name, xs]) => [name, median(xs)])), rates });
 }
 
 // 2. Rate accuracy with workers on, counted by a subscriber.
-const accuracy = [];
+const accuracy: { rate: number; med: number; error: number; workers: number; peakMb: number }[] = [];
 if (!process.argv.includes('--skip-accuracy')) {
   const nc = await connect({ servers: server });
   for (const rate of [1000, 20_000, 100_000]) {
     const prefix = `smartmeter.accuracy${rate}`;
-    const arrivals = [];
+    const arrivals: number[] = [];
     const sub = nc.subscribe(`${prefix}.>`, { callback: () => arrivals.push(performance.now()) });
     await nc.flush();
     const r = await runProcess(process.execPath, [smartmeter, 'inject', '--rate', String(rate), '--duration', `${seconds}s`, '--json', '-s', server, '--subject-prefix', prefix], { SMARTMETER_INJECT_WORKERS: '2' });
-    const result = JSON.parse(r.out);
+    const result = JSON.parse(r.out) as { workers: number; published: number; missedSlots: number };
     await nc.flush();
     await new Promise((resolve) => setTimeout(resolve, 200));
     sub.unsubscribe();
-    const t0 = arrivals[0];
-    const perSecond = new Array(Math.ceil((arrivals.at(-1) - t0) / 1000) + 1).fill(0);
-    for (const t of arrivals) perSecond[Math.floor((t - t0) / 1000)] += 1;
+    const t0 = arrivals[0] ?? 0;
+    const perSecond: number[] = new Array(Math.ceil(((arrivals.at(-1) ?? t0) - t0) / 1000) + 1).fill(0);
+    for (const t of arrivals) perSecond[Math.floor((t - t0) / 1000)]! += 1;
     const whole = perSecond.slice(1, seconds - 1); // whole seconds of the run; the first may be partial
     const med = median(whole);
     const error = (100 * (med - rate)) / rate;
@@ -235,11 +249,11 @@ if (!process.argv.includes('--skip-accuracy')) {
 
 console.log('\n| workload | side | median msgs/s | vs nats bench 1 client | vs nats bench 2 clients |\n|---|---|---|---|---|');
 for (const s of summary) {
-  const one = s.medians['nats bench, 1 client'];
-  const two = s.medians['nats bench, 2 clients'];
+  const one = s.medians['nats bench, 1 client']!;
+  const two = s.medians['nats bench, 2 clients']!;
   for (const [name, value] of Object.entries(s.medians)) console.log(`| ${s.name} | ${name} | ${fmt(value)} | ${ratio(value, one)} | ${ratio(value, two)} |`);
 }
-const peak = rss.reduce((a, b) => (b.mb > a.mb ? b : a), { mb: 0 });
+const peak = rss.reduce((a, b) => (b.mb > a.mb ? b : a), { name: 'none', mb: 0 });
 console.log(`\ninject peak RSS flat-out: max ${peak.mb.toFixed(0)} MB (${peak.name}; target ≤ 150)`);
 for (const a of accuracy) console.log(`rate ${fmt(a.rate)}/s with ${a.workers} workers: per-second median ${fmt(a.med)} (${a.error >= 0 ? '+' : ''}${a.error.toFixed(2)} %; target within 1 %)`);
 console.log('targets: (a) inject ≥ 1.0 × nats bench 1 client; (b) ≥ 0.6 ×.');

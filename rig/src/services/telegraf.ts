@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackages } from '../install.js';
-import { run } from '../process.js';
-import { cacheDir, type ServiceState } from '../state.js';
-import type { RigContext, RigService } from '../service.js';
+import { ensureDebianPackages } from '../install.ts';
+import { run } from '../process.ts';
+import { cacheDir, type ServiceState } from '../state.ts';
+import type { RigContext, RigService } from '../service.ts';
 
 export const TELEGRAF_VERSION = 'v1.37.2';
 

@@ -1,6 +1,6 @@
 /** Installing what the rig needs from the registries this machine reaches (Debian, Go proxy). */
-import { RuntimeError } from '../errors.js';
-import { run, which } from './process.js';
+import { RuntimeError } from './errors.ts';
+import { run, which } from './process.ts';
 
 let aptUpdated = false;
 

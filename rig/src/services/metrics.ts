@@ -7,13 +7,13 @@
  *               write as file_sd JSON files into PROMETHEUS_TARGETS_DIR
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { CONFIG_TEMPLATES_DIR } from '../../paths.js';
+import { CONFIG_TEMPLATES_DIR } from '../paths.ts';
 import { join } from 'node:path';
-import { ensureDebianPackages } from '../install.js';
+import { ensureDebianPackages } from '../install.ts';
 import { randomBytes } from 'node:crypto';
-import { canConnect, ensurePortFree, isRunning, run, startDaemon, stopProcess, waitUntil, which, type ProcessRecord } from '../process.js';
-import { serviceDir, type ServiceState } from '../state.js';
-import type { RigContext, RigService } from '../service.js';
+import { canConnect, ensurePortFree, isRunning, run, startDaemon, stopProcess, waitUntil, which, type ProcessRecord } from '../process.ts';
+import { serviceDir, type ServiceState } from '../state.ts';
+import type { RigContext, RigService } from '../service.ts';
 
 const CARBON = { plaintext: 2003, pickle: 2004, cacheQuery: 7002 };
 const GRAPHITE_WEB_PORT = 8080;

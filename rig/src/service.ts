@@ -1,6 +1,6 @@
-import type { ServiceState } from './state.js';
+import type { ServiceState } from './state.ts';
 
-import type { ProcessRecord } from './process.js';
+import type { ProcessRecord } from './process.ts';
 
 export interface RigContext {
   /** Progress lines for the user (stderr). */

@@ -6,17 +6,17 @@
  *   npm run rig -- env                 export lines for a shell
  */
 import { Command, CommanderError } from 'commander';
-import { exitCodeOf } from '../errors.js';
-import { isRunning, stopProcess, type ProcessRecord } from './process.js';
-import { RIG_DIR, clearState, readState, writeState } from './state.js';
-import type { RigContext, RigService } from './service.js';
-import { cassandra } from './services/cassandra.js';
-import { docker } from './services/docker.js';
-import { helm } from './services/helm.js';
-import { kubernetes } from './services/kubernetes.js';
-import { nats } from './services/nats.js';
-import { graphite, prometheus } from './services/metrics.js';
-import { telegraf } from './services/telegraf.js';
+import { exitCodeOf } from './errors.ts';
+import { isRunning, stopProcess, type ProcessRecord } from './process.ts';
+import { RIG_DIR, clearState, readState, writeState } from './state.ts';
+import type { RigContext, RigService } from './service.ts';
+import { cassandra } from './services/cassandra.ts';
+import { docker } from './services/docker.ts';
+import { helm } from './services/helm.ts';
+import { kubernetes } from './services/kubernetes.ts';
+import { nats } from './services/nats.ts';
+import { graphite, prometheus } from './services/metrics.ts';
+import { telegraf } from './services/telegraf.ts';
 
 /** In start order; `down` goes the other way. */
 export const SERVICES: RigService[] = [nats, cassandra, graphite, prometheus, docker, helm, telegraf, kubernetes];

@@ -9,10 +9,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackages } from './install.js';
-import { run } from './process.js';
-import { cacheDir } from './state.js';
-import type { RigContext } from './service.js';
+import { ensureDebianPackages } from './install.ts';
+import { run } from './process.ts';
+import { cacheDir } from './state.ts';
+import type { RigContext } from './service.ts';
 
 /** The nats-server release the rig runs (a tag of github.com/nats-io/nats-server/v2). */
 export const NATS_SERVER_VERSION = 'v2.15.2';

@@ -9,11 +9,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goEnv } from './go-env.js';
-import { ensureDebianPackages } from './install.js';
-import { run } from './process.js';
-import { cacheDir } from './state.js';
-import type { RigContext } from './service.js';
+import { goEnv } from './go-env.ts';
+import { ensureDebianPackages } from './install.ts';
+import { run } from './process.ts';
+import { cacheDir } from './state.ts';
+import type { RigContext } from './service.ts';
 
 /** The pinned release (github.com/zegl/kube-score, through the Go module proxy). */
 export const KUBE_SCORE_VERSION = 'v1.20.0';

@@ -10,20 +10,20 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../paths.js';
-import { composeBinary, composePluginConfig } from '../compose-build.js';
-import { ensureDebianPackages } from '../install.js';
-import { NATS_SERVER_VERSION, natsServerBinary } from '../nats-build.js';
-import { isRunning, run, startDaemon, waitUntil, which, type ProcessRecord } from '../process.js';
-import { cacheDir, serviceDir, type ServiceState } from '../state.js';
-import type { RigContext, RigService } from '../service.js';
-import { CASSANDRA_VERSION, cassandraJars, cassandraJvmFlags, LOGBACK_XML } from './cassandra.js';
+import { REPO_ROOT } from '../paths.ts';
+import { composeBinary, composePluginConfig } from '../compose-build.ts';
+import { ensureDebianPackages } from '../install.ts';
+import { NATS_SERVER_VERSION, natsServerBinary } from '../nats-build.ts';
+import { isRunning, run, startDaemon, waitUntil, which, type ProcessRecord } from '../process.ts';
+import { cacheDir, serviceDir, type ServiceState } from '../state.ts';
+import type { RigContext, RigService } from '../service.ts';
+import { CASSANDRA_VERSION, cassandraJars, cassandraJvmFlags, LOGBACK_XML } from './cassandra.ts';
 
 const BRIDGE = 'smrig0';
 const BRIDGE_ADDRESS = '10.213.0.1/24';
 const ADDRESS_POOL = 'base=10.214.0.0/16,size=24';
 export const BASE_IMAGE = 'smartmeter-rig/base:bookworm';
-const IMAGES_DIR = join(PACKAGE_ROOT, 'rig', 'images');
+const IMAGES_DIR = join(REPO_ROOT, 'rig', 'images');
 
 /** Images built for the stack, and the image keys of the compose templates they replace. */
 const STACK_IMAGES = {
@@ -44,7 +44,7 @@ function fileHash(path: string): string {
 function sourceHash(): string {
   const hash = createHash('sha256');
   const add = (path: string) => {
-    const full = join(PACKAGE_ROOT, path);
+    const full = join(REPO_ROOT, path);
     if (!existsSync(full)) return;
     if (statSync(full).isDirectory()) for (const name of readdirSync(full).sort()) add(join(path, name));
     else hash.update(path).update(readFileSync(full));
@@ -175,9 +175,10 @@ function buildImages(ctx: RigContext, env: Record<string, string>): void {
   build(STACK_IMAGES.graphite.image, join(IMAGES_DIR, 'graphite'));
   build(STACK_IMAGES.prometheus.image, join(IMAGES_DIR, 'prometheus'));
   if (!has(STACK_IMAGES.cassandra.image)) build(STACK_IMAGES.cassandra.image, cassandraContext(ctx));
-  const nodeImage = `smartmeter-rig/node:${process.versions.node}`;
+  // Tagged by the Node version and the Dockerfile, so that either change builds a new base.
+  const nodeImage = `smartmeter-rig/node:${process.versions.node}-${fileHash(join(IMAGES_DIR, 'node', 'Dockerfile'))}`;
   if (!has(nodeImage)) build(nodeImage, nodeContext());
-  build(STACK_IMAGES.smartmeter.image, PACKAGE_ROOT, { BASE_IMAGE: nodeImage });
+  build(STACK_IMAGES.smartmeter.image, REPO_ROOT, { BASE_IMAGE: nodeImage });
   tryRun('docker', ['image', 'prune', '-f'], env); // build stages and failed builds
 }
 

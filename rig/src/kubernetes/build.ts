@@ -21,10 +21,10 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goEnv } from '../go-env.js';
-import { run } from '../process.js';
-import { cacheDir } from '../state.js';
-import type { RigContext } from '../service.js';
+import { goEnv } from '../go-env.ts';
+import { run } from '../process.ts';
+import { cacheDir } from '../state.ts';
+import type { RigContext } from '../service.ts';
 
 /** Kubernetes 1.37: the newest minor the module proxy serves, supported upstream into 2027. */
 export const KUBERNETES_VERSION = 'v1.37.2';
@@ -166,7 +166,7 @@ function applySourcePatches(src: string): void {
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     const count = text.split(patch.find).length - 1;
     if (count !== 1) {
-      throw new Error(`kubernetes: source patch ${patch.id}: its text is found ${count} times in ${patch.file} of Kubernetes ${KUBERNETES_VERSION} (once expected); see SOURCE_PATCHES in src/rig/kubernetes/build.ts`);
+      throw new Error(`kubernetes: source patch ${patch.id}: its text is found ${count} times in ${patch.file} of Kubernetes ${KUBERNETES_VERSION} (once expected); see SOURCE_PATCHES in rig/src/kubernetes/build.ts`);
     }
     writeFileSync(file, text.replace(patch.find, () => patch.replace));
   }

@@ -21,25 +21,25 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../paths.js';
-import { RuntimeError } from '../../errors.js';
-import { ensureDebianPackages } from '../install.js';
-import { ensurePortFree, isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.js';
-import { readState, serviceDir, type ServiceState } from '../state.js';
-import type { RigContext, RigService } from '../service.js';
-import { TELEGRAF_VERSION } from './telegraf.js';
-import { buildCluster, COREDNS_VERSION, KUBERNETES_VERSION, type ClusterBinaries } from '../kubernetes/build.js';
-import { installCrds } from '../kubernetes/crds.js';
-import { CLUSTER_DNS, layout, NODE_IP, NODE_NAME, POD_CIDR, prepareNode, SERVICE_CIDR, startInNode, teardownNode, type NodeLayout } from '../kubernetes/node.js';
+import { REPO_ROOT } from '../paths.ts';
+import { RuntimeError } from '../errors.ts';
+import { ensureDebianPackages } from '../install.ts';
+import { ensurePortFree, isRunning, run, startDaemon, waitUntil, type ProcessRecord } from '../process.ts';
+import { readState, serviceDir, type ServiceState } from '../state.ts';
+import type { RigContext, RigService } from '../service.ts';
+import { TELEGRAF_VERSION } from './telegraf.ts';
+import { buildCluster, COREDNS_VERSION, KUBERNETES_VERSION, type ClusterBinaries } from '../kubernetes/build.ts';
+import { installCrds } from '../kubernetes/crds.ts';
+import { CLUSTER_DNS, layout, NODE_IP, NODE_NAME, POD_CIDR, prepareNode, SERVICE_CIDR, startInNode, teardownNode, type NodeLayout } from '../kubernetes/node.ts';
 
-export { KUBERNETES_VERSION } from '../kubernetes/build.js';
+export { KUBERNETES_VERSION } from '../kubernetes/build.ts';
 /** The API server as the host sees it (the forwarder). */
 export const API_PORT = 16443;
 /** Inside the node's namespace nothing else listens, so the usual ports are free. */
 const PORTS = { etcd: 2379, etcdPeer: 2380, apiserver: 6443 };
 const PAUSE_IMAGE = 'smartmeter-rig/pause:1';
 const COREDNS_IMAGE = `smartmeter-rig/coredns:${COREDNS_VERSION.slice(1)}`;
-const IMAGES_DIR = join(PACKAGE_ROOT, 'rig', 'images');
+const IMAGES_DIR = join(REPO_ROOT, 'rig', 'images');
 /** Components and the identities they use (token authentication; users as Kubernetes' RBAC defaults name them). */
 const IDENTITIES = {
   admin: { user: 'admin', groups: 'system:masters' },

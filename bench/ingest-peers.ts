@@ -1,13 +1,15 @@
-// Peers of `smartmeter ingest` for bench/ingest.mjs: the old Go bridge (bench/old-bridge, built
+// Peers of `smartmeter ingest` for bench/ingest.ts: the old Go bridge (bench/old-bridge, built
 // here with go build) and DataStax Bulk Loader (resolved from Maven Central), plus the paced
 // core-NATS publisher and the old bridge's keyspace.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Client } from 'cassandra-driver';
+import type { NatsConnection } from 'nats';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const cache = (name) => {
+const cache = (name: string): string => {
   const dir = join(process.env.SMARTMETER_RIG_DIR ?? join(root, '.rig'), 'cache', name);
   mkdirSync(dir, { recursive: true });
   return dir;
@@ -15,10 +17,10 @@ const cache = (name) => {
 
 /**
  * The old bridge's binary, rebuilt when its sources change. Same Go settings as the rig's Go
- * builds (src/rig/nats-build.ts): GOPATH and build cache in the rig's cache, which CI keeps, and
+ * builds (rig/src/nats-build.ts): GOPATH and build cache in the rig's cache, which CI keeps, and
  * the local toolchain only.
  */
-export function oldBridgeBinary() {
+export function oldBridgeBinary(): string {
   const src = join(root, 'bench', 'old-bridge');
   const out = cache('old-bridge');
   const binary = join(out, 'old-bridge');
@@ -37,7 +39,7 @@ export function oldBridgeBinary() {
 }
 
 /** The old bridge's tables: raw_data as today (the old one lacked demand…val12) and a counter keyed by `slot`. */
-export async function createOldKeyspace(client, ks) {
+export async function createOldKeyspace(client: Client, ks: string): Promise<void> {
   await client.execute(`CREATE KEYSPACE ${ks} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
   await client.execute(`CREATE TABLE ${ks}.raw_data (line tinyint, transformer int, usagepoint int, year smallint, month tinyint,
     day tinyint, hour tinyint, minute tinyint, day_of_week tinyint, voltage float, demand float, val3 float, val4 float, val5 float,
@@ -48,15 +50,23 @@ export async function createOldKeyspace(client, ks) {
 }
 
 /** Starts the old bridge; resolves once it has subscribed. `exit` resolves with how it ended. */
-export function startOldBridge(binary, { ks, subject }) {
+/** A running old bridge: `exit` says how it ended (`at`: epoch ms). */
+export interface OldBridge {
+  child: ChildProcess;
+  ready: Promise<void>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  stderr: () => string;
+}
+
+export function startOldBridge(binary: string, { ks, subject }: { ks: string; subject: string }): OldBridge {
   const child = spawn(binary, ['-keyspace', ks, '-subject', subject, '-nats', 'nats://127.0.0.1:4222', '-cassandra', '127.0.0.1', '-consistency', 'ONE'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, TZ: 'UTC', TASK_SLOT: '1' },
   });
   let err = '';
-  const exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
-  const ready = new Promise((resolve, reject) => {
-    child.stderr.on('data', (c) => {
+  const exit: OldBridge['exit'] = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (c: Buffer) => {
       err += c;
       if (err.includes('old-bridge: subscribed')) resolve();
     });
@@ -66,7 +76,7 @@ export function startOldBridge(binary, { ks, subject }) {
 }
 
 /** The first line of a Go panic, e.g. "insert: gocql: no response received from cassandra within timeout period". */
-export function panicReason(stderr) {
+export function panicReason(stderr: string): string | undefined {
   const line = stderr.split('\n').find((l) => l.startsWith('panic: '));
   return line ? line.slice('panic: '.length).slice(0, 120) : undefined;
 }
@@ -75,7 +85,7 @@ export function panicReason(stderr) {
  * Publishes `total` readings on core NATS at `rate` per second, paced by the clock in 5 ms
  * ticks (a late tick catches up), each tick flushed by the client. Returns the seconds it took.
  */
-export async function pacedPublish(nc, rate, total, subjectOf, payloadOf) {
+export async function pacedPublish(nc: NatsConnection, rate: number, total: number, subjectOf: (i: number) => string, payloadOf: (i: number) => Uint8Array): Promise<number> {
   const started = performance.now();
   let sent = 0;
   while (sent < total) {
@@ -94,11 +104,11 @@ const DSBULK_VERSION = '1.10.0';
  * there, but the modules it bundles are: the same set (runner, load workflow, CSV connector,
  * reactor batcher and executor) makes a working loader.
  */
-export function dsbulkJars() {
+export function dsbulkJars(): string {
   const dir = cache(`dsbulk-${DSBULK_VERSION}`);
   const lib = join(dir, 'lib');
   if (existsSync(join(lib, `dsbulk-runner-${DSBULK_VERSION}.jar`))) return lib;
-  const module = (a) => `<dependency><groupId>com.datastax.oss</groupId><artifactId>${a}</artifactId></dependency>`;
+  const module = (a: string): string => `<dependency><groupId>com.datastax.oss</groupId><artifactId>${a}</artifactId></dependency>`;
   writeFileSync(join(dir, 'pom.xml'), `<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>smartmeter.bench</groupId><artifactId>dsbulk-runtime</artifactId><version>1</version><packaging>pom</packaging>
@@ -118,27 +128,27 @@ export function dsbulkJars() {
 export const dsbulkVersion = DSBULK_VERSION;
 
 // The shortest decimal that reads back as the same float32: DSBulk refuses a longer one as lossy.
-const f32Text = (x) => {
+const f32Text = (x: number): string => {
   for (let p = 1; p < 9; p += 1) if (Math.fround(Number(x.toPrecision(p))) === x) return x.toPrecision(p);
   return String(x);
 };
 
 /** Writes rows (arrays in `columns` order; fractions are float32 values) as a CSV file with a header. */
-export async function writeCsv(file, columns, rows) {
+export async function writeCsv(file: string, columns: string[], rows: number[][]): Promise<void> {
   const out = createWriteStream(file);
   out.write(`${columns.join(',')}\n`);
   for (let i = 0; i < rows.length; i += 1000) {
     const chunk = rows.slice(i, i + 1000).map((r) => r.map((v) => (Number.isInteger(v) ? v : f32Text(v))).join(',')).join('\n');
-    if (!out.write(`${chunk}\n`)) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(`${chunk}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   }
-  await new Promise((resolve, reject) => out.end((e) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
 
 /**
  * `dsbulk load` of a CSV into ks.raw_data. Returns DSBulk's own rate (its operation, after the
  * JVM start and the connection) and the whole process's.
  */
-export function dsbulkLoad(lib, { csv, ks, logDir, extra = [] }) {
+export function dsbulkLoad(lib: string, { csv, ks, logDir, extra = [] }: { csv: string; ks: string; logDir: string; extra?: string[] }): { total: number; failed: number; rate: number; batches: number; processRate: number } {
   const started = performance.now();
   const r = spawnSync('java', ['-cp', `${lib}/*`, 'com.datastax.oss.dsbulk.runner.DataStaxBulkLoader', 'load', '-url', csv, '-k', ks, '-t', 'raw_data',
     '-h', '127.0.0.1', '-header', 'true', '-logDir', logDir, '--log.verbosity', 'normal', ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -146,6 +156,7 @@ export function dsbulkLoad(lib, { csv, ks, logDir, extra = [] }) {
   if (r.status !== 0) throw new Error(`dsbulk load exited ${r.status}: ${(r.stdout + r.stderr).slice(-2000)}`);
   // The last summary row: total | failed | rows/s | p50ms | p99ms | p999ms | batches
   const rowsLine = (r.stdout + r.stderr).split('\n').filter((l) => /^\s*[\d,]+\s*\|/.test(l)).pop();
-  const [total, failed, rate, , , , batches] = rowsLine.split('|').map((s) => Number(s.trim().replace(/,/g, '')));
+  if (rowsLine === undefined) throw new Error(`dsbulk load printed no summary: ${(r.stdout + r.stderr).slice(-2000)}`);
+  const [total = NaN, failed = NaN, rate = NaN, , , , batches = NaN] = rowsLine.split('|').map((s) => Number(s.trim().replace(/,/g, '')));
   return { total, failed, rate, batches, processRate: total / seconds };
 }

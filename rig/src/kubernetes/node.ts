@@ -18,8 +18,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { RuntimeError } from '../../errors.js';
-import { run, sleep, startDaemon, type ProcessRecord } from '../process.js';
+import { RuntimeError } from '../errors.ts';
+import { run, sleep, startDaemon, type ProcessRecord } from '../process.ts';
 
 export const NODE_NAME = 'rig-node';
 export const NODE_IP = '10.250.0.2';

@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError } from './errors.ts';
 
 export interface ProcessRecord {
   /** What this process is, e.g. "nats-auth". */

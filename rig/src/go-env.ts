@@ -2,7 +2,7 @@
  * The environment every Go build of the rig runs with, in one place.
  */
 import { join } from 'node:path';
-import { cacheDir } from './state.js';
+import { cacheDir } from './state.ts';
 
 /**
  * Variables for `go` commands of the rig: GOPATH (module cache) and GOCACHE (build cache) under

@@ -6,10 +6,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackages } from '../install.js';
-import { ensurePortFree, isRunning, run, startDaemon, waitUntil } from '../process.js';
-import { cacheDir, serviceDir, type ServiceState } from '../state.js';
-import type { RigContext, RigService } from '../service.js';
+import { ensureDebianPackages } from '../install.ts';
+import { ensurePortFree, isRunning, run, startDaemon, waitUntil } from '../process.ts';
+import { cacheDir, serviceDir, type ServiceState } from '../state.ts';
+import type { RigContext, RigService } from '../service.ts';
 
 export const CASSANDRA_VERSION = '5.0.9';
 const CQL_PORT = 9042;

@@ -9,7 +9,7 @@
 //      by the old Go bridge (bench/old-bridge: a goroutine and a synchronous insert per message,
 //      panic on error) and by ingest in core mode, alternating, each into a fresh keyspace: readings
 //      stored against those published, and whether the process survived.
-// Usage: node bench/ingest.mjs [--rows 100000] [--concurrency 512] [--rounds 3] [--no-dsbulk]
+// Usage: node bench/ingest.ts [--rows 100000] [--concurrency 512] [--rounds 3] [--no-dsbulk]
 //          [--steps 2000,5000,10000,20000,40000 | --steps none] [--step-seconds 10]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,23 +19,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import driver from 'cassandra-driver';
 import { connect } from 'nats';
-import { createOldKeyspace, dsbulkJars, dsbulkLoad, dsbulkVersion, oldBridgeBinary, pacedPublish, panicReason, startOldBridge, writeCsv } from './ingest-peers.mjs';
+import type { ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { createOldKeyspace, dsbulkJars, dsbulkLoad, dsbulkVersion, oldBridgeBinary, pacedPublish, panicReason, startOldBridge, writeCsv } from './ingest-peers.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const arg = (name, fallback) => {
+const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const option = (name, fallback) => {
+const option = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
+  return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
 const rows = arg('--rows', 100_000);
 const concurrency = arg('--concurrency', 512);
 const smartmeter = join(root, 'bin', 'smartmeter');
 const tag = Date.now() % 1_000_000;
 
-function reading(i) {
+function reading(i: number): { line: number; transformer: number; point: number; payload: Uint8Array } {
   const payload = new Uint8Array(56);
   const view = new DataView(payload.buffer);
   view.setBigInt64(0, BigInt(1_700_000_000 + 60 * i));
@@ -45,7 +47,7 @@ function reading(i) {
   return { line: 11 + (i % 5), transformer: 1 + (Math.floor(i / 5) % 10), point: 1 + i, payload };
 }
 
-function init(keyspace) {
+function init(keyspace: string): void {
   const r = spawnSync(process.execPath, [smartmeter, 'cassandra', 'init', '--keyspace', keyspace], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
 }
@@ -58,7 +60,7 @@ const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
 const jsm = await nc.jetstreamManager();
 const js = nc.jetstream();
 const columns = ['line', 'transformer', 'usagepoint', 'year', 'month', 'day', 'hour', 'minute', 'day_of_week', 'voltage', 'demand', 'val3', 'val4', 'val5', 'val6', 'val7', 'val8', 'val9', 'val10', 'val11', 'val12', 'epoch'];
-const insertInto = (ks) => `INSERT INTO ${ks}.raw_data (${columns.join(', ')}) VALUES (${Array(columns.length).fill('?').join(', ')})`;
+const insertInto = (ks: string): string => `INSERT INTO ${ks}.raw_data (${columns.join(', ')}) VALUES (${Array(columns.length).fill('?').join(', ')})`;
 const params = Array.from({ length: rows }, (_, i) => {
   const r = reading(i);
   const view = new DataView(r.payload.buffer);
@@ -67,7 +69,7 @@ const params = Array.from({ length: rows }, (_, i) => {
     view.getFloat32(8), view.getFloat32(12), ...Array.from({ length: 10 }, (_, k) => view.getFloat32(16 + 4 * k)), 1_700_000_000 + 60 * i];
 });
 // The bare loop's rate, and its CPU per row (this process does nothing else meanwhile).
-const bareLoop = async (ks) => {
+const bareLoop = async (ks: string): Promise<{ rate: number; cpuUs: number }> => {
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   await driver.concurrent.executeConcurrent(client, insertInto(ks), params, { concurrencyLevel: concurrency, raiseOnFirstError: true });
@@ -76,7 +78,7 @@ const bareLoop = async (ks) => {
 };
 // count(*) over a few hundred thousand rows outlasts Cassandra's range timeout on a busy machine:
 // counted in 32 token ranges, each tried again on a timeout.
-const count = async (ks) => {
+const count = async (ks: string): Promise<number> => {
   const parts = 32n;
   const min = -(2n ** 63n);
   const width = 2n ** 64n / parts;
@@ -97,12 +99,12 @@ const count = async (ks) => {
   }
   return total;
 };
-const drop = (ks) => client.execute(`DROP KEYSPACE IF EXISTS ${ks}`, [], { readTimeout: 120_000 });
-const fmt = (n) => Math.round(n).toLocaleString('en');
-const median = (xs) => {
+const drop = (ks: string) => client.execute(`DROP KEYSPACE IF EXISTS ${ks}`, [], { readTimeout: 120_000 });
+const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+const median = (xs: number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
 // DSBulk, when it resolves: the same rows as a CSV file, loaded with its defaults (a batch per
@@ -113,14 +115,14 @@ const dsbulkVariants = [
   { name: 'replica-set batches, 64 queries', extra: ['--batch.mode', 'REPLICA_SET', '--engine.maxConcurrentQueries', '64'] },
 ];
 const work = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
-let dsbulk;
+let dsbulk: { lib: string; csv: string } | undefined;
 if (rounds > 0 && !process.argv.includes('--no-dsbulk')) {
   try {
     dsbulk = { lib: dsbulkJars(), csv: join(work, 'rows.csv') };
     await writeCsv(dsbulk.csv, columns, params);
   } catch (error) {
     dsbulk = undefined;
-    console.log(`DSBulk: ${error.message.split('\n')[0]}; the bare loop stays the top anchor`);
+    console.log(`DSBulk: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}; the bare loop stays the top anchor`);
   }
 }
 
@@ -132,7 +134,16 @@ if (rounds > 0) {
   await bareLoop(warmKs);
   await drop(warmKs);
 }
-const results = [];
+interface RoundResult {
+  ingest: number;
+  bare: number;
+  bulk: { rate: number; processRate: number }[];
+  rssMb: number;
+  cpuUs: number;
+  bareCpuUs: number;
+  rows: number[];
+}
+const results: RoundResult[] = [];
 for (let round = 0; round < rounds; round += 1) {
   // Fill a stream, let ingest drain it (peak RSS from GNU time), then the bare loop, then DSBulk: same rows, same table.
   const stream = `BENCH_${tag}_${round}`;
@@ -155,8 +166,8 @@ for (let round = 0; round < rounds; round += 1) {
   if (run.status !== 0) throw new Error(run.stderr);
   const summary = JSON.parse(run.stdout);
   const { rate: bare, cpuUs: bareCpuUs } = await bareLoop(bareKs);
-  const bulk = dsbulkKs.map((ks, v) => dsbulkLoad(dsbulk.lib, { csv: dsbulk.csv, ks, logDir: join(work, 'dsbulk-logs'), extra: dsbulkVariants[v].extra }));
-  const [rssKb, user, sys] = run.stderr.trim().split('\n').pop().split(' ').map(Number);
+  const bulk = dsbulkKs.map((ks, v) => dsbulkLoad(dsbulk!.lib, { csv: dsbulk!.csv, ks, logDir: join(work, 'dsbulk-logs'), extra: dsbulkVariants[v]!.extra }));
+  const [rssKb = NaN, user = NaN, sys = NaN] = (run.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
   results.push({
     ingest: summary.rowsPerSecond, bare, bulk, rssMb: rssKb / 1024, cpuUs: ((user + sys) * 1e6) / rows, bareCpuUs,
     rows: [await count(ingestKs), await count(bareKs), ...(await Promise.all(dsbulkKs.map(count)))],
@@ -168,12 +179,12 @@ for (let round = 0; round < rounds; round += 1) {
 if (rounds > 0) {
   console.log(`rows: ${rows} per round, ${rounds} rounds, concurrency ${concurrency}; one 2-core machine (Cassandra, NATS and the client share it)`);
   console.log(`round   bare loop rows/s   ingest rows/s   ratio   ${dsbulk ? 'DSBulk rows/s (whole process): default   batched   ' : ''}ingest RSS   CPU/row: ingest   bare loop   rows stored (ingest, bare${dsbulk ? ', DSBulk ×2' : ''})`);
-  const bulkCells = (r) => r.bulk.map((b) => `${b.rate.toFixed(0)} (${b.processRate.toFixed(0)})`.padStart(15)).join(' ');
+  const bulkCells = (r: RoundResult): string => r.bulk.map((b) => `${b.rate.toFixed(0)} (${b.processRate.toFixed(0)})`.padStart(15)).join(' ');
   results.forEach((r, i) => console.log(`${String(i + 1).padStart(5)} ${r.bare.toFixed(0).padStart(18)} ${r.ingest.toFixed(0).padStart(15)} ${(r.ingest / r.bare).toFixed(2).padStart(7)}   ${dsbulk ? `${bulkCells(r).padStart(38)}   ` : ''}${r.rssMb.toFixed(0).padStart(7)} MB ${r.cpuUs.toFixed(1).padStart(14)} µs ${r.bareCpuUs.toFixed(1).padStart(8)} µs   ${r.rows.join(', ')}`));
   const ratio = median(results.map((r) => r.ingest / r.bare));
   console.log(`median: bare ${median(results.map((r) => r.bare)).toFixed(0)} rows/s, ingest ${median(results.map((r) => r.ingest)).toFixed(0)} rows/s, ratio ${ratio.toFixed(2)} (target ≥ 1.30: ${ratio >= 1.3 ? 'met' : 'not met'}); peak RSS ${Math.max(...results.map((r) => r.rssMb)).toFixed(0)} MB (target ≤ 250); ingest CPU ${median(results.map((r) => r.cpuUs)).toFixed(1)} µs/row (process start included), bare loop ${median(results.map((r) => r.bareCpuUs)).toFixed(1)} µs/row`);
   if (dsbulk) {
-    dsbulkVariants.forEach(({ name }, v) => console.log(`DSBulk ${dsbulkVersion} (${name}; CSV of the same rows): median ${median(results.map((r) => r.bulk[v].rate)).toFixed(0)} rows/s as DSBulk counts its load (JVM start and connection excluded), ${median(results.map((r) => r.bulk[v].processRate)).toFixed(0)} rows/s over the whole process; bare loop / DSBulk ${median(results.map((r) => r.bare / r.bulk[v].rate)).toFixed(2)}, ingest / DSBulk ${median(results.map((r) => r.ingest / r.bulk[v].rate)).toFixed(2)}`));
+    dsbulkVariants.forEach(({ name }, v) => console.log(`DSBulk ${dsbulkVersion} (${name}; CSV of the same rows): median ${median(results.map((r) => r.bulk[v]!.rate)).toFixed(0)} rows/s as DSBulk counts its load (JVM start and connection excluded), ${median(results.map((r) => r.bulk[v]!.processRate)).toFixed(0)} rows/s over the whole process; bare loop / DSBulk ${median(results.map((r) => r.bare / r.bulk[v]!.rate)).toFixed(2)}, ingest / DSBulk ${median(results.map((r) => r.ingest / r.bulk[v]!.rate)).toFixed(2)}`));
   } else {
     console.log('DSBulk: not run; the bare loop is the top anchor.');
   }
@@ -184,12 +195,12 @@ if (rounds > 0) {
 // send one reading a minute of data time, so every reading has a key of its own; the distinct
 // keys are counted anyway, since raw_data keeps one row per usage point and minute.
 const METERS = 100_000;
-const stepSubject = (prefix) => (i) => {
+const stepSubject = (prefix: string) => (i: number): string => {
   const m = i % METERS;
   return `${prefix}.voltage.data.${11 + (m % 5)}.${1 + (Math.floor(m / 5) % 15)}.${1 + m}`;
 };
-const stepEpoch = (i) => 1_700_000_000 + 60 * Math.floor(i / METERS);
-const stepPayload = (i) => {
+const stepEpoch = (i: number): number => 1_700_000_000 + 60 * Math.floor(i / METERS);
+const stepPayload = (i: number): Uint8Array => {
   const payload = new Uint8Array(56);
   const view = new DataView(payload.buffer);
   view.setBigInt64(0, BigInt(stepEpoch(i)));
@@ -198,21 +209,21 @@ const stepPayload = (i) => {
   for (let k = 0; k < 10; k += 1) view.setFloat32(16 + 4 * k, 3 + k);
   return payload;
 };
-const distinctKeys = (n) => {
-  const keys = new Set();
+const distinctKeys = (n: number): number => {
+  const keys = new Set<string>();
   const subject = stepSubject('');
   for (let i = 0; i < n; i += 1) keys.add(`${subject(i)}.${Math.floor(stepEpoch(i) / 60)}`);
   return keys.size;
 };
-const freePort = () => new Promise((resolve) => {
+const freePort = () => new Promise<number>((resolve) => {
   const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address();
+    const { port } = server.address() as AddressInfo;
     server.close(() => resolve(port));
   });
 });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // Peak RSS (VmHWM) of a child, polled until it exits.
-const watchRss = (pid) => {
+const watchRss = (pid: number | undefined) => {
   const peak = { mb: 0 };
   const timer = setInterval(() => {
     try {
@@ -226,11 +237,13 @@ const watchRss = (pid) => {
 };
 
 /** Starts a peer on a fresh keyspace, publishes rate × stepSeconds readings, waits for it to finish. */
-async function step(side, rate, bridge) {
+type Exit = { code: number | null; signal: NodeJS.Signals | null; at: number };
+
+async function step(side: 'old' | 'ingest', rate: number, bridge: string) {
   const n = rate * stepSeconds;
   const prefix = `step_${tag}_${side}_${rate}`;
   const ks = `bench_step_${side}_${tag}_${rate}`;
-  let peer;
+  let peer: { child: ChildProcess; exit: Promise<Exit>; note: () => string | undefined };
   if (side === 'old') {
     await createOldKeyspace(client, ks);
     const b = startOldBridge(bridge, { ks, subject: `${prefix}.voltage.data.>` });
@@ -243,9 +256,9 @@ async function step(side, rate, bridge) {
       '--concurrency', String(concurrency), '--metrics-port', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    const exit = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    child.stdout.on('data', (c: Buffer) => (out += c));
+    child.stderr.on('data', (c: Buffer) => (err += c));
+    const exit = new Promise<Exit>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, at: Date.now() })));
     let exited = false;
     exit.then(() => (exited = true));
     // Ready once its subscription has reached the server (its /ready).
@@ -269,7 +282,7 @@ async function step(side, rate, bridge) {
     };
   }
   const rss = watchRss(peer.child.pid);
-  let died;
+  let died: Exit | undefined;
   peer.exit.then((e) => (died = e));
   const started = Date.now();
   const publishSeconds = await pacedPublish(nc, rate, n, stepSubject(prefix), stepPayload);
@@ -287,7 +300,7 @@ async function step(side, rate, bridge) {
       last = now;
     }
   } else {
-    let timer;
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([peer.exit, new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
     clearTimeout(timer);
   }
@@ -310,7 +323,7 @@ if (steps.length) {
   console.log('  rate/s  peer        published  distinct keys     stored   stored %  survived  peak RSS  publish s  note');
   for (const [index, rate] of steps.entries()) {
     // Alternate which goes first, so neither always meets the Cassandra the other has just loaded.
-    for (const side of index % 2 ? ['ingest', 'old'] : ['old', 'ingest']) {
+    for (const side of index % 2 ? (['ingest', 'old'] as const) : (['old', 'ingest'] as const)) {
       const r = await step(side, rate, bridge);
       const survived = r.survived ? 'yes' : `no (${r.diedAfter?.toFixed(1)} s)`;
       console.log(`${fmt(r.rate).padStart(8)}  ${(r.side === 'old' ? 'old bridge' : 'ingest').padEnd(10)} ${fmt(r.published).padStart(10)} ${fmt(r.distinct).padStart(14)} ${fmt(r.stored).padStart(10)} ${((100 * r.stored) / r.distinct).toFixed(1).padStart(9)} ${survived.padStart(9)} ${r.peakMb.toFixed(0).padStart(6)} MB ${r.publishSeconds.toFixed(1).padStart(10)}  ${r.note ?? ''}`);

@@ -11,11 +11,11 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goEnv } from './go-env.js';
-import { ensureDebianPackages } from './install.js';
-import { run } from './process.js';
-import { cacheDir } from './state.js';
-import type { RigContext } from './service.js';
+import { goEnv } from './go-env.ts';
+import { ensureDebianPackages } from './install.ts';
+import { run } from './process.ts';
+import { cacheDir } from './state.ts';
+import type { RigContext } from './service.ts';
 
 /** The Compose release the rig builds (a tag of github.com/docker/compose/v5). */
 export const COMPOSE_VERSION = 'v5.6.0';

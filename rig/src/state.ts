@@ -3,13 +3,12 @@
  * Per service, `<service>/state.json` records the processes it started and the values
  * tests need (URLs, file paths); `cache/` holds downloads and builds kept between runs.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs-atomic.js';
-import { PACKAGE_ROOT } from '../paths.js';
-import type { ProcessRecord } from './process.js';
+import { REPO_ROOT } from './paths.ts';
+import type { ProcessRecord } from './process.ts';
 
-export const RIG_DIR = process.env.SMARTMETER_RIG_DIR ?? join(PACKAGE_ROOT, '.rig');
+export const RIG_DIR = process.env.SMARTMETER_RIG_DIR ?? join(REPO_ROOT, '.rig');
 
 export interface ServiceState {
   processes: ProcessRecord[];
@@ -36,7 +35,12 @@ export function readState(service: string): ServiceState | undefined {
 }
 
 export function writeState(service: string, state: ServiceState): void {
-  writeFileAtomic(join(serviceDir(service), 'state.json'), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // Written aside and renamed over, so that a test reading state.json never sees half of it;
+  // 0600: the values include credentials of the rig's services.
+  const file = join(serviceDir(service), 'state.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
 }
 
 export function clearState(service: string): void {

@@ -11,10 +11,10 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadAll } from 'js-yaml';
-import { goEnv } from '../go-env.js';
-import { run } from '../process.js';
-import { cacheDir } from '../state.js';
-import type { RigContext } from '../service.js';
+import { goEnv } from '../go-env.ts';
+import { run } from '../process.ts';
+import { cacheDir } from '../state.ts';
+import type { RigContext } from '../service.ts';
 
 export interface CrdSource {
   /** Short name, the first part of the cache directory's name. */

@@ -10,11 +10,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackages, installDebianPackages } from '../install.js';
-import { KUBE_SCORE_VERSION, kubeScoreBinary } from '../kube-score-build.js';
-import { run } from '../process.js';
-import { cacheDir, serviceDir, type ServiceState } from '../state.js';
-import type { RigContext, RigService } from '../service.js';
+import { ensureDebianPackages, installDebianPackages } from '../install.ts';
+import { KUBE_SCORE_VERSION, kubeScoreBinary } from '../kube-score-build.ts';
+import { run } from '../process.ts';
+import { cacheDir, serviceDir, type ServiceState } from '../state.ts';
+import type { RigContext, RigService } from '../service.ts';
 
 export const HELM_VERSION = 'v3.22.0';
 /** Kubernetes' JSON schemas, offline: the PyPI package bundles them (1.25 to 1.37). */

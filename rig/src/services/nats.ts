@@ -11,11 +11,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackages } from '../install.js';
-import { NATS_SERVER_VERSION, natsServerBinary } from '../nats-build.js';
-import { canConnect, ensurePortFree, isRunning, run, startDaemon, stopProcess, waitUntil, type ProcessRecord } from '../process.js';
-import { serviceDir, type ServiceState } from '../state.js';
-import type { RigContext, RigService } from '../service.js';
+import { ensureDebianPackages } from '../install.ts';
+import { NATS_SERVER_VERSION, natsServerBinary } from '../nats-build.ts';
+import { canConnect, ensurePortFree, isRunning, run, startDaemon, stopProcess, waitUntil, type ProcessRecord } from '../process.ts';
+import { serviceDir, type ServiceState } from '../state.ts';
+import type { RigContext, RigService } from '../service.ts';
 
 interface Instance {
   name: 'plain' | 'auth' | 'tls';
