@@ -2,13 +2,16 @@
 // into an empty prefix, and run from there. The chart's files/ (the schema, the dashboards, the
 // Telegraf and Graphite configuration) were once symbolic links, which npm pack leaves out: an
 // installed smartmeter rendered empty ConfigMaps without an error. Now they are copies made by the
-// build (scripts/chart-files.mjs), and the chart refuses to render without them.
+// build (scripts/chart-files.mjs), and the chart refuses to render without them. templates/cql is
+// copied as it is; templates/config is rendered for the chart (its *.hbs templates with
+// CHART_CONFIG_CONTEXT, written without the suffix; prometheus/ left out, the chart writes its own).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CHART_CONFIG_CONTEXT, renderConfigFiles } from '../src/combine/config-files.js';
 import { ROOT } from './helpers/cli.js';
 import { rigService } from './helpers/rig.js';
 
@@ -29,6 +32,19 @@ function filesUnder(dir: string): string[] {
     .filter((entry) => !entry.isDirectory())
     .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
     .sort();
+}
+
+/**
+ * The chart's files/config as the build should write it, path (relative) → text: named from the
+ * sources alone (`.hbs` dropped, prometheus/ left out), so a file the renderer lost is missed here,
+ * with the text renderConfigFiles gives for the chart's context.
+ */
+function chartConfig(configDir = join(ROOT, 'templates', 'config')): Map<string, string> {
+  const names = filesUnder(configDir)
+    .filter((file) => !file.startsWith('prometheus/'))
+    .map((file) => file.replace(/\.hbs$/, ''));
+  const rendered = new Map(renderConfigFiles(configDir, CHART_CONFIG_CONTEXT).map((file) => [file.path, file.content]));
+  return new Map(names.map((name) => [name, rendered.get(name) ?? `(renderConfigFiles gave no ${name})`]));
 }
 
 interface Installed {
@@ -68,7 +84,7 @@ beforeAll(() => {
 }, 300_000);
 
 describe('the npm package', () => {
-  it('holds no symbolic link, and the chart carries a copy of every schema and configuration file', () => {
+  it('holds no symbolic link, the templates as they are, and the chart a copy of the schema and the rendered configuration', () => {
     // tar's verbose listing: the first character of each line is the entry's type (l: link, h: hard link).
     const listing = run('tar', ['-tvzf', installed.tarball]);
     expect(listing.status, listing.stderr).toBe(0);
@@ -76,14 +92,19 @@ describe('the npm package', () => {
     expect(lines.filter((line) => /^[lh]/.test(line))).toEqual([]);
     const paths = new Set(lines.map((line) => line.split(/\s+/).slice(5).join(' ').replace(/^package\//, '')));
     // Whatever templates/cql and templates/config hold (a file added there ships without a change here).
-    for (const [source, copy] of [['cql', 'cql'], ['config', 'config']] as const) {
-      const files = filesUnder(join(ROOT, 'templates', source));
-      expect(files.length).toBeGreaterThan(0);
-      for (const file of files) {
-        expect(paths, `templates/${source}/${file}`).toContain(`templates/${source}/${file}`);
-        expect(paths, `${CHART}/files/${copy}/${file}`).toContain(`${CHART}/files/${copy}/${file}`);
-      }
+    const cql = filesUnder(join(ROOT, 'templates', 'cql'));
+    expect(cql.length).toBeGreaterThan(0);
+    for (const file of cql) {
+      expect(paths, `templates/cql/${file}`).toContain(`templates/cql/${file}`);
+      expect(paths, `${CHART}/files/cql/${file}`).toContain(`${CHART}/files/cql/${file}`);
     }
+    const config = filesUnder(join(ROOT, 'templates', 'config'));
+    expect(config.filter((file) => file.endsWith('.hbs')).length).toBeGreaterThan(0);
+    // The templates themselves ship (the installed smartmeter renders them for compose stacks).
+    for (const file of config) expect(paths, `templates/config/${file}`).toContain(`templates/config/${file}`);
+    const chartFiles = [...paths].filter((path) => path.startsWith(`${CHART}/files/config/`)).map((path) => path.slice(`${CHART}/files/config/`.length)).filter(Boolean).sort();
+    expect(chartFiles).toEqual([...chartConfig().keys()].sort());
+    expect(chartFiles).toContain('telegraf/max_voltage.conf');
   });
 
   it('ships the product only: no test rig, sources, tests or benchmarks', () => {
@@ -100,14 +121,24 @@ describe('the npm package', () => {
 
   it('installs into an empty prefix, with real files where the chart reads them', () => {
     expect(lstatSync(installed.packageDir).isDirectory()).toBe(true);
-    for (const path of ['cql', 'config']) {
-      const copy = join(installed.packageDir, CHART, 'files', path);
-      expect(lstatSync(copy).isDirectory(), copy).toBe(true);
-      for (const file of filesUnder(join(ROOT, 'templates', path))) {
-        expect(lstatSync(join(copy, file)).isFile(), file).toBe(true);
-        expect(readFileSync(join(copy, file), 'utf8'), file).toBe(readFileSync(join(ROOT, 'templates', path, file), 'utf8'));
-      }
+    const files = join(installed.packageDir, CHART, 'files');
+    for (const path of ['cql', 'config']) expect(lstatSync(join(files, path)).isDirectory(), path).toBe(true);
+    const cql = filesUnder(join(ROOT, 'templates', 'cql'));
+    expect(filesUnder(join(files, 'cql'))).toEqual(cql);
+    for (const file of cql) {
+      expect(lstatSync(join(files, 'cql', file)).isFile(), file).toBe(true);
+      expect(readFileSync(join(files, 'cql', file), 'utf8'), file).toBe(readFileSync(join(ROOT, 'templates', 'cql', file), 'utf8'));
     }
+    const config = chartConfig();
+    expect(filesUnder(join(files, 'config'))).toEqual([...config.keys()].sort());
+    for (const [file, text] of config) {
+      expect(lstatSync(join(files, 'config', file)).isFile(), file).toBe(true);
+      expect(readFileSync(join(files, 'config', file), 'utf8'), file).toBe(text);
+    }
+    // Rendered, not copied: the chart's containers fill the references, nothing of Handlebars is left.
+    const telegraf = readFileSync(join(files, 'config', 'telegraf', 'max_voltage.conf'), 'utf8');
+    expect(telegraf).toContain('servers = ["${NATS_URI}"]');
+    expect(telegraf).not.toContain('{{');
   });
 
   it('the installed smartmeter combines a compose file', () => {
@@ -196,47 +227,81 @@ describe.runIf(helmRig)('the chart of the installed package', () => {
   });
 });
 
-describe('the build step that copies the chart files (scripts/chart-files.mjs)', () => {
-  /** A project-shaped directory with the script and the templates it copies. */
+describe('the build step that writes the chart files (scripts/chart-files.mjs)', () => {
+  /**
+   * A project-shaped directory with the script, the templates it reads, and what it imports: the
+   * compiled build/ of this checkout (`npm run build` made it) and node_modules (Handlebars), linked.
+   */
   const project = () => {
     const dir = mkdtempSync(join(tmpdir(), 'smartmeter-chart-files-'));
     cpSync(join(ROOT, 'scripts', 'chart-files.mjs'), join(dir, 'scripts', 'chart-files.mjs'));
+    cpSync(join(ROOT, 'build'), join(dir, 'build'), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     for (const path of ['cql', 'config']) cpSync(join(ROOT, 'templates', path), join(dir, 'templates', path), { recursive: true });
     mkdirSync(join(dir, CHART, 'files'), { recursive: true });
     return dir;
   };
   const build = (dir: string) => run(process.execPath, [join(dir, 'scripts', 'chart-files.mjs')], { cwd: dir });
+  /** The chart's files/config of `dir`, path → text. */
+  const written = (dir: string) => {
+    const config = join(dir, CHART, 'files', 'config');
+    return new Map(filesUnder(config).map((file) => [file, readFileSync(join(config, file), 'utf8')]));
+  };
 
-  it('replaces the links of an older checkout by copies, leaving the linked directories whole', () => {
+  it('replaces the links of an older checkout by copies and rendered files, leaving the linked directories whole', () => {
     const dir = project();
     symlinkSync('../../../cql', join(dir, CHART, 'files', 'cql'));
     symlinkSync('../../../config', join(dir, CHART, 'files', 'config'));
     const result = build(dir);
     expect(result.status, result.stderr).toBe(0);
-    for (const path of ['cql', 'config']) {
-      const copy = join(dir, CHART, 'files', path);
-      expect(lstatSync(copy).isDirectory()).toBe(true);
-      expect(filesUnder(copy)).toEqual(filesUnder(join(ROOT, 'templates', path)));
-      expect(filesUnder(join(dir, 'templates', path))).toEqual(filesUnder(join(ROOT, 'templates', path)));
-    }
+    const files = join(dir, CHART, 'files');
+    for (const path of ['cql', 'config']) expect(lstatSync(join(files, path)).isDirectory(), path).toBe(true);
+    expect(filesUnder(join(files, 'cql'))).toEqual(filesUnder(join(ROOT, 'templates', 'cql')));
+    expect(written(dir)).toEqual(chartConfig());
+    // The link was removed, not followed: the sources it pointed at are all still there.
+    for (const path of ['cql', 'config']) expect(filesUnder(join(dir, 'templates', path))).toEqual(filesUnder(join(ROOT, 'templates', path)));
   });
 
   it('follows the sources: a new file appears, a changed one is rewritten, a removed one goes; a link in the sources is copied as a file', () => {
     const dir = project();
     expect(build(dir).status).toBe(0);
     const files = join(dir, CHART, 'files');
-    mkdirSync(join(dir, 'templates', 'config', 'nats'));
-    writeFileSync(join(dir, 'templates', 'config', 'nats', 'start.sh'), '#!/bin/sh\nexec nats-server "$@"\n', { mode: 0o755 });
+    const config = join(dir, 'templates', 'config');
+    mkdirSync(join(config, 'nats'));
+    writeFileSync(join(config, 'nats', 'nats.conf.hbs'), '{{!-- a note --}}\nserver_name: {{json nats.instance}}\n');
+    writeFileSync(join(config, 'nats', 'plain.txt'), 'as it is: {{not rendered}}\n');
+    writeFileSync(join(config, 'telegraf', 'nats.conf.hbs'), 'servers = [{{json nats.url}}]\n');
+    rmSync(join(config, 'telegraf', 'docker.conf.hbs'));
+    rmSync(join(config, 'graphite', 'storage-aggregation.conf'));
+    symlinkSync('storage-schemas.conf', join(config, 'graphite', 'linked.conf'));
     writeFileSync(join(dir, 'templates', 'cql', '001-smartmeter-tables.cql'), 'CREATE TABLE t (k int PRIMARY KEY);\n');
-    rmSync(join(dir, 'templates', 'config', 'graphite', 'storage-aggregation.conf'));
-    symlinkSync('storage-schemas.conf', join(dir, 'templates', 'config', 'graphite', 'linked.conf'));
-    expect(build(dir).status).toBe(0);
-    expect(readFileSync(join(files, 'config', 'nats', 'start.sh'), 'utf8')).toMatch(/exec nats-server/);
-    expect(lstatSync(join(files, 'config', 'nats', 'start.sh')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(join(files, 'cql', '001-smartmeter-tables.cql'), 'utf8')).toBe('CREATE TABLE t (k int PRIMARY KEY);\n');
-    expect(existsSync(join(files, 'config', 'graphite', 'storage-aggregation.conf'))).toBe(false);
+    chmodSync(join(dir, 'templates', 'cql', '001-smartmeter-tables.cql'), 0o640);
+    const result = build(dir);
+    expect(result.status, result.stderr).toBe(0);
+
+    const out = written(dir);
+    expect(out.get('nats/nats.conf')).toBe('server_name: "${NATS_INSTANCE}"\n');
+    expect(out.get('nats/plain.txt')).toBe('as it is: {{not rendered}}\n');
+    expect(out.get('telegraf/nats.conf')).toBe('servers = ["${NATS_URI}"]\n');
+    expect(out.has('telegraf/docker.conf')).toBe(false);
+    expect(out.has('graphite/storage-aggregation.conf')).toBe(false);
     expect(lstatSync(join(files, 'config', 'graphite', 'linked.conf')).isFile()).toBe(true);
-    expect(readFileSync(join(files, 'config', 'graphite', 'linked.conf'), 'utf8')).toBe(readFileSync(join(ROOT, 'templates', 'config', 'graphite', 'storage-schemas.conf'), 'utf8'));
-    expect(readlinkSync(join(dir, 'templates', 'config', 'graphite', 'linked.conf'))).toBe('storage-schemas.conf');
+    expect(out.get('graphite/linked.conf')).toBe(readFileSync(join(ROOT, 'templates', 'config', 'graphite', 'storage-schemas.conf'), 'utf8'));
+    expect(readlinkSync(join(config, 'graphite', 'linked.conf'))).toBe('storage-schemas.conf');
+    // Exactly what the sources give now: nothing stale, no .hbs, no prometheus/.
+    expect(out).toEqual(chartConfig(config));
+    expect(readFileSync(join(files, 'cql', '001-smartmeter-tables.cql'), 'utf8')).toBe('CREATE TABLE t (k int PRIMARY KEY);\n');
+    expect(lstatSync(join(files, 'cql', '001-smartmeter-tables.cql')).mode & 0o777).toBe(0o640);
+  });
+
+  it('fails on a template that does not render, naming it, and leaves the rendered files as they were', () => {
+    const dir = project();
+    expect(build(dir).status).toBe(0);
+    const before = written(dir);
+    writeFileSync(join(dir, 'templates', 'config', 'telegraf', 'max_voltage.conf.hbs'), 'interval = {{json telegraf.nosuch}}\n');
+    const result = build(dir);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('cannot render telegraf/max_voltage.conf.hbs');
+    expect(written(dir)).toEqual(before);
   });
 });
