@@ -38,10 +38,20 @@ const COMMANDS: readonly (CommandModule | CommandGroup)[] = [
   down,
   status,
   logs,
-  { name: 'cassandra', summary: 'work with the Cassandra of the stack', commands: [cassandraInit, cassandraStats] },
+  {
+    name: 'cassandra',
+    summary: 'work with the Cassandra of the stack',
+    examples: ['smartmeter cassandra init --wait 2m', 'smartmeter cassandra stats --json'],
+    commands: [cassandraInit, cassandraStats],
+  },
   ingest,
   inject,
-  { name: 'metrics', summary: "check smartmeter's own metrics in Graphite or Prometheus", commands: [metricsCheck] },
+  {
+    name: 'metrics',
+    summary: "check smartmeter's own metrics in Graphite or Prometheus",
+    examples: ['smartmeter metrics check --graphite-url http://localhost:81 --command inject --json'],
+    commands: [metricsCheck],
+  },
 ];
 
 /** A command module: `command()` returns its commander Command, with its action. */
@@ -52,6 +62,7 @@ interface CommandModule {
 interface CommandGroup {
   name: string;
   summary: string;
+  examples: readonly string[];
   commands: readonly CommandModule[];
 }
 
@@ -89,7 +100,7 @@ export function buildProgram(): CommandUnknownOpts {
       register(program, entry.command());
       continue;
     }
-    const group = register(program, new Command(entry.name).summary(entry.summary));
+    const group = register(program, withExamples(new Command(entry.name).summary(entry.summary).description(entry.summary), entry.examples));
     for (const module of entry.commands) register(group, module.command());
   }
   return program;

@@ -5,8 +5,6 @@ import { durationHelp, jsonOption, keyspaceOption, quietOption, withCassandraOpt
 import { UsageError } from '../errors.js';
 import { parseDuration, positiveInteger } from '../parsers.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { connectionFromFlags, connectWithRetry } from '../cassandra/connection.js';
-import { bookkeepingStatements, initSchema, loadScripts, replicationFor, resolveKeyspace } from '../cassandra/migrations.js';
 
 /** The command line of `cassandra init`: its options and help. */
 function definition() {
@@ -51,6 +49,9 @@ export function command() {
 const UNKNOWN_DATACENTER = '<data centre of the node reached>';
 
 export async function runCassandraInit(options: CassandraInitOptions): Promise<void> {
+  // Loaded here, not at start-up: other commands do not pay for them.
+  const { connectionFromFlags, connectWithRetry } = await import('../cassandra/connection.js');
+  const { bookkeepingStatements, initSchema, loadScripts, replicationFor, resolveKeyspace } = await import('../cassandra/migrations.js');
   if (options.mode !== 'single' && options.mode !== 'cluster') throw new UsageError(`--mode must be single or cluster, got "${options.mode}"`);
   const keyspace = resolveKeyspace(options.keyspace);
   const factor = options.replicationFactor === undefined ? undefined : positiveInteger(options.replicationFactor, '--replication-factor');

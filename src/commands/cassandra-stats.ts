@@ -3,12 +3,8 @@ import { Command } from '@commander-js/extra-typings';
 import { durationHelp, jsonOption, keyspaceOption, quietOption, withCassandraOptions, withExamples, type OptionsOf } from '../cli-kit.js';
 import { RuntimeError } from '../errors.js';
 import { parseDuration } from '../parsers.js';
-import { connectionFromFlags, connectWithRetry } from '../cassandra/connection.js';
-import { resolveKeyspace } from '../cassandra/keyspace.js';
-import { cassandraSamples, collectTableStats, type TableStats } from '../cassandra/stats.js';
-import { GraphiteReporter } from '../metrics/graphite.js';
-import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
-import { prometheusText, type MetricSample } from '../metrics/samples.js';
+import type { TableStats } from '../cassandra/stats.js';
+import type { MetricSample } from '../metrics/samples.js';
 
 /** The command line of `cassandra stats`: its options and help. */
 function definition() {
@@ -49,6 +45,13 @@ export function command() {
 }
 
 export async function runCassandraStats(options: CassandraStatsOptions): Promise<void> {
+  // Loaded here, not at start-up: other commands do not pay for them.
+  const { connectionFromFlags, connectWithRetry } = await import('../cassandra/connection.js');
+  const { resolveKeyspace } = await import('../cassandra/keyspace.js');
+  const { cassandraSamples, collectTableStats } = await import('../cassandra/stats.js');
+  const { GraphiteReporter } = await import('../metrics/graphite.js');
+  const { parseListenAddress, serveMetrics } = await import('../metrics/prometheus.js');
+  const { prometheusText } = await import('../metrics/samples.js');
   // Folded as CQL folds it, as cassandra init does: SOMEKS is someks, "Quoted" is Quoted.
   const keyspace = resolveKeyspace(options.keyspace);
   const connection = connectionFromFlags(options);

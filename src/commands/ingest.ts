@@ -3,14 +3,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { collect, durationHelp, jsonOption, keyspaceOption, quietOption, withExamples, type OptionsOf } from '../cli-kit.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../parsers.js';
-import { connectionFromFlags, connectWithRetry, waitForTables } from '../cassandra/connection.js';
-import { resolveKeyspace } from '../cassandra/keyspace.js';
-import { Ingest, type IngestStats } from '../ingest/ingest.js';
-import { natsConnectionOptions, natsSettingsFromEnv, natsTlsSettings, withoutCredentials } from '../nats/connection.js';
-import { GraphiteReporter } from '../metrics/graphite.js';
-import { parseListenAddress, serveMetrics } from '../metrics/prometheus.js';
-import { prometheusText } from '../metrics/samples.js';
-import { ingestSamples, RateMeter } from '../ingest/metrics.js';
+import type { Ingest, IngestStats } from '../ingest/ingest.js';
 
 /** The command line of `ingest`: its options (with the old bridge's environment variables) and help. */
 function definition() {
@@ -86,6 +79,15 @@ export function command() {
 }
 
 export async function runIngest(options: IngestCommandOptions): Promise<void> {
+  // Loaded here, not at start-up: other commands do not pay for them.
+  const { connectionFromFlags, connectWithRetry, waitForTables } = await import('../cassandra/connection.js');
+  const { resolveKeyspace } = await import('../cassandra/keyspace.js');
+  const { Ingest: IngestBridge } = await import('../ingest/ingest.js');
+  const { natsConnectionOptions, natsSettingsFromEnv, natsTlsSettings, withoutCredentials } = await import('../nats/connection.js');
+  const { GraphiteReporter } = await import('../metrics/graphite.js');
+  const { parseListenAddress, serveMetrics } = await import('../metrics/prometheus.js');
+  const { prometheusText } = await import('../metrics/samples.js');
+  const { ingestSamples, RateMeter } = await import('../ingest/metrics.js');
   // Every option is checked before anything connects.
   // Folded as CQL folds it, as cassandra init does: Mixed_Case is mixed_case, "Quoted" is Quoted.
   const keyspace = resolveKeyspace(options.keyspace);
@@ -168,7 +170,7 @@ export async function runIngest(options: IngestCommandOptions): Promise<void> {
   }
 
   const stream = options.jetstream === true ? 'SMARTMETER' : options.jetstream || undefined;
-  const ingest = new Ingest(nats, cassandra, {
+  const ingest = new IngestBridge(nats, cassandra, {
     subject: options.subject ?? `${options.subjectPrefix}.voltage.data.>`,
     queue: options.queue,
     keyspace,

@@ -3,7 +3,7 @@ import { Command } from '@commander-js/extra-typings';
 import { durationHelp, jsonOption, quietOption, withExamples, type OptionsOf } from '../cli-kit.js';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../parsers.js';
-import { METRICS_COMMANDS, checkGraphite, checkPrometheus, expectedSeries, type MetricsCommand, type SeriesCheck } from '../metrics/check.js';
+import type { MetricsCommand, SeriesCheck } from '../metrics/check.js';
 
 /** The command line of `metrics check`: its options and help. */
 function definition() {
@@ -41,6 +41,8 @@ export function command() {
 }
 
 export async function runMetricsCheck(options: MetricsCheckOptions): Promise<void> {
+  // Loaded here, not at start-up: other commands do not pay for them.
+  const { METRICS_COMMANDS, checkGraphite, checkPrometheus, expectedSeries } = await import('../metrics/check.js');
   if (!options.graphiteUrl && !options.prometheusUrl) throw new UsageError('give --graphite-url, --prometheus-url or both');
   const commands = options.command.split(',').map((c) => c.trim()).filter(Boolean);
   for (const c of commands) {
