@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../src/parsers.js';
 import { runCli } from './helpers/cli.js';
 import { rigService } from './helpers/rig.js';
@@ -168,6 +168,12 @@ describe('--json parses on each command that prints data', () => {
   const nats = rigService('nats');
   const graphite = rigService('graphite');
   const keyspace = `cli_json_${process.pid}`;
+  afterAll(async () => {
+    if (!cassandra) return;
+    const driver = (await import('cassandra-driver')).default;
+    const client = new driver.Client({ contactPoints: [cassandra.CASSANDRA_CONTACT_POINT!], localDataCenter: cassandra.CASSANDRA_LOCAL_DC! });
+    await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).finally(() => client.shutdown());
+  }, 60_000);
   const cassandraEnv: Record<string, string> = cassandra ? { CASSANDRA_URL: cassandra.CASSANDRA_CONTACT_POINT!, CASSANDRA_KEYSPACE: keyspace } : {};
 
   it.skipIf(!cassandra)('cassandra init and cassandra stats (the rig\'s Cassandra, found through CASSANDRA_URL)', () => {
