@@ -63,9 +63,10 @@ export function quietOption() {
 }
 
 /**
- * A time option: the value stays text, read by `parseDuration` in the handler (so a project file
- * or environment variable gives it the same way). `plain` names the unit of a plain number, for
- * the options that took one before units (e.g. `--wait 120` is 120 s).
+ * The help text of a time option, naming the units. The value stays text and the handler reads
+ * it with `parseDuration` (so a project file or an environment variable gives it the same way);
+ * `plain` names the unit of a plain number, for the options that took one before units
+ * (`--wait 120` is 120 s).
  */
 export function durationHelp(description: string, plain?: 'ms' | 's'): string {
   const units = '500ms, 10s, 5m, 1h';
