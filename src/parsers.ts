@@ -14,13 +14,28 @@ export function nonNegativeInteger(value: string, what: string): number {
   return n;
 }
 
-/** `500ms`, `10s`, `5m`, `1h` → milliseconds. */
-export function parseDuration(text: string, what: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!match || Number(match[1]) <= 0) throw new UsageError(`${what}: cannot read the duration "${text}" (e.g. 500ms, 10s, 5m, 1h)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
+/** A unit a plain number (no unit written) is read in, for options that took plain numbers before units. */
+export type PlainUnit = 'ms' | 's' | 'm';
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/**
+ * The one reader of every time value (flags, their environment variables, the project file):
+ * `500ms`, `10s`, `1.5m`, `1h` → milliseconds (> 0). A plain number (`120`) is accepted only when
+ * `plainUnit` says what it counts (the options that took seconds or milliseconds before units,
+ * so old scripts keep working). Throws a UsageError naming `what` otherwise.
+ */
+export function parseDuration(text: string, what: string, plainUnit?: PlainUnit): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const unit = match?.[2] ?? plainUnit;
+  if (!match || unit === undefined || Number(match[1]) <= 0) {
+    const plain = plainUnit ? `, or a plain number of ${PLAIN_UNIT_NAMES[plainUnit]}` : '';
+    throw new UsageError(`${what}: cannot read the duration "${text}" (e.g. 500ms, 10s, 5m, 1h${plain})`);
+  }
+  return Number(match[1]) * UNIT_MS[unit as keyof typeof UNIT_MS];
 }
+
+const PLAIN_UNIT_NAMES: Record<PlainUnit, string> = { ms: 'milliseconds', s: 'seconds', m: 'minutes' };
 
 /** Reads a secret from a file, without its final newline; the message names the file only. */
 export function readSecretFile(file: string, what: string): string {

@@ -345,11 +345,11 @@ describe('no secret in --help', () => {
 
 describe('cassandra init bad input', () => {
   it.each([
-    [['--mode', 'galaxy'], /--mode must be single or cluster/],
+    [['--mode', 'galaxy'], /--mode <mode>' argument 'galaxy' is invalid. Allowed choices are single, cluster/],
     [['--keyspace', 'bad-name'], /"bad-name" is not a valid keyspace name/],
     [['--keyspace', 'select'], /"select" is a reserved word of CQL: quote it/],
     [['--keyspace', `k${'x'.repeat(48)}`], /49 characters; Cassandra allows 48 at most/],
-    [['--wait', 'soon'], /--wait must be a positive whole number/],
+    [['--wait', 'soon'], /--wait: cannot read the duration "soon"/],
     [['--scripts', '/no/such/dir'], /scripts directory \/no\/such\/dir does not exist/],
     [['--tls-key', '/etc/hostname'], /--tls-cert and --tls-key go together .*: --tls-key was given without --tls-cert/],
     [['--tls-cert', '/etc/hostname'], /--tls-cert and --tls-key go together .*: --tls-cert was given without --tls-key/],

@@ -1,6 +1,8 @@
-/** `smartmeter combine`: parse, call the engine, print. */
+/** `smartmeter combine`: its definition (words, options, help), then the handler: call the engine, print. */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { Command, Option } from '@commander-js/extra-typings';
+import { collect, jsonOption, quietOption, withExamples, type OptionsOf } from '../cli-kit.js';
 import { UsageError } from '../errors.js';
 import { containsCredentials } from '../secrets.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -11,23 +13,50 @@ import { combineStack } from '../combine/stack.js';
 import { HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../combine/helm-values.js';
 import { formatCompose, formatExplanation, formatHelmValues, formatTargetList } from '../combine/output.js';
 
-export interface CombineOptions {
-  location?: string;
-  clusterMode?: string;
-  secretMode?: string;
-  targets: string[];
-  properties?: string;
-  output?: string;
-  set: string[];
-  explain?: boolean;
-  json?: boolean;
-  format: string;
-  allowMissing?: boolean;
-  listTargets?: boolean;
-  templates?: string;
-  configDir?: string;
-  /** No notices on stderr (warnings and errors are still printed). */
-  quiet?: boolean;
+/** The command line of `combine`: its words, options and help. */
+function definition() {
+  return withExamples(
+    new Command('combine')
+      .summary('print the docker-compose file for a set of targets')
+      .description(
+        'Expand targets through the services hierarchy, layer the properties files, fill the ' +
+          'fragments\' ((key)) and ${VAR} placeholders and merge them into one docker-compose file ' +
+          'that both `docker compose` and `docker stack deploy` accept.',
+      )
+      .argument('[location]', 'local or remote (remote adds Swarm placement constraints)')
+      .argument('[cluster-mode]', 'single or cluster')
+      .argument('[secret-mode]', 'secrets (credentials from compose secrets) or no_secrets (from the environment)')
+      .argument('[targets...]', 'targets of the hierarchy (see --list-targets)')
+      .option('-p, --properties <dir>', 'directory of property files overriding the defaults')
+      .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
+      .option('--set <key=value>', 'set a property, over every file and the environment (repeatable)', collect, [] as string[])
+      .option('--explain', 'print on stderr where every value used came from (file:line)')
+      .addOption(jsonOption('the merged compose document (with --format helm: the Helm values; with --list-targets: [{"target", "expandsTo": [...]}])'))
+      .addOption(new Option('--format <format>', 'output format').choices(['compose', 'helm'] as const).default('compose' as 'compose' | 'helm'))
+      .option('--allow-missing', 'leave unresolved placeholders in the output instead of failing')
+      .option('--list-targets', 'list the targets and what they expand to, then exit')
+      .option('--templates <dir>', 'use another compose templates directory (hierarchy.yml, fragments/, properties/)')
+      .option('--config-dir <dir>', 'also write the stack\'s configuration files (Grafana provisioning and dashboards) there; the stack mounts them from SMARTMETER_CONFIG_DIR (default ./config)')
+      .addOption(quietOption())
+      .option('-e', 'accepted for old scripts (`combine_services -e …`); properties are always applied'),
+    [
+      'smartmeter combine local single secrets root_metrics inject streaming_metrics prediction_metrics > docker-compose-merge.yml',
+      'smartmeter combine -p alt_properties local cluster no_secrets inject cassandra_inject -o stack.yml',
+      'smartmeter combine -p alt_properties -e local single secrets root inject          # old spelling',
+      'smartmeter combine local single no_secrets inject --set GATLING_USERS_PER_SEC=2000 --explain',
+      'smartmeter combine --list-targets --json',
+    ],
+  );
+}
+
+/** What `runCombine` takes: the parsed options and the positional words. */
+export type CombineOptions = OptionsOf<typeof definition> & { location?: string; clusterMode?: string; secretMode?: string; targets: string[] };
+
+/** `combine`, ready to register. */
+export function command() {
+  return definition().action(async (location, clusterMode, secretMode, targets, options) => {
+    await runCombine({ location, clusterMode, secretMode, targets, ...options });
+  });
 }
 
 export async function runCombine(options: CombineOptions): Promise<void> {

@@ -1,3 +1,25 @@
+// ---- The command line of `down` (owned by the CLI; the handler below is the runtime's) ----
+import { Command } from '@commander-js/extra-typings';
+import { quietOption, withExamples, withStackOptions } from '../cli-kit.js';
+
+/** The command line of `down`: its options and help. */
+function definition() {
+  return withExamples(
+    withStackOptions(new Command('down').summary('remove a stack that up brought up'))
+      .option('-v, --volumes', 'also remove its volumes (the data of NATS, Cassandra, Graphite…)')
+      .addOption(quietOption()),
+    ['smartmeter down', 'smartmeter down --name test --volumes'],
+  );
+}
+
+/** `down`, ready to register: calls `runDown` with the options as parsed. */
+export function command() {
+  return definition().action(async (options) => {
+    await runDown(options);
+  });
+}
+// ---- end of the command line of `down` ----
+
 /** `smartmeter down`: remove what `up` created. */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';

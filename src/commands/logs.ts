@@ -1,3 +1,29 @@
+// ---- The command line of `logs` (owned by the CLI; the handler below is the runtime's) ----
+import { Command } from '@commander-js/extra-typings';
+import { quietOption, withExamples, withStackOptions } from '../cli-kit.js';
+
+/**
+ * The command line of `logs`: its words, options and help. No --json: it passes the service's
+ * own log text through, as docker or kubectl print it.
+ */
+function definition() {
+  return withExamples(
+    withStackOptions(new Command('logs').summary("a service's log, followed").argument('<service>', 'service name, as in the compose file'))
+      .option('--no-follow', 'print and exit')
+      .option('--tail <lines>', 'lines of history to start with', '100')
+      .addOption(quietOption()),
+    ['smartmeter logs cassandra_inject', 'smartmeter logs nats --no-follow --tail 20'],
+  );
+}
+
+/** `logs`, ready to register: calls `runLogs` with the service and the options as parsed. */
+export function command() {
+  return definition().action(async (service, options) => {
+    await runLogs(service, options);
+  });
+}
+// ---- end of the command line of `logs` ----
+
 /** `smartmeter logs <service>`: a service's log, followed unless --no-follow. */
 import { nonNegativeInteger } from '../parsers.js';
 import { spawnRunner } from '../runtime/exec.js';

@@ -1,3 +1,25 @@
+// ---- The command line of `status` (owned by the CLI; the handler below is the runtime's) ----
+import { Command } from '@commander-js/extra-typings';
+import { jsonOption, quietOption, withExamples, withStackOptions } from '../cli-kit.js';
+
+/** The command line of `status`: its options and help. */
+function definition() {
+  return withExamples(
+    withStackOptions(new Command('status').summary('each service of a stack and its state (exit 1 unless all are ready)'))
+      .addOption(jsonOption('the states, [{"service", "phase", "detail"}] (Helm: {"release", "namespace", "revision", "status", "deployed", "services": [...]})'))
+      .addOption(quietOption()),
+    ['smartmeter status', 'smartmeter status --name test --json'],
+  );
+}
+
+/** `status`, ready to register: calls `runStatus` with the options as parsed. */
+export function command() {
+  return definition().action(async (options) => {
+    await runStatus(options);
+  });
+}
+// ---- end of the command line of `status` ----
+
 /** `smartmeter status`: each service of a stack that `up` brought up, and its state. */
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';

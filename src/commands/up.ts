@@ -1,3 +1,62 @@
+// ---- The command line of `up` (owned by the CLI; the handler below is the runtime's) ----
+import { Command, Option } from '@commander-js/extra-typings';
+import { collect, collectList, durationHelp, jsonOption, quietOption, withExamples, withStackOptions } from '../cli-kit.js';
+
+/** The command line of `up`: its words, options and help. */
+function definition() {
+  return withExamples(
+    withStackOptions(
+      new Command('up')
+        .summary('combine and deploy a stack on Compose, Swarm or Kubernetes (Helm), then wait until it is healthy')
+        .description(
+          'Combine the targets (as `combine` does) and deploy the result: `docker ' +
+            'compose up` (or docker-compose v1), `docker stack deploy` on a Swarm ' +
+            'manager, or `helm upgrade --install` of the project\'s chart with values from ' +
+            'the same targets. Creates the external network the stack expects and binds ' +
+            'the secret files (secrets mode), then waits until every service is healthy ' +
+            '(or running without a health check, or done), printing each service\'s ' +
+            'changes. On failure it names the service, prints its last log lines (and, ' +
+            'on Kubernetes, its events) and removes a stack it created, unless ' +
+            '--keep-on-failure; a stack that ran before is left as it is (Helm: rolled ' +
+            'back to its previous revision).',
+        )
+        .argument('[location]', 'local or remote')
+        .argument('[cluster-mode]', 'single or cluster')
+        .argument('[secret-mode]', 'secrets or no_secrets')
+        .argument('[targets...]', 'targets of the hierarchy (see combine --list-targets)'),
+    )
+      .addOption(new Option('--runtime <runtime>', 'where to deploy').choices(['compose', 'swarm', 'helm'] as const).default('compose' as 'compose' | 'swarm' | 'helm'))
+      .option('-p, --properties <dir>', 'directory of property files overriding the defaults')
+      .option('--set <key=value>', 'set a property (repeatable)', collect, [] as string[])
+      .option('--secrets-dir <dir>', 'directory of the secret files (secrets mode)', 'devsecrets')
+      .option('--timeout <time>', durationHelp('how long to wait for the services to be healthy'), '5m')
+      .option('--keep-on-failure', 'leave a failed deployment in place to look at it')
+      .addOption(new Option('--publish-mode <mode>', 'swarm: ports and service names through the routing mesh (ingress), or on the task\'s node with DNS round robin (host: for hosts without IPVS)').choices(['ingress', 'host'] as const).default('ingress' as 'ingress' | 'host'))
+      .option('--namespace <ns>', 'helm: Kubernetes namespace (created when missing; down --volumes removes it then)', 'smartmeter')
+      .option('-f, --values <file>', 'helm: a values file layered over the generated values (repeatable; later wins), as helm -f', collect, [] as string[])
+      .option('--without <services>', 'leave these services of the stack out (comma-separated, repeatable), e.g. one whose image this cluster lacks', collectList, [] as string[])
+      .option('--dry-run', 'print the generated file and the commands instead of running them')
+      .addOption(jsonOption('the final state of the services, [{"service", "phase", "detail"}]'))
+      .addOption(quietOption()),
+    [
+      'smartmeter up local single no_secrets cassandra_inject inject',
+      'smartmeter up local single secrets root_metrics inject cassandra_inject --secrets-dir ./devsecrets --timeout 10m',
+      'smartmeter up local single secrets inject cassandra_inject --runtime swarm --publish-mode host',
+      'smartmeter up local cluster secrets inject cassandra_inject --runtime helm --namespace meters',
+      'smartmeter up local single no_secrets root_metrics inject cassandra_inject --runtime helm --without grafana',
+      'smartmeter up local single no_secrets inject --dry-run',
+    ],
+  );
+}
+
+/** `up`, ready to register: calls `runUp` with the options as parsed and the positional words. */
+export function command() {
+  return definition().action(async (location, clusterMode, secretMode, targets, options) => {
+    await runUp({ location, clusterMode, secretMode, targets, ...options });
+  });
+}
+// ---- end of the command line of `up` ----
+
 /** `smartmeter up`: combine, then deploy on Compose, Swarm or Helm and wait until healthy. */
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
