@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { initCommand } from './commands/init.js';
 import { exitCodeOf, UsageError } from './errors.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { maskUrlPasswords, SECRET_FLAGS, secretFlagWarning } from './secrets.js';
@@ -26,16 +27,21 @@ export function buildProgram(): Command {
     .version(version(), '-V, --version')
     .option('--debug', 'print stack traces and internal details on errors')
     .option('--no-color', 'no colours in messages (also NO_COLOR=1 or TERM=dumb)')
+    .option('--project <file>', 'project file to use (env SMARTMETER_PROJECT; default: the first smartmeter.yaml from here up to /)')
+    .option('--no-project', 'ignore any project file')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`smartmeter: ${maskUrlPasswords(text.replace(/^error: /, ''))}`) })
     // A credential typed as a flag is in every user's `ps`: said once, before the command runs.
-    .hook('preAction', (_program, command) => {
+    .hook('preAction', async (program, command) => {
       for (const flag of SECRET_FLAGS) {
         if (command.getOptionValueSource(flag) !== 'cli') continue;
         const safer = flag === 'token' ? '--token-file' : command.name() === 'cassandra' || command.parent?.name() === 'cassandra' ? '--password-file or CASSANDRA_PASSWORD_FILE' : '--password-file or NATS_PASSWORD_FILE';
         process.stderr.write(`smartmeter: ${secretFlagWarning(flag, safer)}\n`);
       }
+      // smartmeter.yaml's values under the flags and the environment (and --explain's table).
+      const { useProjectFile } = await import('./project/apply.js');
+      await useProjectFile(command, { flag: program.opts<{ project?: string | false }>().project, env: process.env.SMARTMETER_PROJECT, cwd: process.cwd() });
     });
 
   program
@@ -53,7 +59,7 @@ export function buildProgram(): Command {
     .option('-p, --properties <dir>', 'directory of property files overriding the defaults')
     .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
     .option('--set <key=value>', 'set a property, over every file and the environment (repeatable)', collect, [])
-    .option('--explain', 'print on stderr where every value used came from (file:line)')
+    .option('--explain', 'print on stderr each setting and where it came from (flag, env, smartmeter.yaml:line, default), then every property and its file:line')
     .option('--json', 'print the merged document as JSON')
     .addOption(new Option('--format <format>', 'output format').choices(['compose', 'helm']).default('compose'))
     .option('--allow-missing', 'leave unresolved placeholders in the output instead of failing')
@@ -80,7 +86,7 @@ Examples:
   const stackOptions = (command: Command) =>
     command
       .option('--name <name>', 'stack, project or release name', 'smartmeter')
-      .option('--state-dir <dir>', 'where up keeps the deployed file and what it created (env SMARTMETER_STATE_DIR)', process.env.SMARTMETER_STATE_DIR ?? '.smartmeter');
+      .addOption(new Option('--state-dir <dir>', 'where up keeps the deployed file and what it created').env('SMARTMETER_STATE_DIR').default('.smartmeter'));
 
   stackOptions(
     program
@@ -114,6 +120,7 @@ Examples:
     .option('-f, --values <file>', 'helm: a values file layered over the generated values (repeatable; later wins), as helm -f', collect, [])
     .option('--without <services>', 'leave these services of the stack out (comma-separated, repeatable), e.g. one whose image this cluster lacks', collectList, [])
     .option('--dry-run', 'print the generated file and the commands instead of running them')
+    .option('--explain', 'print on stderr each setting and where it came from (flag, env, smartmeter.yaml:line, default)')
     .option('--json', 'print the final state of the services as JSON')
     .option('-q, --quiet', 'no notices on stderr (such as the properties taken from the environment)')
     .addHelpText(
@@ -156,6 +163,8 @@ Examples:
       const { runLogs } = await import('./commands/logs.js');
       await runLogs(service, options);
     });
+
+  program.addCommand(initCommand().copyInheritedSettings(program));
 
   const cassandra = program.command('cassandra').summary('work with the Cassandra of the stack');
   const cassandraCommand = (name: string) =>
