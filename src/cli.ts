@@ -17,6 +17,7 @@ import * as cassandraStats from './commands/cassandra-stats.js';
 import * as combine from './commands/combine.js';
 import * as down from './commands/down.js';
 import * as ingest from './commands/ingest.js';
+import * as init from './commands/init.js';
 import * as inject from './commands/inject.js';
 import * as logs from './commands/logs.js';
 import * as metricsCheck from './commands/metrics-check.js';
@@ -33,6 +34,7 @@ function version(): string {
  * handler; a group (`cassandra`, `metrics`) is only a name over its modules' commands.
  */
 const COMMANDS: readonly (CommandModule | CommandGroup)[] = [
+  init,
   combine,
   up,
   down,
@@ -74,17 +76,22 @@ export function buildProgram(): CommandUnknownOpts {
       .version(version(), '-V, --version')
       .option('--debug', 'print stack traces and internal details on errors')
       .option('--no-color', 'no colours in messages (also NO_COLOR=1 or TERM=dumb)')
+      .option('--project <file>', 'project file to use (env SMARTMETER_PROJECT; default: the first smartmeter.yaml from here up to /)')
+      .option('--no-project', 'ignore any project file')
       .showSuggestionAfterError(true)
       .exitOverride()
       .configureHelp(examplesFirstHelp)
       .configureOutput({ outputError: (text, write) => write(`smartmeter: ${maskUrlPasswords(text.replace(/^error: /, ''))}`) })
       // A credential typed as a flag is in every user's `ps`: said once, before the command runs.
-      .hook('preAction', (_program, command) => {
+      .hook('preAction', async (program, command) => {
         for (const flag of SECRET_FLAGS) {
           if (command.getOptionValueSource(flag) !== 'cli') continue;
           const safer = flag === 'token' ? '--token-file' : command.parent?.name() === 'cassandra' ? '--password-file or CASSANDRA_PASSWORD_FILE' : '--password-file or NATS_PASSWORD_FILE';
           process.stderr.write(`smartmeter: ${secretFlagWarning(flag, safer)}\n`);
         }
+        // smartmeter.yaml's values, under the flags and the environment (and --explain's table).
+        const { useProjectFile } = await import('./project/apply.js');
+        await useProjectFile(command, { flag: (program.opts() as { project?: string | false }).project, env: process.env.SMARTMETER_PROJECT, cwd: process.cwd() });
       }),
     [
       'smartmeter combine local single secrets root_metrics inject > docker-compose-merge.yml',

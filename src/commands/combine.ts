@@ -30,7 +30,7 @@ function definition() {
       .option('-p, --properties <dir>', 'directory of property files overriding the defaults')
       .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
       .option('--set <key=value>', 'set a property, over every file and the environment (repeatable)', collect, [] as string[])
-      .option('--explain', 'print on stderr where every value used came from (file:line)')
+      .option('--explain', 'print on stderr each setting and where it came from (flag, env, smartmeter.yaml:line, default), then every property and its file:line')
       .addOption(jsonOption('the merged compose document (with --format helm: the Helm values; with --list-targets: [{"target", "expandsTo": [...]}])'))
       .addOption(new Option('--format <format>', 'output format').choices(['compose', 'helm'] as const).default('compose' as 'compose' | 'helm'))
       .option('--allow-missing', 'leave unresolved placeholders in the output instead of failing')

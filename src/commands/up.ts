@@ -36,6 +36,7 @@ function definition() {
       .option('-f, --values <file>', 'helm: a values file layered over the generated values (repeatable; later wins), as helm -f', collect, [] as string[])
       .option('--without <services>', 'leave these services of the stack out (comma-separated, repeatable), e.g. one whose image this cluster lacks', collectList, [] as string[])
       .option('--dry-run', 'print the generated file and the commands instead of running them')
+      .option('--explain', 'print on stderr each setting and where it came from (flag, env, smartmeter.yaml:line, default)')
       .addOption(jsonOption('the final state of the services, [{"service", "phase", "detail"}]'))
       .addOption(quietOption()),
     [
