@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { completeCommand, completionCommand } from './commands/completion.js';
 import { exitCodeOf, UsageError } from './errors.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { maskUrlPasswords, SECRET_FLAGS, secretFlagWarning } from './secrets.js';
@@ -391,6 +392,8 @@ Examples:
       await runMetricsCheck(options);
     });
 
+  program.addCommand(completionCommand(program));
+  program.addCommand(completeCommand(program), { hidden: true });
   return program;
 }
 
