@@ -5,6 +5,9 @@
  */
 import { Argument, Command } from 'commander';
 
+/** The program (the root command): commander's `Command`, or extra-typings' `CommandUnknownOpts`. */
+type Program = Parameters<Command['copyInheritedSettings']>[0];
+
 const EXAMPLES = `Examples:
   $ source <(smartmeter completion bash)              # bash, this shell; add the line to ~/.bashrc to keep it
   $ smartmeter completion bash > ~/.local/share/bash-completion/completions/smartmeter
@@ -16,7 +19,7 @@ const EXAMPLES = `Examples:
  * The `completion` command, with `program`'s settings (error output, exit override). Prints the
  * script of the shell named (bash, zsh or fish) on stdout.
  */
-export function completionCommand(program: Command): Command {
+export function completionCommand(program: Program) {
   return new Command('completion')
     .copyInheritedSettings(program)
     .summary('print the shell completion script for bash, zsh or fish')
@@ -39,7 +42,7 @@ export function completionCommand(program: Command): Command {
  * (`words`, `files` or `dirs`) and then one `value<TAB>description` line per candidate. It never
  * fails: whatever goes wrong, it prints no candidates, nothing on stderr, and exits 0.
  */
-export function completeCommand(program: Command): Command {
+export function completeCommand(program: Program) {
   return new Command('__complete')
     .copyInheritedSettings(program)
     .description('answer a completion request of the shell scripts (internal)')

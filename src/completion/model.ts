@@ -3,7 +3,46 @@
  * through their public API only (`commands`, `options`, `registeredArguments`, `createHelp()`),
  * so that a command or option added anywhere is completed without touching this code.
  */
-import type { Argument, Command, Option } from 'commander';
+
+/*
+ * The few members of commander's classes read here, all public API, declared structurally so that
+ * the same code serves `commander`'s and `@commander-js/extra-typings`' declarations.
+ */
+/** An `Option` of commander. */
+export interface CommanderOption {
+  readonly flags: string;
+  readonly description: string;
+  long?: string;
+  short?: string;
+  required: boolean;
+  optional: boolean;
+  variadic: boolean;
+  defaultValue?: unknown;
+  argChoices?: string[];
+  attributeName(): string;
+}
+/** An `Argument` of commander. */
+export interface CommanderArgument {
+  readonly description: string;
+  required: boolean;
+  variadic: boolean;
+  argChoices?: string[];
+  name(): string;
+}
+/** A `Command` of commander. */
+export interface CommanderCommand {
+  readonly commands: readonly CommanderCommand[];
+  readonly registeredArguments: readonly CommanderArgument[];
+  name(): string;
+  aliases(): string[];
+  summary(): string;
+  description(): string;
+  createHelp(): {
+    // `any`: commander's Help takes its own Command type, which this structural one stands for.
+    visibleCommands(command: any): CommanderCommand[];
+    visibleOptions(command: any): CommanderOption[];
+  };
+}
 
 /** An option of a command, as the completion needs it. */
 export interface OptionSpec {
@@ -50,7 +89,7 @@ export interface CommandSpec {
 }
 
 /** Reads one commander option. */
-function optionSpec(option: Option): OptionSpec {
+function optionSpec(option: CommanderOption): OptionSpec {
   const valueName = /[<[]([^>\]]+)[>\]]/.exec(option.flags)?.[1]?.replace(/\.\.\.$/, '');
   return {
     long: option.long,
@@ -65,7 +104,7 @@ function optionSpec(option: Option): OptionSpec {
   };
 }
 
-function argumentSpec(argument: Argument): ArgumentSpec {
+function argumentSpec(argument: CommanderArgument): ArgumentSpec {
   return { name: argument.name(), variadic: argument.variadic, choices: argument.argChoices, description: argument.description };
 }
 
@@ -74,7 +113,7 @@ function argumentSpec(argument: Argument): ArgumentSpec {
  * its ancestors accept anywhere on the line (commander parses a parent's options after the
  * subcommand's name too, unless positional options are enabled).
  */
-export function commandSpec(command: Command, inherited: OptionSpec[] = []): CommandSpec {
+export function commandSpec(command: CommanderCommand, inherited: OptionSpec[] = []): CommandSpec {
   const help = command.createHelp();
   const options = help.visibleOptions(command).map(optionSpec);
   const passedOn = [...inherited, ...options.filter((o) => o.long !== '--help' && o.long !== '--version')];
