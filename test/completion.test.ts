@@ -117,7 +117,7 @@ describe('__complete (what the scripts ask)', () => {
     }
   });
 
-  it('follows the command definitions: a new command and option complete without new completion code', () => {
+  it('follows the command definitions: a new command and option complete without new completion code', async () => {
     const program = buildProgram();
     program
       .command('frobnicate')
@@ -126,9 +126,9 @@ describe('__complete (what the scripts ask)', () => {
       .addOption(new Option('--shape <shape>', 'a shape').choices(['round', 'square']))
       .argument('[things...]');
     const spec = commandSpec(program);
-    expect(complete(spec, ['frob']).candidates.map((c) => c.value)).toEqual(['frobnicate']);
-    expect(complete(spec, ['frobnicate', '--']).candidates.map((c) => c.value)).toEqual(expect.arrayContaining(['--colour', '--shape', '--help', '--debug']));
-    expect(complete(spec, ['frobnicate', '--shape', '']).candidates.map((c) => c.value)).toEqual(['round', 'square']);
+    expect((await complete(spec, ['frob'])).candidates.map((c) => c.value)).toEqual(['frobnicate']);
+    expect((await complete(spec, ['frobnicate', '--'])).candidates.map((c) => c.value)).toEqual(expect.arrayContaining(['--colour', '--shape', '--help', '--debug']));
+    expect((await complete(spec, ['frobnicate', '--shape', ''])).candidates.map((c) => c.value)).toEqual(['round', 'square']);
   });
 
   it('reads the service names of a compose file at its first indentation only', () => {

@@ -9,9 +9,10 @@ import { Argument, Command } from 'commander';
 type Program = Parameters<Command['copyInheritedSettings']>[0];
 
 const EXAMPLES = `Examples:
-  $ source <(smartmeter completion bash)              # bash, this shell; add the line to ~/.bashrc to keep it
+  $ source <(smartmeter completion bash)               # bash, this shell (add the line to ~/.bashrc)
   $ smartmeter completion bash > ~/.local/share/bash-completion/completions/smartmeter
-  $ smartmeter completion zsh > "\${fpath[1]}/_smartmeter"   # zsh, then start a new shell (or: source <(smartmeter completion zsh) after compinit in ~/.zshrc)
+  $ source <(smartmeter completion zsh)                # zsh, this shell (add it to ~/.zshrc, after compinit)
+  $ smartmeter completion zsh > ~/.zfunc/_smartmeter   # zsh, with fpath=(~/.zfunc $fpath) before compinit
   $ smartmeter completion fish > ~/.config/fish/completions/smartmeter.fish
 `;
 
@@ -53,7 +54,7 @@ export function completeCommand(program: Program) {
     .action(async (words: string[]) => {
       try {
         const [{ commandSpec }, { complete, formatCompletion }] = await Promise.all([import('../completion/model.js'), import('../completion/complete.js')]);
-        process.stdout.write(formatCompletion(complete(commandSpec(program), words.length ? words : [''])));
+        process.stdout.write(formatCompletion(await complete(commandSpec(program), words.length ? words : [''])));
       } catch {
         process.stdout.write('words\n');
       }

@@ -23,7 +23,7 @@ export interface Completion {
 const DESCRIPTION_WIDTH = 70;
 
 /** Completes the last of `words` (the words after `smartmeter`, as the shell split them). */
-export function complete(root: CommandSpec, words: readonly string[]): Completion {
+export async function complete(root: CommandSpec, words: readonly string[]): Promise<Completion> {
   const typed = words.slice(0, -1);
   const current = words.at(-1) ?? '';
   const state = walk(root, typed);
@@ -31,7 +31,7 @@ export function complete(root: CommandSpec, words: readonly string[]): Completio
 
   if (state.pending) return valueCompletion(state.pending, current, '', state.context);
   if (state.optionalPending && !current.startsWith('-')) {
-    const values = valueCompletion(state.optionalPending, current, '', state.context);
+    const values = await valueCompletion(state.optionalPending, current, '', state.context);
     if (values.directive !== 'words' || values.candidates.length) return values;
   }
   if (!state.operandsOnly && current.startsWith('--') && current.includes('=')) {
@@ -175,7 +175,7 @@ function optionCandidates(command: CommandSpec, used: Set<OptionSpec>, current: 
 }
 
 /** Candidates for an option's value or an argument: choices, a provider, or paths by the value's name. */
-function valueCompletion(target: OptionSpec | ArgumentSpec, current: string, prefix: string, context: LineContext): Completion {
+async function valueCompletion(target: OptionSpec | ArgumentSpec, current: string, prefix: string, context: LineContext): Promise<Completion> {
   const key = 'attribute' in target ? target.attribute : target.name;
   const provider = PROVIDERS[key];
   let candidates: Candidate[] | undefined;
@@ -184,7 +184,7 @@ function valueCompletion(target: OptionSpec | ArgumentSpec, current: string, pre
   else if (provider) {
     list = provider.list ?? false;
     try {
-      candidates = provider.candidates(context);
+      candidates = await provider.candidates(context);
     } catch {
       // A hierarchy or record that cannot be read: no candidates, and no message in the prompt.
       candidates = [];

@@ -6,8 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLUSTER_MODES, LOCATIONS, loadHierarchy, SECRET_MODES } from '../combine/engine.js';
-import { expandTargets } from '../combine/hierarchy.js';
+import { expandTargets, parseHierarchy, type Hierarchy } from '../combine/hierarchy.js';
 import { COMPOSE_TEMPLATES_DIR } from '../paths.js';
 import { readRecord } from '../runtime/stack-files.js';
 
@@ -29,27 +28,35 @@ export interface LineContext {
 
 /** A source of candidates for an argument or an option value; `list` values are comma-separated. */
 export interface Provider {
-  candidates(context: LineContext): Candidate[];
+  candidates(context: LineContext): Candidate[] | Promise<Candidate[]>;
   list?: boolean;
 }
 
 const words = (values: readonly string[]): Candidate[] => values.map((value) => ({ value }));
+/**
+ * The mode words, from the combine engine. Imported when asked for only: the engine brings the
+ * template runtime, which the other completions do not need.
+ */
+const modes = async () => {
+  const { LOCATIONS, CLUSTER_MODES, SECRET_MODES } = await import('../combine/engine.js');
+  return { location: LOCATIONS, clusterMode: CLUSTER_MODES, secretMode: SECRET_MODES };
+};
 
 /**
  * Providers by argument name or option attribute name. A name not here completes from the
  * definition alone (choices, or files and directories by its value's placeholder).
  */
 export const PROVIDERS: Record<string, Provider> = {
-  location: { candidates: () => words(LOCATIONS) },
-  'cluster-mode': { candidates: () => words(CLUSTER_MODES) },
-  'secret-mode': { candidates: () => words(SECRET_MODES) },
+  location: { candidates: async () => words((await modes()).location) },
+  'cluster-mode': { candidates: async () => words((await modes()).clusterMode) },
+  'secret-mode': { candidates: async () => words((await modes()).secretMode) },
   targets: { candidates: targetCandidates },
   service: { candidates: (context) => words(serviceNames(context, false)) },
   without: { candidates: (context) => words(serviceNames(context, true)), list: true },
   // --name of down, status, logs: the stacks recorded in --state-dir
   name: { candidates: recordedStacks },
   // cassandra init --mode
-  mode: { candidates: () => words(CLUSTER_MODES) },
+  mode: { candidates: async () => words((await modes()).clusterMode) },
   publishMode: { candidates: () => words(['ingress', 'host']) },
   // metrics check --command inject,ingest,cassandra
   command: { candidates: () => words(['inject', 'ingest', 'cassandra']), list: true },
@@ -60,9 +67,14 @@ function templatesDir(context: LineContext): string {
   return typeof given === 'string' && given ? given : COMPOSE_TEMPLATES_DIR;
 }
 
+function loadHierarchy(dir: string): Hierarchy {
+  const file = join(dir, 'hierarchy.yml');
+  return parseHierarchy(readFileSync(file, 'utf8'), file);
+}
+
 /** The targets of the hierarchy not yet on the line, each described by what it expands to. */
 function targetCandidates(context: LineContext): Candidate[] {
-  const hierarchy = loadHierarchy(templatesDir(context), process.cwd());
+  const hierarchy = loadHierarchy(templatesDir(context));
   const typed = new Set(listOf(context.args.targets));
   return [...hierarchy.targets]
     .filter(([name]) => !typed.has(name))
@@ -103,7 +115,7 @@ function servicesOfTargets(context: LineContext): string[] {
   const [location, clusterMode, secretMode] = [context.args.location, context.args['cluster-mode'], context.args['secret-mode']];
   if (typeof location !== 'string' || typeof clusterMode !== 'string' || typeof secretMode !== 'string') return [];
   const dir = templatesDir(context);
-  const hierarchy = loadHierarchy(dir, process.cwd());
+  const hierarchy = loadHierarchy(dir);
   const targets = listOf(context.args.targets).filter((t) => hierarchy.targets.has(t));
   if (!targets.length) return [];
   return expandTargets(hierarchy, targets, { location, clusterMode, secretMode }).flatMap((fragment) => {
