@@ -15,6 +15,7 @@ import { maskUrlPasswords, SECRET_FLAGS, secretFlagWarning } from './secrets.js'
 import * as cassandraInit from './commands/cassandra-init.js';
 import * as cassandraStats from './commands/cassandra-stats.js';
 import * as combine from './commands/combine.js';
+import * as completion from './commands/completion.js';
 import * as down from './commands/down.js';
 import * as ingest from './commands/ingest.js';
 import * as init from './commands/init.js';
@@ -54,6 +55,7 @@ const COMMANDS: readonly (CommandModule | CommandGroup)[] = [
     examples: ['smartmeter metrics check --graphite-url http://localhost:81 --command inject --json'],
     commands: [metricsCheck],
   },
+  completion,
 ];
 
 /** A command module: `command()` returns its commander Command, with its action. */
@@ -110,13 +112,15 @@ export function buildProgram(): CommandUnknownOpts {
     const group = register(program, withExamples(new Command(entry.name).summary(entry.summary).description(entry.summary), entry.examples));
     for (const module of entry.commands) register(group, module.command());
   }
+  // What the completion scripts call at every <TAB>; registered last, it sees every command.
+  register(program, completion.hiddenCommand(), { hidden: true });
   return program;
 }
 
 /** Adds `command` under `parent` with the parent's settings (error output, exit override, help layout). */
-function register(parent: CommandUnknownOpts, command: CommandUnknownOpts): CommandUnknownOpts {
+function register(parent: CommandUnknownOpts, command: CommandUnknownOpts, options: { hidden?: boolean } = {}): CommandUnknownOpts {
   command.copyInheritedSettings(parent);
-  parent.addCommand(command);
+  parent.addCommand(command, options);
   return command;
 }
 
