@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, UsageError } from './errors.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { maskUrlPasswords, SECRET_FLAGS, secretFlagWarning } from './secrets.js';
+import { stacksCommand } from './commands/stacks.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -80,7 +81,12 @@ Examples:
   const stackOptions = (command: Command) =>
     command
       .option('--name <name>', 'stack, project or release name', 'smartmeter')
-      .option('--state-dir <dir>', 'where up keeps the deployed file and what it created (env SMARTMETER_STATE_DIR)', process.env.SMARTMETER_STATE_DIR ?? '.smartmeter');
+      .option('--state-dir <dir>', 'where up records its stacks (env SMARTMETER_STATE_DIR; default $XDG_STATE_HOME/smartmeter, else ~/.local/state/smartmeter)', process.env.SMARTMETER_STATE_DIR);
+  /** down, status, logs: which stack called --name, when several runtimes or namespaces have one. */
+  const whichStack = (command: Command) =>
+    command
+      .option('--runtime <runtime>', 'the runtime of the stack (when stacks of several runtimes have the name)')
+      .option('--namespace <ns>', 'helm: the namespace of the release (when several have the name)');
 
   stackOptions(
     program
@@ -132,7 +138,7 @@ Examples:
       await runUp({ location, clusterMode, secretMode, targets, ...options });
     });
 
-  stackOptions(program.command('down').summary('remove a stack that up brought up'))
+  whichStack(stackOptions(program.command('down').summary('remove a stack that up brought up')))
     .option('-v, --volumes', 'also remove its volumes (the data of NATS, Cassandra, Graphite…)')
     .addHelpText('after', '\nExamples:\n  $ smartmeter down\n  $ smartmeter down --name test --volumes')
     .action(async (options) => {
@@ -140,7 +146,7 @@ Examples:
       await runDown(options);
     });
 
-  stackOptions(program.command('status').summary("each service of a stack and its state (exit 1 unless all are ready)"))
+  whichStack(stackOptions(program.command('status').summary("each service of a stack and its state (exit 1 unless all are ready)")))
     .option('--json', 'print the states as JSON')
     .addHelpText('after', '\nExamples:\n  $ smartmeter status\n  $ smartmeter status --name test --json')
     .action(async (options) => {
@@ -148,7 +154,7 @@ Examples:
       await runStatus(options);
     });
 
-  stackOptions(program.command('logs').summary("a service's log, followed").argument('<service>', 'service name, as in the compose file'))
+  whichStack(stackOptions(program.command('logs').summary("a service's log, followed").argument('<service>', 'service name, as in the compose file')))
     .option('--no-follow', 'print and exit')
     .option('--tail <lines>', 'lines of history to start with', '100')
     .addHelpText('after', '\nExamples:\n  $ smartmeter logs cassandra_inject\n  $ smartmeter logs nats --no-follow --tail 20')
@@ -156,6 +162,8 @@ Examples:
       const { runLogs } = await import('./commands/logs.js');
       await runLogs(service, options);
     });
+
+  program.addCommand(stacksCommand());
 
   const cassandra = program.command('cassandra').summary('work with the Cassandra of the stack');
   const cassandraCommand = (name: string) =>

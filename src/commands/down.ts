@@ -1,25 +1,22 @@
-/** `smartmeter down`: remove what `up` created. */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { spawnRunner } from '../runtime/exec.js';
-import { dockerDown } from '../runtime/stack.js';
-import { recordOf } from './status.js';
+/** `smartmeter down`: remove what `up` created, and its record. */
+import { runtimeFor } from '../runtime/runtime.js';
+import { describeKey, findRecord, removeStackDir, stateRoot } from '../runtime/state.js';
 
 export interface DownOptions {
   name: string;
-  stateDir: string;
+  /** The state root (see up). */
+  stateDir?: string;
+  /** Which stack called `name`, when several runtimes or namespaces have one. */
+  runtime?: string;
+  namespace?: string;
   volumes?: boolean;
 }
 
 export async function runDown(options: DownOptions): Promise<void> {
-  const record = recordOf(options.stateDir, options.name);
+  const root = stateRoot(options.stateDir);
+  const { record, dir } = findRecord(root, options.name, options);
   const log = (line: string) => process.stderr.write(`smartmeter: ${line}\n`);
-  if (record.runtime === 'helm') {
-    const { runHelmDown } = await import('./up-helm.js');
-    await runHelmDown(record, options.volumes === true);
-    rmSync(dirname(record.file), { recursive: true, force: true });
-  } else {
-    await dockerDown(record, spawnRunner, { volumes: options.volumes === true, log });
-  }
-  process.stderr.write(`stack ${record.name} (${record.runtime}) removed${options.volumes ? ', with its volumes' : ''}\n`);
+  await (await runtimeFor(record.runtime)).remove(record, { volumes: options.volumes === true, log });
+  removeStackDir(root, dir);
+  process.stderr.write(`stack ${record.name} (${describeKey(record)}) removed${options.volumes ? ', with its volumes' : ''}\n`);
 }
