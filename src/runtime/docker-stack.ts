@@ -182,10 +182,12 @@ async function fail(deployment: DockerDeployment, runner: Runner, ui: Ui, messag
   const { request, record, previous } = deployment;
   if (failed) {
     const container = failed.containers[0];
-    const target = container ? { container } : { swarmService: `${request.name}_${failed.service}` };
-    const logs = await lastLogLines(runner, target, 20).catch((error: Error) => `(no log: ${error.message})`);
-    const where = container ? `container ${container.slice(0, 12)}` : `service ${target.swarmService}`;
-    ui.log(failureReport(failed, [{ title: `last log lines of ${failed.service} (${where})`, text: logs }]));
+    if (container || deployment.kind === 'swarm') {
+      const target = container ? { container } : { swarmService: `${request.name}_${failed.service}` };
+      const logs = await lastLogLines(runner, target, 20).catch((error: Error) => `(no log: ${error.message})`);
+      const where = container ? `container ${container.slice(0, 12)}` : `service ${target.swarmService}`;
+      ui.log(failureReport(failed, [{ title: `last log lines of ${failed.service} (${where})`, text: logs }]));
+    } else ui.log(failureReport(failed, []));
   }
   if (previous) ui.log(`the stack ran before this up: left as it is (smartmeter status --name ${request.name} --runtime ${deployment.kind})`);
   else if (request.keepOnFailure) ui.log(`left as it is (--keep-on-failure); remove it with: smartmeter down --name ${request.name} --runtime ${deployment.kind} --volumes`);
