@@ -120,6 +120,23 @@ describe('the per-user state directory', () => {
     }
     expect(statSync(join(root, 'stacks', 'helm', 'a', 'meters', 'stack.json')).mode & 0o777).toBe(0o600);
   });
+
+  it("still finds a stack an older smartmeter recorded in ./.smartmeter/<name> of the directory up ran in", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'smartmeter-legacy-'));
+    mkdirSync(join(cwd, '.smartmeter', 'old'), { recursive: true });
+    writeFileSync(join(cwd, '.smartmeter', 'old', 'stack.json'), JSON.stringify({ runtime: 'compose', name: 'old', file: join(cwd, '.smartmeter', 'old', 'docker-compose.yml'), createdNetworks: [], createdAt: '2026-01-01T00:00:00.000Z' }));
+    const env = { SMARTMETER_STATE_DIR: join(cwd, 'state') };
+    // Found (its deployed file is what is missing here), where a name never recorded is not.
+    expect(runCli(['status', '--name', 'old'], { cwd, env }).stderr.trim()).toBe(`smartmeter: ${join(cwd, '.smartmeter', 'old', 'docker-compose.yml')}: the deployed file of stack old is gone`);
+    expect(runCli(['status', '--name', 'other'], { cwd, env }).stderr.trim()).toBe(`smartmeter: no stack "other" is recorded in ${join(cwd, 'state')} (smartmeter stacks lists them; see --state-dir and --name)`);
+  });
+
+  it('stacks: none recorded is said on stderr; --json is an empty list', () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'smartmeter-none-')), 'state');
+    const text = runCli(['stacks', '--state-dir', root]);
+    expect({ status: text.status, stdout: text.stdout, stderr: text.stderr }).toEqual({ status: 0, stdout: '', stderr: `no stacks recorded in ${root}\n` });
+    expect(JSON.parse(runCli(['stacks', '--json'], { env: { SMARTMETER_STATE_DIR: root } }).stdout)).toEqual({ stateDir: root, stacks: [] });
+  });
 });
 
 describe("smartmeter's containers and the secret files on Compose", () => {
