@@ -344,7 +344,8 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
 
     const status = release.cli(['status', '--json']);
     expect(status.status, status.stdout + status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ release: 'meters', namespace: release.ns, status: 'deployed' });
+    expect(JSON.parse(status.stdout)).toMatchObject({ runtime: 'helm', name: 'meters', namespace: release.ns, ready: true });
+    expect(release.cli(['status']).stdout).toMatch(new RegExp(`^meters \\(namespace ${release.ns}\\) revision 1: deployed, deployed `, 'm'));
     const logs = release.cli(['logs', 'ingest', '--no-follow', '--tail', '50']);
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/meters-ingest-/);
@@ -397,7 +398,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'root', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
       '--values', RIG_VALUES, '--values', valuesFile('metrics: {enabled: false}\n'), '--timeout', '5m', '--json']);
     expect(up.status, up.stderr).toBe(0);
-    expect(JSON.parse(up.stdout)).toEqual([{ service: 'nats', phase: 'healthy', detail: 'ready (3/3)' }]);
+    expect(JSON.parse(up.stdout)).toEqual({ runtime: 'helm', name: 'meters', namespace: release.ns, ready: true, services: [{ name: 'nats', state: 'healthy', detail: 'ready (3/3)', replicas: { ready: 3, desired: 3 } }] });
     const forwards: ChildProcess[] = [];
     const connections: NatsConnection[] = [];
     try {
