@@ -73,11 +73,21 @@ export function durationHelp(description: string, plain?: 'ms' | 's'): string {
   return `${description} (${units}${plain ? `; a plain number is ${plain === 's' ? 'seconds' : 'milliseconds'}` : ''})`;
 }
 
-/** `--name` and `--state-dir`: which stack, and where `up` recorded it (env SMARTMETER_STATE_DIR). */
+/**
+ * `--name` and `--state-dir`: which stack, and the state root where `up` records it (no default
+ * here: the handlers fall back to $XDG_STATE_HOME/smartmeter, see src/runtime/state.ts).
+ */
 export function withStackOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
   return command
     .addOption(new Option('--name <name>', 'stack, project or release name').default('smartmeter'))
-    .addOption(new Option('--state-dir <dir>', 'where up keeps the deployed file and what it created').env('SMARTMETER_STATE_DIR').default('.smartmeter'));
+    .addOption(new Option('--state-dir <dir>', 'the state root where up records its stacks (default $XDG_STATE_HOME/smartmeter, else ~/.local/state/smartmeter)').env('SMARTMETER_STATE_DIR'));
+}
+
+/** `--runtime` and `--namespace` of down, status and logs: which stack, when one name is on several runtimes or namespaces. */
+export function withStackLookupOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>) {
+  return command
+    .addOption(new Option('--runtime <runtime>', 'the stack on this runtime, when its name is on several').choices(['compose', 'swarm', 'helm'] as const))
+    .addOption(new Option('--namespace <ns>', 'helm: the stack in this namespace, when its name is in several'));
 }
 
 /**

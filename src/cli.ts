@@ -22,6 +22,7 @@ import * as init from './commands/init.js';
 import * as inject from './commands/inject.js';
 import * as logs from './commands/logs.js';
 import * as metricsCheck from './commands/metrics-check.js';
+import * as stacks from './commands/stacks.js';
 import * as status from './commands/status.js';
 import * as up from './commands/up.js';
 
@@ -41,6 +42,7 @@ const COMMANDS: readonly (CommandModule | CommandGroup)[] = [
   down,
   status,
   logs,
+  stacks,
   {
     name: 'cassandra',
     summary: 'work with the Cassandra of the stack',

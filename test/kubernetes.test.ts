@@ -280,10 +280,10 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     expect(up.stderr).toMatch(/^ingest: ready \(1\/1(, \d+ restarts)?\)$/m);
     expect(up.stderr).toMatch(/^cassandra-init: done$/m);
     expect(up.stderr).toMatch(/^inject: running \(2\/2\)$/m);
-    const final = (JSON.parse(release.cli(['status', '--json']).stdout) as { services: { service: string; phase: string }[] }).services;
-    for (const s of final) expect(['healthy', 'completed'], `${s.service} ${s.phase}`).toContain(s.phase);
-    expect(final.map((s) => s.service)).toEqual(expect.arrayContaining(['cassandra', 'ingest', 'inject', 'nats', 'graphite', 'cassandra-stats', 'prometheus']));
-    expect(final.map((s) => s.service)).not.toContain('grafana');
+    const final = (JSON.parse(release.cli(['status', '--json']).stdout) as { services: { name: string; state: string }[] }).services;
+    for (const s of final) expect(['healthy', 'completed'], `${s.name} ${s.state}`).toContain(s.state);
+    expect(final.map((s) => s.name)).toEqual(expect.arrayContaining(['cassandra', 'ingest', 'inject', 'nats', 'graphite', 'cassandra-stats', 'prometheus']));
+    expect(final.map((s) => s.name)).not.toContain('grafana');
     // Hardened as the chart ships: every pod non-root under seccomp, every container with a
     // read-only root, no capability and no privilege escalation; and the programs run as that user.
     const pods = (JSON.parse(kubectlOk(['-n', release.ns, 'get', 'pods', '-o', 'json'])) as { items: HardenedPod[] }).items;
@@ -344,7 +344,8 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
 
     const status = release.cli(['status', '--json']);
     expect(status.status, status.stdout + status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ release: 'meters', namespace: release.ns, status: 'deployed' });
+    expect(JSON.parse(status.stdout)).toMatchObject({ runtime: 'helm', name: 'meters', namespace: release.ns, ready: true });
+    expect(release.cli(['status']).stdout).toMatch(new RegExp(`^meters \\(namespace ${release.ns}\\) revision 1: deployed, deployed `, 'm'));
     const logs = release.cli(['logs', 'ingest', '--no-follow', '--tail', '50']);
     expect(logs.status, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/meters-ingest-/);
@@ -397,7 +398,7 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
     const up = release.cli(['up', 'local', 'cluster', 'no_secrets', 'root', '--runtime', 'helm', '--namespace', release.ns, '-p', kube!.KUBERNETES_PROPERTIES_DIR!,
       '--values', RIG_VALUES, '--values', valuesFile('metrics: {enabled: false}\n'), '--timeout', '5m', '--json']);
     expect(up.status, up.stderr).toBe(0);
-    expect(JSON.parse(up.stdout)).toEqual([{ service: 'nats', phase: 'healthy', detail: 'ready (3/3)' }]);
+    expect(JSON.parse(up.stdout)).toEqual({ runtime: 'helm', name: 'meters', namespace: release.ns, ready: true, services: [{ name: 'nats', state: 'healthy', detail: 'ready (3/3)', replicas: { ready: 3, desired: 3 } }] });
     const forwards: ChildProcess[] = [];
     const connections: NatsConnection[] = [];
     try {
@@ -449,19 +450,19 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
       '--values', RIG_VALUES, '--values', valuesFile('metrics: {enabled: false}\nnats: {replicas: 1}\ncassandra: {maxHeapSize: 384M, heapNewSize: 96M}\n'), '--timeout', '12m', '--json']);
     expect(up.status, up.stderr).toBe(0);
     console.log(`cluster mode, 3 Cassandra pods: up to all-ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const statuses = JSON.parse(up.stdout) as { service: string; phase: string; detail: string }[];
+    const statuses = (JSON.parse(up.stdout) as { services: { name: string; state: string; detail: string }[] }).services;
     // A busy machine may see a node restarted while it joins (Kubernetes heals it, which is the point);
     // the ring must still form. The restart's cause is printed for whoever reads the run.
-    const cassandra = statuses.find((s) => s.service === 'cassandra');
-    expect(cassandra).toMatchObject({ phase: 'healthy' });
+    const cassandra = statuses.find((s) => s.name === 'cassandra');
+    expect(cassandra).toMatchObject({ state: 'healthy', replicas: { ready: 3, desired: 3 } });
     expect(cassandra!.detail).toMatch(/^ready \(3\/3(, \d+ restarts)?\)$/);
     if (cassandra!.detail.includes('restarts')) console.log(`cluster mode: Cassandra restarts: ${restartCauses(release.ns, 'cassandra')}`);
     // The schema Job may still be running when the servers are ready (up takes a running Job as up,
     // as it does inject's): it ends done.
-    expect(['healthy', 'completed']).toContain(statuses.find((s) => s.service === 'cassandra-init')?.phase);
+    expect(['healthy', 'completed']).toContain(statuses.find((s) => s.name === 'cassandra-init')?.state);
     await waitFor(async () => {
-      const now = JSON.parse(release.cli(['status', '--json']).stdout) as { services: { service: string; phase: string }[] };
-      return now.services.find((s) => s.service === 'cassandra-init')?.phase === 'completed' ? true : undefined;
+      const now = JSON.parse(release.cli(['status', '--json']).stdout) as { services: { name: string; state: string }[] };
+      return now.services.find((s) => s.name === 'cassandra-init')?.state === 'completed' ? true : undefined;
     }, 180_000, 'the schema Job done');
     // Asked from a pod of the smartmeter image: the peers node 0 knows, and the keyspace's replication.
     const script = `const c = new (require('cassandra-driver').Client)({contactPoints: ['meters-cassandra'], localDataCenter: 'dc1'});
@@ -510,10 +511,11 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
       '--values', RIG_VALUES, '--values', valuesFile('metrics: {enabled: false}\nimages: {nats: {repository: smartmeter-rig/no-such-image, tag: "1"}}\n'), '--timeout', '40s']);
     expect(up.status).toBe(1);
     expect(up.stderr).toMatch(/^nats is not ready: failed: (ErrImagePull|ImagePullBackOff)/m);
+    expect(up.stderr).toMatch(/^--- last log lines of pod meters-nats-0 ---$/m);
     expect(up.stderr).toMatch(/^--- events of pod meters-nats-0 ---$/m);
     expect(up.stderr).toMatch(/Warning Failed: Failed to pull image "smartmeter-rig\/no-such-image:1"/);
     expect(up.stderr.trim().split('\n').at(-1)).toMatch(/^smartmeter: helm upgrade --install meters failed: .*; not ready: nats \(failed: /);
     await expectGone(release.ns);
-    expect(release.cli(['status']).stderr).toMatch(/no stack "meters" was brought up from here/);
+    expect(release.cli(['status']).stderr).toMatch(/no stack "meters" is recorded in /);
   }, 300_000);
 });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeDown, composeLogs, composeUp, containerPhase, networkCreate, serviceLogs, stackDeploy, stackRemove, type InspectedContainer } from '../src/runtime/docker.js';
 import { firstErrorLine, formatCommand } from '../src/runtime/exec.js';
-import { bindSecrets, describeSecretsAccess, externalNetworks, secretsAccess, serviceImages, stackDir, withoutRoutingMesh, writeSecretCopies } from '../src/runtime/stack-files.js';
+import { bindSecrets, describeSecretsAccess, externalNetworks, secretsAccess, serviceImages, withoutRoutingMesh, writeSecretCopies } from '../src/runtime/stack-files.js';
+import { findRecord, listRecords, makeStackDir, stackDir, stateRoot, writeRecord, type StackRecord } from '../src/runtime/state.js';
 import type { YamlMap } from '../src/combine/merge.js';
 import { runCli } from './helpers/cli.js';
 
@@ -80,9 +81,61 @@ describe('the deployed file', () => {
     expect(d.secrets).toEqual({ nats_password_secret: { file: join(dir, 'nats_password_secret') } });
   });
 
-  it('takes only names Docker accepts as a project name', () => {
-    expect(() => stackDir('.smartmeter', 'My Stack')).toThrow(/--name must be lower-case/);
-    expect(stackDir('/tmp/s', 'sm-1')).toBe('/tmp/s/sm-1');
+  it('takes only names Docker accepts as a project name, and namespaces Kubernetes accepts', () => {
+    expect(() => stackDir('/tmp/s', { runtime: 'compose', name: 'My Stack' })).toThrow(/--name must be lower-case/);
+    expect(stackDir('/tmp/s', { runtime: 'compose', name: 'sm-1' })).toBe('/tmp/s/stacks/compose/sm-1');
+    expect(stackDir('/tmp/s', { runtime: 'helm', name: 'sm-1', namespace: 'meters' })).toBe('/tmp/s/stacks/helm/meters/sm-1');
+    expect(() => stackDir('/tmp/s', { runtime: 'helm', name: 'sm-1', namespace: '../etc' })).toThrow(/--namespace must be a Kubernetes namespace/);
+  });
+});
+
+describe('the per-user state directory', () => {
+  it('is --state-dir, else SMARTMETER_STATE_DIR, else $XDG_STATE_HOME/smartmeter (absolute only), else ~/.local/state/smartmeter', () => {
+    expect(stateRoot('rel', { SMARTMETER_STATE_DIR: '/env' })).toBe(join(process.cwd(), 'rel'));
+    expect(stateRoot(undefined, { SMARTMETER_STATE_DIR: '/env', XDG_STATE_HOME: '/xdg' })).toBe('/env');
+    expect(stateRoot(undefined, { XDG_STATE_HOME: '/xdg', HOME: '/home/u' })).toBe('/xdg/smartmeter');
+    expect(stateRoot(undefined, { XDG_STATE_HOME: 'relative', HOME: '/home/u' })).toBe('/home/u/.local/state/smartmeter');
+    expect(stateRoot(undefined, { HOME: '/home/u' })).toBe('/home/u/.local/state/smartmeter');
+  });
+
+  it('keys records by runtime and namespace: the same name twice is two stacks, and a lookup must say which', () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'smartmeter-state-')), 'state');
+    const record = (runtime: StackRecord['runtime'], namespace?: string): StackRecord => ({ runtime, name: 'meters', namespace, file: '/f', createdNetworks: [], createdAt: '2026-11-30T10:00:00.000Z' });
+    for (const r of [record('compose'), record('helm', 'a'), record('helm', 'b')]) {
+      const dir = stackDir(root, r);
+      makeStackDir(root, dir);
+      writeRecord(dir, r);
+    }
+    expect(listRecords(root).map(({ record: r, dir }) => [r.runtime, r.namespace, dir.slice(root.length)])).toEqual([
+      ['compose', undefined, '/stacks/compose/meters'], ['helm', 'a', '/stacks/helm/a/meters'], ['helm', 'b', '/stacks/helm/b/meters'],
+    ]);
+    expect(() => findRecord(root, 'meters')).toThrow('3 stacks are called "meters": compose, helm (namespace a), helm (namespace b); say which with --runtime (and --namespace)');
+    expect(() => findRecord(root, 'meters', { runtime: 'helm' })).toThrow(/2 stacks are called "meters"/);
+    expect(findRecord(root, 'meters', { runtime: 'helm', namespace: 'b' }).dir).toBe(join(root, 'stacks', 'helm', 'b', 'meters'));
+    expect(findRecord(root, 'meters', { runtime: 'compose' }).record.runtime).toBe('compose');
+    expect(() => findRecord(root, 'other')).toThrow(`no stack "other" is recorded in ${root} (smartmeter stacks lists them; see --state-dir and --name)`);
+    // Private: every directory from the root down 0700, the records 0600.
+    for (const dir of [root, join(root, 'stacks'), join(root, 'stacks', 'helm'), join(root, 'stacks', 'helm', 'a'), join(root, 'stacks', 'helm', 'a', 'meters')]) {
+      expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
+    }
+    expect(statSync(join(root, 'stacks', 'helm', 'a', 'meters', 'stack.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it("still finds a stack an older smartmeter recorded in ./.smartmeter/<name> of the directory up ran in", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'smartmeter-legacy-'));
+    mkdirSync(join(cwd, '.smartmeter', 'old'), { recursive: true });
+    writeFileSync(join(cwd, '.smartmeter', 'old', 'stack.json'), JSON.stringify({ runtime: 'compose', name: 'old', file: join(cwd, '.smartmeter', 'old', 'docker-compose.yml'), createdNetworks: [], createdAt: '2026-01-01T00:00:00.000Z' }));
+    const env = { SMARTMETER_STATE_DIR: join(cwd, 'state') };
+    // Found (its deployed file is what is missing here), where a name never recorded is not.
+    expect(runCli(['status', '--name', 'old'], { cwd, env }).stderr.trim()).toBe(`smartmeter: ${join(cwd, '.smartmeter', 'old', 'docker-compose.yml')}: the deployed file of stack old is gone`);
+    expect(runCli(['status', '--name', 'other'], { cwd, env }).stderr.trim()).toBe(`smartmeter: no stack "other" is recorded in ${join(cwd, 'state')} (smartmeter stacks lists them; see --state-dir and --name)`);
+  });
+
+  it('stacks: none recorded is said on stderr; --json is an empty list', () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'smartmeter-none-')), 'state');
+    const text = runCli(['stacks', '--state-dir', root]);
+    expect({ status: text.status, stdout: text.stdout, stderr: text.stderr }).toEqual({ status: 0, stdout: '', stderr: `no stacks recorded in ${root}\n` });
+    expect(JSON.parse(runCli(['stacks', '--json'], { env: { SMARTMETER_STATE_DIR: root } }).stdout)).toEqual({ stateDir: root, stacks: [] });
   });
 });
 
@@ -226,19 +279,23 @@ describe('service phases from docker inspect', () => {
 
   it('takes the worst of several replicas', () => {
     const s = containerPhase('a', [container({ Status: 'running', ExitCode: 0 }), container({ Status: 'exited', ExitCode: 2 })]);
-    expect(s).toMatchObject({ phase: 'failed', detail: 'exited (2), 2 containers' });
+    expect(s).toMatchObject({ phase: 'failed', detail: 'exited (2), 2 containers', replicas: { ready: 1, desired: 2 } });
+    expect(containerPhase('a', [])).toMatchObject({ phase: 'starting', replicas: { ready: 0, desired: 1 } });
   });
 });
 
 describe('up --dry-run', () => {
   it('prints the file and the commands, deploying nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'smartmeter-dry-'));
-    const r = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--dry-run', '--name', 'dry'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    // The state directory is the user's (XDG_STATE_HOME), wherever up runs.
+    const r = runCli(['up', 'local', 'single', 'no_secrets', 'inject', '--dry-run', '--name', 'dry'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock', XDG_STATE_HOME: join(dir, 'xdg') } });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`# ${join(dir, '.smartmeter', 'dry', 'docker-compose.yml')} (credentials masked here)\n`);
+    const file = join(dir, 'xdg', 'smartmeter', 'stacks', 'compose', 'dry', 'docker-compose.yml');
+    expect(r.stdout).toContain(`# ${file} (credentials masked here)\n`);
     expect(r.stdout).toMatch(/^services:$/m);
     expect(r.stdout).toMatch(/^docker network create smartmeter$/m);
-    expect(r.stdout).toMatch(new RegExp(`^docker(-compose --compatibility| compose) --project-name dry --file ${join(dir, '.smartmeter', 'dry', 'docker-compose.yml')} up --detach --remove-orphans$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^docker(-compose --compatibility| compose) --project-name dry --file ${file} up --detach --remove-orphans$`, 'm'));
+    expect(existsSync(join(dir, 'xdg'))).toBe(false);
   });
 
   it('masks the credentials it prints, and refuses cluster mode on Compose', () => {
@@ -260,9 +317,9 @@ describe('up --dry-run', () => {
       writeFileSync(join(dir, 'devsecrets', name), 'value');
       chmodSync(join(dir, 'devsecrets', name), 0o600);
     }
-    const r = runCli(['up', 'local', 'single', 'secrets', 'cassandra_inject', 'inject', '--dry-run', '--name', 'dry'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock' } });
+    const r = runCli(['up', 'local', 'single', 'secrets', 'cassandra_inject', 'inject', '--dry-run', '--name', 'dry'], { cwd: dir, env: { DOCKER_HOST: 'unix:///nonexistent.sock', SMARTMETER_STATE_DIR: join(dir, 'state') } });
     expect(r.status, r.stderr).toBe(0);
-    const copies = join(dir, '.smartmeter', 'dry', 'secrets');
+    const copies = join(dir, 'state', 'stacks', 'compose', 'dry', 'secrets');
     expect(r.stdout).toContain([
       '# secret files',
       `# cassandra_inject, inject run as 10001:10001 and read private copies of the secret files, which up writes (0400, owned by 10001:10001, in ${copies}, 0700) and down removes:`,
@@ -272,7 +329,7 @@ describe('up --dry-run', () => {
     ].join('\n'));
     expect(r.stdout).toContain(`  nats_password_secret_smartmeter:\n    file: ${join(copies, 'nats_password_secret')}\n`);
     expect(r.stdout).toMatch(/^ {4}user: '10001:10001'$/m);
-    expect(existsSync(join(dir, '.smartmeter'))).toBe(false);
+    expect(existsSync(join(dir, 'state'))).toBe(false);
   });
 
   it('names a missing docker or helm binary in one line', () => {

@@ -52,9 +52,10 @@ function upArgs(stack: Stack, secretMode: string, extra: string[] = []): string[
 
 /** Each of the four services ready, as `up --json` and `status --json` print them. */
 function expectAllReady(stdout: string): void {
-  const services = JSON.parse(stdout) as { service: string; phase: string }[];
-  expect(services.map((s) => s.service)).toEqual(['cassandra-cluster-main', 'cassandra_inject', 'inject', 'nats']);
-  for (const s of services) expect(['healthy', 'running'], s.service).toContain(s.phase);
+  const { ready, services } = JSON.parse(stdout) as { ready: boolean; services: { name: string; state: string }[] };
+  expect(services.map((s) => s.name)).toEqual(['cassandra-cluster-main', 'cassandra_inject', 'inject', 'nats']);
+  for (const s of services) expect(['healthy', 'running'], s.name).toContain(s.state);
+  expect(ready).toBe(true);
 }
 
 /** cassandra init from the host, readings from the host on a slot of their own, then exactly as many rows. */
@@ -153,7 +154,7 @@ function expectOwnContainersNonRoot(stack: Stack, secrets: string): void {
     expect(rows.length, service).toBeGreaterThan(0);
     for (const row of rows) expect(row.trim().split(/\s+/).slice(1, 3).join(':'), `${service}: ${row}`).toBe(user);
   }
-  const copies = join(stack.dir, 'state', stack.name, 'secrets');
+  const copies = join(stack.dir, 'state', 'stacks', 'compose', stack.name, 'secrets');
   if (!asRoot) {
     expect(existsSync(copies)).toBe(false);
     return;
@@ -177,7 +178,7 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
       expect(up.status, up.stderr).toBe(0);
       expectAllReady(up.stdout);
       // The deployed file holds the inline credentials: private.
-      expect(statSync(join(stack.dir, 'state', stack.name, 'docker-compose.yml')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(stack.dir, 'state', 'stacks', 'compose', stack.name, 'docker-compose.yml')).mode & 0o777).toBe(0o600);
       expectNoCredentialsExposed(stack, 'com.docker.compose.project', up.stdout + up.stderr, [NATS_PASSWORD]);
       await injectAndCount(stack, 5);
       const status = stack.cli(['status', '--name', stack.name, '--json']);
@@ -205,7 +206,7 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
     // And the record is gone: status names the problem.
     const after = stack.cli(['status', '--name', stack.name]);
     expect(after.status).toBe(1);
-    expect(after.stderr.trim()).toMatch(/^smartmeter: no stack "smc\d+" was brought up from here/);
+    expect(after.stderr.trim()).toBe(`smartmeter: no stack "${stack.name}" is recorded in ${join(stack.dir, 'state')} (smartmeter stacks lists them; see --state-dir and --name)`);
   }, 600_000);
 
   it('secrets: the credentials come from the secret files, which must not be world-readable', async () => {
@@ -221,12 +222,12 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
     try {
       expect(up.status, up.stderr).toBe(0);
       expectAllReady(up.stdout);
-      const deployed = readFileSync(join(stack.dir, 'state', stack.name, 'docker-compose.yml'), 'utf8');
+      const deployed = readFileSync(join(stack.dir, 'state', 'stacks', 'compose', stack.name, 'docker-compose.yml'), 'utf8');
       expect(deployed).not.toContain('s3cret');
       expectNoCredentialsExposed(stack, 'com.docker.compose.project', up.stdout + up.stderr, [SECRET_PASSWORD, SECRET_CLUSTER_PASSWORD, 's3cret']);
       // nats (another image) mounts the files as they are; cassandra_inject and inject the copies.
       expect(deployed).toContain(`file: ${join(dir, 'nats_password_secret')}`);
-      if (process.getuid!() === 0) expect(deployed).toContain(`file: ${join(stack.dir, 'state', stack.name, 'secrets', 'nats_password_secret')}`);
+      if (process.getuid!() === 0) expect(deployed).toContain(`file: ${join(stack.dir, 'state', 'stacks', 'compose', stack.name, 'secrets', 'nats_password_secret')}`);
       expectOwnContainersNonRoot(stack, dir);
       // The default credentials are refused: NATS took the secret ones.
       const wrong = stack.cli(['inject', '--count', '1', '-s', `nats://${NATS_USER}:${NATS_PASSWORD}@127.0.0.1:${stack.ports.nats}`]);
@@ -238,7 +239,7 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
     }
     expectNothingLeft(stack, 'com.docker.compose.project');
     // The copies went with the stack's directory.
-    expect(existsSync(join(stack.dir, 'state', stack.name))).toBe(false);
+    expect(existsSync(join(stack.dir, 'state', 'stacks', 'compose', stack.name))).toBe(false);
   }, 600_000);
 
   it('a missing image: one line naming it, exit 1, nothing deployed', async () => {
@@ -256,10 +257,12 @@ describe.runIf(rig)('smartmeter up and down on Docker Compose', () => {
     const up = stack.cli(upArgs(stack, 'secrets', ['--secrets-dir', dir, '--set', 'NATS_DEBUG=--config /no/such.conf']));
     if (up.status === 0) stack.cli(['down', '--name', stack.name, '--volumes']);
     expect(up.status).toBe(1);
-    expect(up.stderr).toMatch(/last log lines of nats:\n.*\/no\/such\.conf: no such file or directory/);
+    // The failure report, as on Helm: the service and its state, then its last log lines.
+    expect(up.stderr).toMatch(/^nats is not ready: (exited|restarting|dead)/m);
+    expect(up.stderr).toMatch(/^--- last log lines of nats \(container [0-9a-f]{12}\) ---\n(.*\n)*.*\/no\/such\.conf: no such file or directory/m);
     expect(up.stderr.trim().split('\n').at(-1)).toMatch(/^smartmeter: service nats failed: /);
     expectNothingLeft(stack, 'com.docker.compose.project');
-    expect(existsSync(join(stack.dir, 'state', stack.name))).toBe(false);
+    expect(existsSync(join(stack.dir, 'state', 'stacks', 'compose', stack.name))).toBe(false);
   }, 300_000);
 
   it('an unreachable engine: one line, exit 1', () => {

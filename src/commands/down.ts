@@ -1,14 +1,16 @@
-// ---- The command line of `down` (owned by the CLI; the handler below is the runtime's) ----
+/** `smartmeter down`: remove what `up` created, and its record. */
 import { Command } from '@commander-js/extra-typings';
-import { quietOption, withExamples, withStackOptions } from '../cli-kit.js';
+import { quietOption, withExamples, withStackLookupOptions, withStackOptions } from '../cli-kit.js';
+import { runtimeFor } from '../runtime/runtime.js';
+import { describeKey, findRecord, removeStackDir, stateRoot } from '../runtime/state.js';
 
 /** The command line of `down`: its options and help. */
 function definition() {
   return withExamples(
-    withStackOptions(new Command('down').summary('remove a stack that up brought up'))
+    withStackLookupOptions(withStackOptions(new Command('down').summary('remove a stack that up brought up')))
       .option('-v, --volumes', 'also remove its volumes (the data of NATS, Cassandra, Graphite…)')
       .addOption(quietOption()),
-    ['smartmeter down', 'smartmeter down --name test --volumes'],
+    ['smartmeter down', 'smartmeter down --name test --volumes', 'smartmeter down --name meters --runtime helm --namespace meters'],
   );
 }
 
@@ -18,30 +20,24 @@ export function command() {
     await runDown(options);
   });
 }
-// ---- end of the command line of `down` ----
-
-/** `smartmeter down`: remove what `up` created. */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { spawnRunner } from '../runtime/exec.js';
-import { dockerDown } from '../runtime/stack.js';
-import { recordOf } from './status.js';
 
 export interface DownOptions {
   name: string;
-  stateDir: string;
+  /** The state root (see up). */
+  stateDir?: string;
+  /** Which stack called `name`, when several runtimes or namespaces have one. */
+  runtime?: string;
+  namespace?: string;
   volumes?: boolean;
+  /** No line saying the stack was removed. */
+  quiet?: boolean;
 }
 
 export async function runDown(options: DownOptions): Promise<void> {
-  const record = recordOf(options.stateDir, options.name);
+  const root = stateRoot(options.stateDir);
+  const { record, dir } = findRecord(root, options.name, options);
   const log = (line: string) => process.stderr.write(`smartmeter: ${line}\n`);
-  if (record.runtime === 'helm') {
-    const { runHelmDown } = await import('./up-helm.js');
-    await runHelmDown(record, options.volumes === true);
-    rmSync(dirname(record.file), { recursive: true, force: true });
-  } else {
-    await dockerDown(record, spawnRunner, { volumes: options.volumes === true, log });
-  }
-  process.stderr.write(`stack ${record.name} (${record.runtime}) removed${options.volumes ? ', with its volumes' : ''}\n`);
+  await (await runtimeFor(record.runtime)).remove(record, { volumes: options.volumes === true, log });
+  removeStackDir(root, dir);
+  if (!options.quiet) process.stderr.write(`stack ${record.name} (${describeKey(record)}) removed${options.volumes ? ', with its volumes' : ''}\n`);
 }

@@ -1,6 +1,9 @@
-// ---- The command line of `logs` (owned by the CLI; the handler below is the runtime's) ----
+/** `smartmeter logs <service>`: a service's log, followed unless --no-follow. */
 import { Command } from '@commander-js/extra-typings';
-import { quietOption, withExamples, withStackOptions } from '../cli-kit.js';
+import { quietOption, withExamples, withStackLookupOptions, withStackOptions } from '../cli-kit.js';
+import { nonNegativeInteger } from '../parsers.js';
+import { runtimeFor } from '../runtime/runtime.js';
+import { findRecord, stateRoot } from '../runtime/state.js';
 
 /**
  * The command line of `logs`: its words, options and help. No --json: it passes the service's
@@ -8,7 +11,7 @@ import { quietOption, withExamples, withStackOptions } from '../cli-kit.js';
  */
 function definition() {
   return withExamples(
-    withStackOptions(new Command('logs').summary("a service's log, followed").argument('<service>', 'service name, as in the compose file'))
+    withStackLookupOptions(withStackOptions(new Command('logs').summary("a service's log, followed").argument('<service>', 'service name, as in the compose file')))
       .option('--no-follow', 'print and exit')
       .option('--tail <lines>', 'lines of history to start with', '100')
       .addOption(quietOption()),
@@ -22,30 +25,21 @@ export function command() {
     await runLogs(service, options);
   });
 }
-// ---- end of the command line of `logs` ----
-
-/** `smartmeter logs <service>`: a service's log, followed unless --no-follow. */
-import { nonNegativeInteger } from '../parsers.js';
-import { spawnRunner } from '../runtime/exec.js';
-import { dockerLogsCommand } from '../runtime/stack.js';
-import { recordOf } from './status.js';
 
 export interface LogsOptions {
   name: string;
-  stateDir: string;
+  /** The state root (see up). */
+  stateDir?: string;
+  /** Which stack called `name`, when several runtimes or namespaces have one. */
+  runtime?: string;
+  namespace?: string;
   follow: boolean;
   tail: string;
 }
 
 export async function runLogs(service: string, options: LogsOptions): Promise<void> {
-  const record = recordOf(options.stateDir, options.name);
   const tail = nonNegativeInteger(options.tail, '--tail');
-  if (record.runtime === 'helm') {
-    const { runHelmLogs } = await import('./up-helm.js');
-    const code = await runHelmLogs(record, service, options.follow, tail);
-    if (code !== 0) process.exitCode = code;
-    return;
-  }
-  const result = await spawnRunner(dockerLogsCommand(record, service, options.follow, tail), { inherit: true });
-  if (result.code !== 0) process.exitCode = result.code;
+  const { record } = findRecord(stateRoot(options.stateDir), options.name, options);
+  const code = await (await runtimeFor(record.runtime)).logs(record, service, { follow: options.follow, tail });
+  if (code !== 0) process.exitCode = code;
 }

@@ -1,6 +1,11 @@
-// ---- The command line of `up` (owned by the CLI; the handler below is the runtime's) ----
+/** `smartmeter up`: combine, then deploy on Compose, Swarm or Helm and wait until every service is ready. */
 import { Command, Option } from '@commander-js/extra-typings';
 import { collect, collectList, durationHelp, jsonOption, quietOption, withExamples, withStackOptions } from '../cli-kit.js';
+import { UsageError } from '../errors.js';
+import { parseDuration } from '../parsers.js';
+import { printStatus, progressUi } from '../runtime/report.js';
+import { runtimeFor, type UpRequest } from '../runtime/runtime.js';
+import { checkName, stateRoot } from '../runtime/state.js';
 
 /** The command line of `up`: its words, options and help. */
 function definition() {
@@ -37,7 +42,7 @@ function definition() {
       .option('--without <services>', 'leave these services of the stack out (comma-separated, repeatable), e.g. one whose image this cluster lacks', collectList, [] as string[])
       .option('--dry-run', 'print the generated file and the commands instead of running them')
       .option('--explain', 'print on stderr each setting and where it came from (flag, env, smartmeter.yaml:line, default)')
-      .addOption(jsonOption('the final state of the services, [{"service", "phase", "detail"}]'))
+      .addOption(jsonOption('the final state of the stack, as status --json prints it'))
       .addOption(quietOption()),
     [
       'smartmeter up local single no_secrets cassandra_inject inject',
@@ -56,23 +61,6 @@ export function command() {
     await runUp({ location, clusterMode, secretMode, targets, ...options });
   });
 }
-// ---- end of the command line of `up` ----
-
-/** `smartmeter up`: combine, then deploy on Compose, Swarm or Helm and wait until healthy. */
-import { join } from 'node:path';
-import { UsageError } from '../errors.js';
-import { parseDuration } from '../parsers.js';
-import { CONFIG_TEMPLATES_DIR } from '../paths.js';
-import type { ServiceStatus } from '../runtime/docker.js';
-import { formatCommand, spawnRunner, type CommandLine } from '../runtime/exec.js';
-import { describeSecretsAccess, RUNTIMES, stackDir, withoutServices, type RuntimeName } from '../runtime/stack-files.js';
-import { dockerUp, planDockerUp } from '../runtime/stack.js';
-import { stackConfigContext, writeConfigFiles } from '../combine/config-files.js';
-import { maskCredentials } from '../secrets.js';
-import type { YamlMap } from '../combine/merge.js';
-import { formatCompose } from '../combine/output.js';
-import { combineStack } from '../combine/stack.js';
-import { printStatuses } from './status.js';
 
 export interface UpOptions {
   location?: string;
@@ -83,7 +71,8 @@ export interface UpOptions {
   set: string[];
   runtime: string;
   name: string;
-  stateDir: string;
+  /** The state root; default $SMARTMETER_STATE_DIR, else $XDG_STATE_HOME/smartmeter, else ~/.local/state/smartmeter. */
+  stateDir?: string;
   secretsDir: string;
   timeout: string;
   keepOnFailure?: boolean;
@@ -100,85 +89,26 @@ export interface UpOptions {
 }
 
 export async function runUp(options: UpOptions): Promise<void> {
-  const runtime = checkRuntime(options.runtime);
-  if (runtime === 'helm') {
-    const { runHelmUp } = await import('./up-helm.js');
-    await runHelmUp(options);
-    return;
-  }
-  if (options.values?.length) throw new UsageError('--values is for --runtime helm (Compose and Swarm take properties: -p, --set)');
+  const runtime = await runtimeFor(options.runtime);
+  checkName(options.name);
   if (options.publishMode !== 'ingress' && options.publishMode !== 'host') throw new UsageError(`--publish-mode must be ingress or host, got "${options.publishMode}"`);
-  const timeoutMs = parseDuration(options.timeout, '--timeout');
-  const dir = stackDir(options.stateDir, options.name);
-  // The metrics services mount their configuration from SMARTMETER_CONFIG_DIR: the stack's own copy.
-  const configDir = join(dir, 'config');
-  const combined = combineStack({ ...options, set: [`SMARTMETER_CONFIG_DIR=${configDir}`, ...options.set] });
-  const { modes } = combined;
-  const result = { ...combined.result, document: withoutServices(combined.result.document, options.without ?? []) };
-  if (runtime === 'compose' && modes.clusterMode === 'cluster') {
-    // Its replicas take their slot from Swarm's {{.Task.Slot}}, which Compose leaves as it is.
-    throw new UsageError('cluster mode needs --runtime swarm or helm (its services number their replicas with Swarm task slots)');
-  }
-  for (const warning of result.warnings) process.stderr.write(`smartmeter: warning: ${warning}\n`);
-  const request = {
-    runtime,
+  const request: UpRequest = {
+    stack: { location: options.location, clusterMode: options.clusterMode, secretMode: options.secretMode, targets: options.targets, properties: options.properties, set: options.set, quiet: options.quiet },
     name: options.name,
-    stateDir: options.stateDir,
-    document: result.document,
-    render: () => formatCompose(result, { modes, targets: options.targets }),
-    containsSecrets: result.containsSecrets,
+    stateRoot: stateRoot(options.stateDir),
     secretsDir: options.secretsDir,
-    timeoutMs,
+    timeoutMs: parseDuration(options.timeout, '--timeout'),
     keepOnFailure: options.keepOnFailure === true,
     publishMode: options.publishMode,
-    writeStackFiles: () => void writeConfigFiles(CONFIG_TEMPLATES_DIR, configDir, stackConfigContext(result)),
-    ownImageRepository: result.property('docker-smartmeter-repository'),
-  } as const;
-
+    namespace: options.namespace,
+    values: options.values ?? [],
+    without: options.without ?? [],
+  };
   if (options.dryRun) {
-    const plan = await planDockerUp({ ...request, render: (document) => formatCompose({ ...result, document: maskCredentials(document) as YamlMap }, { modes, targets: options.targets }) }, spawnRunner);
-    process.stdout.write(dryRunText(plan.file, plan.text, result.containsSecrets, plan.commands, describeSecretsAccess(plan.secrets)));
+    process.stdout.write(await runtime.plan(request));
     return;
   }
-  const statuses = await dockerUp(request, spawnRunner, await progressUi(options.json === true));
-  printStatuses(statuses, options.json === true);
-}
-
-export function checkRuntime(runtime: string): RuntimeName {
-  if (!RUNTIMES.includes(runtime as RuntimeName)) throw new UsageError(`--runtime must be ${RUNTIMES.join(', ')}, got "${runtime}"`);
-  return runtime as RuntimeName;
-}
-
-/** On a terminal a spinner with every service's state; otherwise one line per change of state. */
-export async function progressUi(quiet: boolean): Promise<{ log: (line: string) => void; progress: (statuses: readonly ServiceStatus[]) => void }> {
-  const spinner = process.stderr.isTTY && !quiet ? (await import('ora')).default({ text: 'deploying', stream: process.stderr }).start() : undefined;
-  const seen = new Map<string, string>();
-  return {
-    log: (line) => {
-      if (spinner) spinner.clear();
-      process.stderr.write(`${line}\n`);
-      spinner?.render();
-    },
-    progress: (statuses) => {
-      if (spinner) {
-        const ready = statuses.filter((s) => s.phase !== 'starting').length;
-        spinner.text = `${ready}/${statuses.length} ready · ${statuses.map((s) => `${s.service}: ${s.detail}`).join(' · ')}`;
-        if (ready === statuses.length || statuses.some((s) => s.phase === 'failed')) spinner.stop();
-        return;
-      }
-      for (const s of statuses) {
-        if (seen.get(s.service) !== s.detail && !quiet) process.stderr.write(`${s.service}: ${s.detail}\n`);
-        seen.set(s.service, s.detail);
-      }
-    },
-  };
-}
-
-/**
- * What --dry-run prints, for every runtime: the file (its credentials already masked), what up
- * would do with the secret files (comment lines, if anything), then the commands.
- */
-export function dryRunText(file: string, maskedText: string, containsSecrets: boolean, commands: readonly CommandLine[], secretNotes: readonly string[] = []): string {
-  const secrets = secretNotes.length ? `# secret files\n${secretNotes.map((l) => `# ${l}`).join('\n')}\n` : '';
-  return `# ${file}${containsSecrets ? ' (credentials masked here)' : ''}\n${maskedText}\n${secrets}# commands\n${commands.map(formatCommand).join('\n')}\n`;
+  const ui = await progressUi(options.json === true);
+  const deployment = await runtime.deploy(request, ui);
+  printStatus(await runtime.wait(deployment, ui), options.json === true);
 }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expandTargets, parseHierarchy, type Hierarchy } from '../combine/hierarchy.js';
 import { COMPOSE_TEMPLATES_DIR } from '../paths.js';
-import { readRecord } from '../runtime/stack-files.js';
+import { findRecord, listRecords, stateRoot } from '../runtime/state.js';
 
 /** One candidate: the word, and a few words saying what it is (shown by zsh and fish). */
 export interface Candidate {
@@ -124,23 +124,35 @@ function servicesOfTargets(context: LineContext): string[] {
   });
 }
 
-function recordedStacks(context: LineContext): Candidate[] {
+/** The state root the line names (--state-dir), else the default one (SMARTMETER_STATE_DIR, XDG). */
+function rootOf(context: LineContext): string {
   const { stateDir } = context.options;
-  if (typeof stateDir !== 'string') return [];
+  return stateRoot(typeof stateDir === 'string' ? stateDir : undefined);
+}
+
+function recordedStacks(context: LineContext): Candidate[] {
   try {
-    return readdirSync(stateDir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && existsSync(join(stateDir, entry.name, 'stack.json')))
-      .map((entry) => ({ value: entry.name, description: 'recorded stack' }));
+    const names = new Map<string, string>();
+    for (const { record } of listRecords(rootOf(context))) names.set(record.name, [names.get(record.name), record.runtime].filter(Boolean).join(', '));
+    return [...names].map(([value, runtimes]) => ({ value, description: `recorded stack (${runtimes})` }));
   } catch {
     return [];
   }
 }
 
+/** The services of the stack the line names (--name, --runtime, --namespace), from its deployed compose file. */
 function servicesOfRecord(context: LineContext): string[] {
-  const { stateDir, name } = context.options;
-  if (typeof stateDir !== 'string' || typeof name !== 'string') return [];
-  const record = readRecord(stateDir, name);
-  return record ? serviceKeys(readFileSync(record.file, 'utf8')) : [];
+  const { name, runtime, namespace } = context.options;
+  try {
+    const { record } = findRecord(rootOf(context), typeof name === 'string' ? name : 'smartmeter', {
+      runtime: typeof runtime === 'string' ? runtime : undefined,
+      namespace: typeof namespace === 'string' ? namespace : undefined,
+    });
+    // A Helm stack records its values file, which lists no services: the caller falls back.
+    return record.runtime === 'helm' ? [] : serviceKeys(readFileSync(record.file, 'utf8'));
+  } catch {
+    return [];
+  }
 }
 
 function servicesOfFragments(dir: string): string[] {

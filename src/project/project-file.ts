@@ -10,7 +10,7 @@ import { CORE_SCHEMA, load, YAMLException } from 'js-yaml';
 import { CLUSTER_MODES, LOCATIONS, SECRET_MODES } from '../combine/engine.js';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../parsers.js';
-import { RUNTIMES } from '../runtime/stack-files.js';
+import { RUNTIMES } from '../runtime/state.js';
 import { hasUrlPassword, isSecretKey } from '../secrets.js';
 import { closestMatches } from '../suggest.js';
 import { PROJECT_ENV, PROJECT_KEYS, type ProjectKey } from './keys.js';

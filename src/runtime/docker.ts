@@ -4,6 +4,7 @@
  */
 import { RuntimeError } from '../errors.js';
 import { firstErrorLine, runChecked, type CommandLine, type Runner } from './exec.js';
+import { isReady, type ServicePhase, type ServiceStatus } from './runtime.js';
 
 const docker = (...args: string[]): CommandLine => ({ program: 'docker', args });
 
@@ -76,19 +77,10 @@ export async function ensureNetworks(runner: Runner, names: readonly string[], s
   return created;
 }
 
-export type ServicePhase = 'starting' | 'healthy' | 'running' | 'completed' | 'failed';
-
-export interface ServiceStatus {
-  service: string;
-  phase: ServicePhase;
-  /** What the engine says: "running (healthy)", "exited (1)", "1/1 tasks". */
-  detail: string;
-  /** Containers (compose) to read logs from. */
+/** A Compose or Swarm service's state; `containers` are those to read logs from (Compose). */
+export interface DockerServiceStatus extends ServiceStatus {
   containers: string[];
 }
-
-/** A service is ready when it is healthy, running without a health check, or finished cleanly. */
-export const isReady = (s: ServiceStatus) => s.phase === 'healthy' || s.phase === 'running' || s.phase === 'completed';
 
 export interface InspectedContainer {
   Id: string;
@@ -101,15 +93,16 @@ export interface InspectedContainer {
 const RESTARTS_TOLERATED = 3;
 
 /** The state of each service of a compose project, from its containers. */
-export async function composeStatus(runner: Runner, project: string, expected: readonly string[]): Promise<ServiceStatus[]> {
+export async function composeStatus(runner: Runner, project: string, expected: readonly string[]): Promise<DockerServiceStatus[]> {
   const ids = (await runChecked(runner, docker('ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${project}`), 'docker ps')).stdout.split('\n').filter(Boolean);
   const containers = ids.length ? (JSON.parse((await runChecked(runner, docker('inspect', ...ids), 'docker inspect')).stdout) as InspectedContainer[]) : [];
   return expected.map((service) => containerPhase(service, containers.filter((c) => c.Config.Labels['com.docker.compose.service'] === service)));
 }
 
-export function containerPhase(service: string, containers: readonly InspectedContainer[]): ServiceStatus {
+export function containerPhase(service: string, containers: readonly InspectedContainer[]): DockerServiceStatus {
   const ids = containers.map((c) => c.Id);
-  if (!containers.length) return { service, phase: 'starting', detail: 'no container yet', containers: ids };
+  // Compose creates every replica's container at once: their number is the number wanted.
+  if (!containers.length) return { service, phase: 'starting', detail: 'no container yet', replicas: { ready: 0, desired: 1 }, containers: ids };
   const phases = containers.map((c): [ServicePhase, string] => {
     const { Status: status, ExitCode: exit, Health: health } = c.State;
     if (status === 'running') {
@@ -128,7 +121,8 @@ export function containerPhase(service: string, containers: readonly InspectedCo
   });
   const order: ServicePhase[] = ['failed', 'starting', 'running', 'healthy', 'completed'];
   const worst = phases.reduce((a, b) => (order.indexOf(b[0]) < order.indexOf(a[0]) ? b : a));
-  return { service, phase: worst[0], detail: containers.length > 1 ? `${worst[1]}, ${containers.length} containers` : worst[1], containers: ids };
+  const ready = phases.filter(([phase]) => isReady({ phase })).length;
+  return { service, phase: worst[0], detail: containers.length > 1 ? `${worst[1]}, ${containers.length} containers` : worst[1], replicas: { ready, desired: containers.length }, containers: ids };
 }
 
 function restarts(container: InspectedContainer): boolean {
@@ -142,24 +136,26 @@ interface SwarmServiceLine {
 }
 
 /** The state of each service of a Swarm stack, from its replica counts and its tasks' errors. */
-export async function swarmStatus(runner: Runner, stack: string, expected: readonly string[]): Promise<ServiceStatus[]> {
+export async function swarmStatus(runner: Runner, stack: string, expected: readonly string[]): Promise<DockerServiceStatus[]> {
   const lines = (await runChecked(runner, docker('stack', 'services', '--format', '{{json .}}', stack), 'docker stack services')).stdout.split('\n').filter(Boolean);
   const services = new Map(lines.map((line) => JSON.parse(line) as SwarmServiceLine).map((s) => [s.Name.slice(stack.length + 1), s]));
-  const statuses: ServiceStatus[] = [];
+  const statuses: DockerServiceStatus[] = [];
   for (const service of expected) {
     const found = services.get(service);
     if (!found) {
-      statuses.push({ service, phase: 'starting', detail: 'not created yet', containers: [] });
+      statuses.push({ service, phase: 'starting', detail: 'not created yet', replicas: { ready: 0, desired: 1 }, containers: [] });
       continue;
     }
     const [running, desired] = found.Replicas.split(' ')[0]!.split('/').map(Number);
     const tasks = await runner(docker('service', 'ps', '--no-trunc', '--format', '{{.DesiredState}}\t{{.CurrentState}}\t{{.Error}}', `${stack}_${service}`));
     const failures = tasks.stdout.split('\n').filter((l) => /\tFailed|\tRejected/.test(l));
     const completed = tasks.stdout.split('\n').filter((l) => l.startsWith('Shutdown\tComplete')).length;
-    if (desired !== undefined && running === desired && desired > 0) statuses.push({ service, phase: 'running', detail: `${running}/${desired} tasks`, containers: [] });
-    else if (desired === 0 || (completed > 0 && running === 0)) statuses.push({ service, phase: 'completed', detail: `${found.Replicas}`, containers: [] });
-    else if (failures.length >= RESTARTS_TOLERATED) statuses.push({ service, phase: 'failed', detail: `${found.Replicas} tasks; ${failures[0]!.split('\t').slice(1).join(': ')}`, containers: [] });
-    else statuses.push({ service, phase: 'starting', detail: `${found.Replicas} tasks`, containers: [] });
+    const replicas = { ready: running ?? 0, desired: desired ?? 0 };
+    if (desired !== undefined && running === desired && desired > 0) statuses.push({ service, phase: 'running', detail: `${running}/${desired} tasks`, replicas, containers: [] });
+    // A service whose tasks finished cleanly: all of them done counts as all ready.
+    else if (desired === 0 || (completed > 0 && running === 0)) statuses.push({ service, phase: 'completed', detail: `${found.Replicas}`, replicas: { ready: replicas.desired, desired: replicas.desired }, containers: [] });
+    else if (failures.length >= RESTARTS_TOLERATED) statuses.push({ service, phase: 'failed', detail: `${found.Replicas} tasks; ${failures[0]!.split('\t').slice(1).join(': ')}`, replicas, containers: [] });
+    else statuses.push({ service, phase: 'starting', detail: `${found.Replicas} tasks`, replicas, containers: [] });
   }
   return statuses;
 }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { CommandLine } from './exec.js';
+import type { ServiceStatus } from './runtime.js';
 
 export const CHART_DIR = join(PACKAGE_ROOT, 'templates', 'helm', 'smart-meter');
 
@@ -119,12 +120,11 @@ export interface PodList {
 /** Waiting reasons that do not pass by themselves: the workload has failed. */
 const FAILED_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
-export interface ComponentStatus {
-  service: string;
+/** A chart component's state (label app.kubernetes.io/component), as status prints it. */
+export interface ComponentStatus extends ServiceStatus {
   phase: 'starting' | 'healthy' | 'completed' | 'failed';
   /** "pending (0/1 ready, ContainerCreating)", "ready (3/3)", "done", "failed: CrashLoopBackOff (0/1 ready, 4 restarts)". */
   detail: string;
-  containers: string[];
   /** The pods of the component, the one to look at first (not ready, not done) leading. */
   pods: string[];
 }
@@ -160,8 +160,12 @@ export function componentStatuses(pods: PodList, workloads?: WorkloadList): Comp
     byComponent.set(component, [...(byComponent.get(component) ?? []), pod]);
   }
   return [...byComponent].sort(([a], [b]) => a.localeCompare(b)).map(([service, list]): ComponentStatus => {
-    if (jobCondition(service, 'Failed')) return { service, phase: 'failed', detail: 'failed: the Job used up its retries', containers: [], pods: list.map((p) => p.metadata.name ?? '?') };
-    if (list.length === 0) return { service, phase: jobCondition(service, 'Complete') ? 'completed' : 'starting', detail: jobCondition(service, 'Complete') ? 'done' : 'pending (no pods yet)', containers: [], pods: [] };
+    const pods = list.map((p) => p.metadata.name ?? '?');
+    if (jobCondition(service, 'Failed')) return { service, phase: 'failed', detail: 'failed: the Job used up its retries', replicas: { ready: 0, desired: list.length }, pods };
+    if (list.length === 0) {
+      const done = jobCondition(service, 'Complete');
+      return { service, phase: done ? 'completed' : 'starting', detail: done ? 'done' : 'pending (no pods yet)', replicas: { ready: 0, desired: 0 }, pods: [] };
+    }
     const isJob = list.some((p) => p.metadata.ownerReferences?.[0]?.kind === 'Job');
     const isReady = (p: PodList['items'][number]) => p.status.phase === 'Running' && (p.status.containerStatuses ?? []).length > 0 && (p.status.containerStatuses ?? []).every((c) => c.ready);
     const ready = list.filter(isReady).length;
@@ -183,7 +187,8 @@ export function componentStatuses(pods: PodList, workloads?: WorkloadList): Comp
     else [phase, detail] = ['starting', `pending (${ready}/${running} ready${extra}${waiting ? `, ${waiting}` : ''})`];
     if (isJob && jobCondition(service, 'Complete')) [phase, detail] = ['completed', succeeded > 1 ? `done (${succeeded} pods)` : 'done'];
     const order = (p: PodList['items'][number]) => (isReady(p) || p.status.phase === 'Succeeded' ? 1 : 0);
-    return { service, phase, detail, containers: [], pods: [...list].sort((a, b) => order(a) - order(b)).map((p) => p.metadata.name ?? '?') };
+    // Ready: pods ready, or (Jobs) finished; of every live pod of the component.
+    return { service, phase, detail, replicas: { ready: ready + succeeded, desired: list.length }, pods: [...list].sort((a, b) => order(a) - order(b)).map((p) => p.metadata.name ?? '?') };
   });
 }
 

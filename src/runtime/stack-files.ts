@@ -1,53 +1,13 @@
 /**
- * What `up` writes before it deploys, and what `down`, `status` and `logs` read back: the
- * combined file as deployed, and a record of the stack (runtime, name, what up created).
- * Both live in <state-dir>/<name>/; the compose file is private when it holds credentials. On
- * Compose, run as root, `up` also puts private copies of the secret files there (secrets/) for
- * smartmeter's own containers.
+ * The combined document on its way to an engine: its secret files bound and checked, the
+ * private copies of them that smartmeter's own containers read on Compose (written into the
+ * stack's directory, see state.ts), and the edits `up` makes (--without, no routing mesh).
  */
-import { chmodSync, closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { RuntimeError, UsageError } from '../errors.js';
-import { describeErrno, writeFileAtomic } from '../fs-atomic.js';
+import { describeErrno } from '../fs-atomic.js';
 import { isMap, type Yaml, type YamlMap } from '../combine/merge.js';
-
-export type RuntimeName = 'compose' | 'swarm' | 'helm';
-export const RUNTIMES: readonly RuntimeName[] = ['compose', 'swarm', 'helm'];
-
-export interface StackRecord {
-  runtime: RuntimeName;
-  name: string;
-  /** The deployed file: a compose file, or the Helm values. */
-  file: string;
-  /** Networks `up` created (removed again by `down`). */
-  createdNetworks: string[];
-  /** Kubernetes namespace (helm). */
-  namespace?: string;
-  /** helm: `up` created the namespace, so `down --volumes` removes it. */
-  createdNamespace?: boolean;
-  /** The compose tool up used, so down uses the same one. */
-  composeTool?: string[];
-  createdAt: string;
-}
-
-export function stackDir(stateDir: string, name: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) throw new UsageError(`--name must be lower-case letters, digits, _ and - (a Docker project name), got "${name}"`);
-  return join(resolve(stateDir), name);
-}
-
-export function writeRecord(dir: string, record: StackRecord): void {
-  writeFileAtomic(join(dir, 'stack.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
-}
-
-export function readRecord(stateDir: string, name: string): StackRecord | undefined {
-  const file = join(stackDir(stateDir, name), 'stack.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as StackRecord;
-  } catch (error) {
-    throw new RuntimeError(`${file}: not a stack record (${(error as Error).message})`);
-  }
-}
 
 export interface SecretFile {
   name: string;
