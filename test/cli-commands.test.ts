@@ -83,7 +83,7 @@ describe('environment fallbacks (Option.env): one of each kind', () => {
     const dir = mkdtempSync(join(tmpdir(), 'smartmeter-state-'));
     const run = runCli(['status', '--name', 'nothere'], { env: { SMARTMETER_STATE_DIR: dir } });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`nothing in ${dir}/nothere`);
+    expect(run.stderr).toContain(`no stack "nothere" is recorded in ${dir}`);
   });
 
   it('a time: CASSANDRA_TIMEOUT is read as --timeout-ms is (units, or plain milliseconds), checked before connecting', () => {

@@ -41,8 +41,9 @@ function candidates(words: string[], cwd = ROOT): { directive: string; values: s
 /** A stack as `up` records it, in a state directory of its own: its compose file has these services. */
 function recordedStack(services: string[]): string {
   const stateDir = mkdtempSync(join(tmpdir(), 'smartmeter-completion-state-'));
-  const dir = join(stateDir, 'demo');
-  mkdirSync(dir);
+  // The layout of src/runtime/state.ts: <root>/stacks/<runtime>/<name>/stack.json.
+  const dir = join(stateDir, 'stacks', 'compose', 'demo');
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, 'docker-compose.yml');
   writeFileSync(file, `services:\n${services.map((s) => `  ${s}:\n    image: busybox\n`).join('')}networks:\n  default: {}\n`);
   writeFileSync(join(dir, 'stack.json'), JSON.stringify({ runtime: 'compose', name: 'demo', file, createdNetworks: [], createdAt: new Date().toISOString() }));
@@ -53,10 +54,10 @@ describe('__complete (what the scripts ask)', () => {
   it('completes the commands, with the hidden one left out', () => {
     const result = candidates(['']);
     expect(result.directive).toBe('words');
-    expect(result.values).toEqual(expect.arrayContaining(['combine', 'up', 'down', 'status', 'logs', 'cassandra', 'inject', 'completion', 'help']));
+    expect(result.values).toEqual(expect.arrayContaining(['combine', 'up', 'down', 'status', 'logs', 'cassandra', 'inject', 'completion', 'stacks', 'init', 'help']));
     expect(result.values).not.toContain('__complete');
     expect(candidates(['cassandra', '']).values).toEqual(expect.arrayContaining(['init', 'stats']));
-    expect(candidates(['help', 'sta']).values).toEqual(['status']);
+    expect(candidates(['help', 'sta']).values).toEqual(['status', 'stacks']);
   });
 
   it('completes the mode words, then the targets of the hierarchy not yet typed', () => {
@@ -186,7 +187,7 @@ describe.skipIf(!SHELLS.bash)('bash', () => {
       'smartmeter up local single no_secrets inject --without nats,',
     ]);
     expect(registration).toBe('complete -F _smartmeter_complete smartmeter');
-    expect(answers).toEqual([['inject', 'inject_metrics'], ['compose', 'swarm', 'helm'], ['status'], ['--timeout'], ['alt_properties'], ['nats,inject']]);
+    expect(answers).toEqual([['inject', 'inject_metrics'], ['compose', 'swarm', 'helm'], ['status', 'stacks'], ['--timeout'], ['alt_properties'], ['nats,inject']]);
   });
 
   it('completes --flag=value, which bash splits at "="', () => {
@@ -305,7 +306,7 @@ describe.skipIf(!SHELLS.fish)('fish', () => {
       // fish sorts the candidates itself.
       ['compose', 'helm', 'swarm'],
       ['inject', 'inject_metrics'],
-      ['status'],
+      ['stacks', 'status'],
       ['--timeout'],
       ['--runtime=swarm'],
       ['alt_properties/'],

@@ -45,7 +45,7 @@ describe('finding the project file', () => {
     expect(run.stdout).toMatch(/^# targets: cassandra_inject inject$/m);
     expect(run.stdout).toMatch(/--project-name fromfile /);
     // state-dir is relative to the file's directory, not to where up ran.
-    expect(planned(run.stdout)).toBe(join(dir, 'state-from-file', 'fromfile'));
+    expect(planned(run.stdout)).toBe(join(dir, 'state-from-file', 'stacks', 'compose', 'fromfile'));
   });
 
   it('stops at the filesystem root: nothing found is no project file, not an endless walk', () => {
@@ -104,10 +104,10 @@ describe('precedence: flag > environment > project file > default', () => {
       expect(run.status, run.stderr).toBe(0);
       return planned(run.stdout);
     };
-    expect(state([])).toBe(join(dir, 'state-from-file', 'fromfile'));
-    expect(state([], { SMARTMETER_STATE_DIR: envDir })).toBe(join(envDir, 'fromfile'));
-    expect(state(['--state-dir', flagDir], { SMARTMETER_STATE_DIR: envDir })).toBe(join(flagDir, 'fromfile'));
-    expect(state(['--no-project', 'local', 'single', 'no_secrets', 'inject'])).toBe(join(nested, '.smartmeter', 'smartmeter'));
+    expect(state([])).toBe(join(dir, 'state-from-file', 'stacks', 'compose', 'fromfile'));
+    expect(state([], { SMARTMETER_STATE_DIR: envDir })).toBe(join(envDir, 'stacks', 'compose', 'fromfile'));
+    expect(state(['--state-dir', flagDir], { SMARTMETER_STATE_DIR: envDir })).toBe(join(flagDir, 'stacks', 'compose', 'fromfile'));
+    expect(state(['--no-project', 'local', 'single', 'no_secrets', 'inject'], { XDG_STATE_HOME: join(dir, 'xdg') })).toBe(join(dir, 'xdg', 'smartmeter', 'stacks', 'compose', 'smartmeter'));
   });
 
   it('for an option without one (--name) and for the positional words', () => {

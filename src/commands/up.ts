@@ -42,7 +42,7 @@ function definition() {
       .option('--without <services>', 'leave these services of the stack out (comma-separated, repeatable), e.g. one whose image this cluster lacks', collectList, [] as string[])
       .option('--dry-run', 'print the generated file and the commands instead of running them')
       .option('--explain', 'print on stderr each setting and where it came from (flag, env, smartmeter.yaml:line, default)')
-      .addOption(jsonOption('the final state of the stack, as status --json prints it'))
+      .addOption(jsonOption('the final state of the stack, as status --json: {"runtime", "name", "namespace", "ready", "services": [...]}'))
       .addOption(quietOption()),
     [
       'smartmeter up local single no_secrets cassandra_inject inject',
