@@ -94,12 +94,9 @@ export function stackConfigContext(stack: CombinedStack): ConfigContext {
     if (text !== 'true' && text !== 'false') throw new UsageError(`configuration files: ${key} must be true or false, got "${text}"`);
     return text;
   };
-    const graphiteHost = value('METRICS_GRAPHITE_NAME');
+  const graphiteHost = value('METRICS_GRAPHITE_NAME');
   const natsName = value('NATS_NAME');
   const natsUrl = value('NATS_URI');
-  if (value('SECRET_MODE') === 'secrets' && hasUrlPassword(natsUrl)) {
-    throw new UsageError('configuration files: NATS_URI holds a password, which secrets mode keeps out of files (the Telegraf agents read the credentials from the secret files)');
-  }
   return {
     telegraf: {
       interval: value('TELEGRAF_INTERVAL'),
