@@ -14,6 +14,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node22',
+  splitting: true,
   // CommonJS dependencies call require(); give them one in the ESM bundle.
   banner: { js: "import { createRequire as __smartmeterRequire } from 'node:module'; const require = __smartmeterRequire(import.meta.url);" },
   // Without splitting, esbuild would inline these dynamically imported clients into the one file
