@@ -11,7 +11,7 @@
  * scheduler fewer competing for the cores), over a MessageChannel, like the others. The main
  * thread also starts the workers, forwards a stop (SIGINT/SIGTERM), and adds up their snapshots
  * (live line, Graphite, Prometheus), per-second samples (HTML report) and reports (one summary). This module is that arithmetic and the pool; the worker's side is in
- * src/commands/inject.ts (it needs the command's connection code).
+ * src/inject/run.ts (it needs the run's connection code).
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { RuntimeError, UsageError } from '../errors.js';
