@@ -498,10 +498,15 @@ describe.runIf(kube && helmRig && docker)('smartmeter up --runtime helm on the r
       written += Number(/^smartmeter_ingest_written_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
       requests += Number(/^smartmeter_ingest_write_requests_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1]);
     }
-    expect(written).toBe(voltage);
+    // A counter lives as long as its container: an ingest container restarted on a busy machine
+    // (Kubernetes healing it) takes its count along, while the rows above stay complete.
+    const ingestRestarts = (JSON.parse(kubectlOk(['-n', release.ns, 'get', 'pods', '-l', 'app.kubernetes.io/component=ingest', '-o', 'json'])) as { items: { status: { containerStatuses?: { restartCount: number }[] } }[] }).items
+      .flatMap((pod) => pod.status.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
+    if (ingestRestarts === 0) expect(written).toBe(voltage);
+    else expect(written).toBeLessThanOrEqual(voltage);
     expect(requests).toBeGreaterThan(0);
     expect(requests).toBeLessThanOrEqual(written);
-    console.log(`ring of 3: ${ingestPods.length} ingest pods wrote ${written} rows in ${requests} requests`);
+    console.log(`ring of 3: ${ingestPods.length} ingest pods wrote ${written} rows in ${requests} requests (${ingestRestarts} ingest restarts)`);
     await downLeavesNothing(release);
   }, 1_000_000);
 
