@@ -6,6 +6,7 @@ import { parseDuration } from '../parsers.js';
 import { printStatus, progressUi } from '../runtime/report.js';
 import { runtimeFor, type UpRequest } from '../runtime/runtime.js';
 import { checkName, stateRoot } from '../runtime/state.js';
+import type { StackRequest } from '../combine/stack.js';
 
 /** The command line of `up`: its words, options and help. */
 function definition() {
@@ -62,13 +63,8 @@ export function command() {
   });
 }
 
-export interface UpOptions {
-  location?: string;
-  clusterMode?: string;
-  secretMode?: string;
-  targets: string[];
-  properties?: string;
-  set: string[];
+/** The words, targets and property sources (as combine takes them), and how to deploy. */
+export interface UpOptions extends Omit<StackRequest, 'allowMissing'> {
   runtime: string;
   name: string;
   /** The state root; default $SMARTMETER_STATE_DIR, else $XDG_STATE_HOME/smartmeter, else ~/.local/state/smartmeter. */
