@@ -4,31 +4,47 @@
 // a heavy dependency (a NATS or Cassandra client) must be imported with `await import()`
 // inside its command so that other commands do not load it.
 import { rmSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 // `import … from 'node:util'` evaluates the builtin's whole ES namespace, which runs its lazy
 // getters: node:util, node:process and node:child_process each load 30–40 more internal modules
-// (streams, net, dgram, worker_threads, os) before the first line of ours runs. require() does
-// not touch the getters, so each statically imported builtin becomes a CommonJS stand-in that
-// requires it; child_process, which is not loaded at Node's start at all (commander and
-// src/runtime/exec.ts import it for spawn), is required only when one of its functions is used.
-const LAZY_BUILTINS = {
-  child_process: ['_forkChild', 'ChildProcess', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'],
-};
+// (streams, net, dgram, worker_threads, os) before the first line of ours runs. So each statically
+// imported builtin becomes a small ES module that require()s it and exports each of its names as
+// a pure expression: esbuild drops the names nothing imports, and no CommonJS interop (__toESM,
+// which defines a getter per property, ~15 ms for util, fs and process) stands in between.
+// child_process, which is not loaded at Node's start at all (commander and src/runtime/exec.ts
+// import it for spawn), is required only when one of its functions is called.
+const LAZY_BUILTINS = new Set(['child_process']);
 const BUILTIN = new RegExp(`^(node:)?(${builtinModules.map((name) => name.replace(/[/]/g, '\\/')).join('|')})$`);
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const RESERVED = new Set(['default', 'delete', 'function', 'class', 'import', 'export', 'new', 'in', 'do', 'if', 'for', 'with']);
+const require = createRequire(import.meta.url);
+
+/** The ES module text that stands in for builtin `name`: a default export and one export per name. */
+function builtinShim(name) {
+  const id = JSON.stringify(`node:${name}`);
+  const names = Object.keys(require(`node:${name}`)).filter((key) => IDENTIFIER.test(key) && !RESERVED.has(key));
+  if (LAZY_BUILTINS.has(name)) {
+    const getters = names.map((key) => `${key}: { enumerable: true, get: () => load().${key} }`).join(', ');
+    return [
+      `let m; const load = () => (m ??= require(${id}));`,
+      `export default /* @__PURE__ */ Object.defineProperties({}, { ${getters} });`,
+      ...names.map((key) => `export const ${key} = (...args) => load().${key}(...args);`),
+    ].join('\n');
+  }
+  return [
+    `const m = require(${id});`,
+    'export default m;',
+    ...names.map((key) => `export const ${key} = /* @__PURE__ */ (() => m.${key})();`),
+  ].join('\n');
+}
+
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(build) {
     build.onResolve({ filter: BUILTIN }, (args) => (args.kind === 'import-statement' ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'builtin' }, ({ path }) => {
-      const id = JSON.stringify(`node:${path}`);
-      const lazy = LAZY_BUILTINS[path];
-      const contents = lazy
-        ? `let m; const load = () => (m ??= require(${id}));\nmodule.exports = Object.defineProperties({}, {${lazy.map((name) => `${name}: { enumerable: true, get: () => load().${name} }`).join(', ')}});`
-        : `module.exports = require(${id});`;
-      return { contents, loader: 'js' };
-    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, ({ path }) => ({ contents: builtinShim(path), loader: 'js' }));
   },
 };
 

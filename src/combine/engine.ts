@@ -3,7 +3,7 @@
  * values; reading files is the only side effect.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, isAbsolute } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { CORE_SCHEMA, intCoreTag, mergeTag } from 'js-yaml';
 import { loadYamlDocument as loadYaml } from '../yaml-load.js';
 import { UsageError } from '../errors.js';
@@ -198,8 +198,9 @@ export function buildPropertyStore(request: CombineRequest): { store: PropertySt
     store.add(parseYamlDictionary(readText(file, displayRoot), display(file, displayRoot)));
     note(file, true);
   }
+  const present = { defaults: listFiles(defaultsDir), override: propertiesDir ? listFiles(propertiesDir) : new Set<string>() };
   for (const { file, fromOverride } of propertyLayerFiles(defaultsDir, propertiesDir, modes)) {
-    if (!existsSync(file)) continue;
+    if (!present[fromOverride ? 'override' : 'defaults'].has(basename(file))) continue;
     store.add(parsePropertiesFile(readText(file, displayRoot), display(file, displayRoot)));
     note(file, fromOverride);
   }
@@ -236,10 +237,12 @@ export function combine(request: CombineRequest): CombineResult {
   let document: YamlMap = {};
   const origins = new Map<string, string>();
   const merged: string[] = [];
+  // One directory listing instead of a stat per fragment (a tenth of a millisecond each, cold).
+  const fragmentFiles = listFiles(join(templatesDir, 'fragments'));
   for (const fragment of requests) {
     const file = join(templatesDir, 'fragments', `${fragment.name}.yml`);
     const shown = display(file, displayRoot);
-    if (!existsSync(file)) {
+    if (!fragmentFiles.has(`${fragment.name}.yml`)) {
       if (fragment.optional) continue;
       throw new UsageError(`fragment ${fragment.name} (needed by target ${fragment.requestedBy}) is missing: ${shown}`);
     }
@@ -534,6 +537,15 @@ function canonicalOrder(document: YamlMap): YamlMap {
 
 function sortKeys(map: YamlMap): YamlMap {
   return Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
+}
+
+/** The names of the entries in `dir`; empty when it cannot be read (a missing fragment is then named). */
+function listFiles(dir: string): Set<string> {
+  try {
+    return new Set(readdirSync(dir));
+  } catch {
+    return new Set();
+  }
 }
 
 function readText(file: string, displayRoot: string): string {

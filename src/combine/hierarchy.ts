@@ -47,8 +47,13 @@ export function parseHierarchy(text: string, file: string): Hierarchy {
   } catch (error) {
     throw new UsageError(yamlErrorMessage(error, file));
   }
-  const lines = text.split('\n');
-  const lineOf = (name: string) => lines.findIndex((l) => new RegExp(`^\\s+${escapeRegExp(name)}\\s*:`).test(l)) + 1;
+  // The line of each indented `name:`, in one pass (the first one wins, as YAML reports duplicates itself).
+  const targetLines = new Map<string, number>();
+  text.split('\n').forEach((l, i) => {
+    const name = /^\s+([^\s:]+)\s*:/.exec(l)?.[1];
+    if (name !== undefined && !targetLines.has(name)) targetLines.set(name, i + 1);
+  });
+  const lineOf = (name: string) => targetLines.get(name) ?? 0;
   const raw = (data as { targets?: unknown } | null)?.targets;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new UsageError(`${file}: expected a top-level "targets:" map`);
@@ -138,8 +143,4 @@ function fillModes(pattern: string, modes: Modes): string {
     .replaceAll('${LOCATION}', modes.location)
     .replaceAll('${CLUSTER_MODE}', modes.clusterMode)
     .replaceAll('${SECRET_MODE}', modes.secretMode);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

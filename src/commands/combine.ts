@@ -6,6 +6,7 @@ import { collect, jsonOption, quietOption, withExamples, type OptionsOf } from '
 import { UsageError } from '../errors.js';
 import { containsCredentials } from '../secrets.js';
 import { writeFileAtomic } from '../fs-atomic.js';
+import { writeStdout } from '../stdio.js';
 import { COMPOSE_TEMPLATES_DIR, CONFIG_TEMPLATES_DIR } from '../paths.js';
 import { stackConfigContext, writeConfigFiles } from '../combine/config-files.js';
 import { loadHierarchy } from '../combine/engine.js';
@@ -63,7 +64,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
   const templatesDir = options.templates ? resolve(options.templates) : COMPOSE_TEMPLATES_DIR;
   const displayRoot = process.cwd();
   if (options.listTargets) {
-    process.stdout.write(formatTargetList(loadHierarchy(templatesDir, displayRoot), options.json === true));
+    writeStdout(formatTargetList(loadHierarchy(templatesDir, displayRoot), options.json === true));
     return;
   }
   if (options.output !== undefined && options.output.trim() === '') throw new UsageError('-o needs a file name');
@@ -99,7 +100,7 @@ export async function runCombine(options: CombineOptions): Promise<void> {
     // Inline credentials (no_secrets mode) make the file a secret too.
     writeFileAtomic(options.output, text, { mode: result.containsSecrets || containsCredentials(text) ? 0o600 : 0o644 });
   } else {
-    process.stdout.write(text);
+    writeStdout(text);
   }
 }
 
