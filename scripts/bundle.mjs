@@ -1,8 +1,11 @@
-// Bundles build/ (the tsc output) into one file, dist/cli.js.
-// One module instead of dozens cuts the start-up of `smartmeter combine` by about a fifth
-// (bench/combine.ts). Command modules stay lazily evaluated (esbuild wraps dynamic imports);
-// a heavy dependency (a NATS or Cassandra client) must be imported with `await import()`
-// inside its command so that other commands do not load it.
+// Bundles build/ (the tsc output) into one minified file, dist/cli.js, with its source map.
+// One file, not code-split chunks: with Node's compile cache on (bin/smartmeter), compiling is
+// cheap and what costs is resolving and linking each chunk's imports; one minified file made
+// `smartmeter combine` about a tenth faster than twenty chunks (bench/combine.ts, docs/performance.md).
+// Our own lazily imported modules stay lazily evaluated (esbuild wraps each dynamic import in an
+// initializer); a heavy dependency (a NATS or Cassandra client) must be imported with `await import()`
+// inside its command, and is kept out of the bundle, so that other commands do not load it.
+// Minified names are mapped back in stack traces with --debug (bin/smartmeter turns source maps on).
 import { rmSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { build } from 'esbuild';
@@ -56,12 +59,13 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node22',
-  splitting: true,
   // CommonJS dependencies call require(); give them one in the ESM bundle.
   banner: { js: "import { createRequire as __smartmeterRequire } from 'node:module'; const require = __smartmeterRequire(import.meta.url);" },
-  // Without splitting, esbuild would inline these dynamically imported clients into the one file
-  // and every command would parse them (2 MB); kept external, they load only when a command asks.
+  // Inlined, these dynamically imported clients would be parsed by every command (2 MB); kept
+  // external, they load only when a command asks.
   external: ['nats', 'cassandra-driver', 'ora', 'hdr-histogram-js'],
   plugins: [builtinsByRequire],
   logLevel: 'warning',
+  minify: true,
+  sourcemap: 'linked',
 });

@@ -35,7 +35,7 @@ function version(): string {
  * The commands, in the order of the help. Each module holds one command's definition and its
  * handler; a group (`cassandra`, `metrics`) is only a name over its modules' commands.
  */
-const COMMANDS: readonly (CommandModule | CommandGroup)[] = [
+const COMMANDS: readonly (TopLevelCommand | CommandGroup)[] = [
   init,
   combine,
   up,
@@ -65,6 +65,11 @@ interface CommandModule {
   command(): CommandUnknownOpts;
 }
 
+/** A command of the top level also exports its name, so that it is found without building it. */
+interface TopLevelCommand extends CommandModule {
+  name: string;
+}
+
 interface CommandGroup {
   name: string;
   summary: string;
@@ -72,8 +77,12 @@ interface CommandGroup {
   commands: readonly CommandModule[];
 }
 
-/** The program: global options, the shared error output and help layout, then every command. */
-export function buildProgram(): CommandUnknownOpts {
+/**
+ * The program: global options, the shared error output and help layout, then the commands:
+ * every one, or only `only` (a top-level command or group name) when the command line names it,
+ * so that `smartmeter combine …` does not build fourteen other definitions (bench/combine.ts).
+ */
+export function buildProgram(only?: string): CommandUnknownOpts {
   const program = withExamples(
     new Command('smartmeter')
       .description('Deploy and drive the smart-meter data platform (NATS, Cassandra, Spark, metrics).')
@@ -106,7 +115,8 @@ export function buildProgram(): CommandUnknownOpts {
       'smartmeter <command> --help                                  # each command\'s examples and options',
     ],
   );
-  for (const entry of COMMANDS) {
+  const chosen = COMMANDS.find((entry) => entry.name === only);
+  for (const entry of chosen ? [chosen] : COMMANDS) {
     if ('command' in entry) {
       register(program, entry.command());
       continue;
@@ -115,8 +125,23 @@ export function buildProgram(): CommandUnknownOpts {
     for (const module of entry.commands) register(group, module.command());
   }
   // What the completion scripts call at every <TAB>; registered last, it sees every command.
-  register(program, completion.hiddenCommand(), { hidden: true });
+  if (!chosen) register(program, completion.hiddenCommand(), { hidden: true });
   return program;
+}
+
+/**
+ * The command word of `argv` (node, script, then the arguments): the first argument that is not a
+ * global option, or undefined when there is none or an option comes first that only the whole
+ * program answers (--help, --version, or one it does not know).
+ */
+export function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--project') i += 1;
+    else if (arg === '--debug' || arg === '--no-color' || arg === '--no-project' || arg.startsWith('--project=')) continue;
+    else return arg.startsWith('-') ? undefined : arg;
+  }
+  return undefined;
 }
 
 /** Adds `command` under `parent` with the parent's settings (error output, exit override, help layout). */
@@ -127,7 +152,7 @@ function register(parent: CommandUnknownOpts, command: CommandUnknownOpts, optio
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(commandWord(argv));
   const debug = argv.includes('--debug');
   if (argv.includes('--no-color') || process.env.NO_COLOR || process.env.TERM === 'dumb') {
     process.env.FORCE_COLOR = '0';

@@ -43,6 +43,8 @@ export interface FoundPlaceholder extends Placeholder {
 type Token = { type: 'text'; text: string } | { type: 'placeholder'; placeholder: Placeholder };
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+/** Where a placeholder may start; the text between two of these is copied whole, not char by char. */
+const MAY_START = /\$|\(\(/g;
 
 /** Splits one line (or any text without `((`…`))` across lines) into text and placeholders. */
 export function tokenize(text: string): Token[] {
@@ -55,6 +57,11 @@ export function tokenize(text: string): Token[] {
     tokens.push({ type: 'placeholder', placeholder });
   };
   while (i < text.length) {
+    MAY_START.lastIndex = i;
+    const next = MAY_START.exec(text)?.index ?? text.length;
+    literal += text.slice(i, next);
+    i = next;
+    if (i === text.length) break;
     const c = text[i]!;
     if (c === '$') {
       if (text[i + 1] === '$') {
@@ -93,9 +100,6 @@ export function tokenize(text: string): Token[] {
       const key = raw.trim().replace(/^\(+/, '').replace(/\)+$/, '').trim();
       push({ syntax: 'parens', key, raw });
       i = close;
-    } else {
-      literal += c;
-      i += 1;
     }
   }
   if (literal) tokens.push({ type: 'text', text: literal });

@@ -14,10 +14,13 @@ import { combineStack } from '../combine/stack.js';
 import { HELM_SECRET_VALUES, helmValues, needsRootWarnings, notInChartWarning } from '../combine/helm-values.js';
 import { formatCompose, formatExplanation, formatHelmValues, formatTargetList } from '../combine/output.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'combine';
+
 /** The command line of `combine`: its words, options and help. */
 function definition() {
   return withExamples(
-    new Command('combine')
+    new Command(name)
       .summary('print the docker-compose file for a set of targets')
       .description(
         'Expand targets through the services hierarchy, layer the properties files, fill the ' +

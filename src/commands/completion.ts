@@ -6,6 +6,9 @@
 import { Argument, Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { withExamples } from '../cli-kit.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'completion';
+
 /** The program a command was registered under (the root of the tree the scripts complete). */
 function rootOf(command: CommandUnknownOpts): CommandUnknownOpts {
   let root = command;
@@ -23,7 +26,7 @@ const EXAMPLES = [
 
 /** The `completion` command: prints the script of the shell named (bash, zsh or fish) on stdout. */
 export function command() {
-  const completion = new Command('completion')
+  const completion = new Command(name)
     .summary('print the shell completion script for bash, zsh or fish')
     .description(
       'Print a script that completes smartmeter\'s commands, options, targets, service names and option ' +

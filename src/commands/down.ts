@@ -4,10 +4,13 @@ import { quietOption, withExamples, withStackLookupOptions, withStackOptions } f
 import { runtimeFor } from '../runtime/runtime.js';
 import { describeKey, findRecord, removeStackDir, stateRoot } from '../runtime/state.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'down';
+
 /** The command line of `down`: its options and help. */
 function definition() {
   return withExamples(
-    withStackLookupOptions(withStackOptions(new Command('down').summary('remove a stack that up brought up')))
+    withStackLookupOptions(withStackOptions(new Command(name).summary('remove a stack that up brought up')))
       .option('-v, --volumes', 'also remove its volumes (the data of NATS, Cassandra, Graphite…)')
       .addOption(quietOption()),
     ['smartmeter down', 'smartmeter down --name test --volumes', 'smartmeter down --name meters --runtime helm --namespace meters'],

@@ -5,10 +5,13 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { nonNegativeInteger, parseDuration, positiveInteger, readSecretFile } from '../parsers.js';
 import type { Ingest, IngestStats } from '../ingest/ingest.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'ingest';
+
 /** The command line of `ingest`: its options (with the old bridge's environment variables) and help. */
 function definition() {
   return withExamples(
-    new Command('ingest')
+    new Command(name)
       .summary('the NATS → Cassandra bridge: store every voltage reading')
       .description(
         'Subscribe to the voltage readings (in a queue group, so instances share the load), decode them ' +

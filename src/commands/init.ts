@@ -5,6 +5,9 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { quietOption, withExamples } from '../cli-kit.js';
 import { UsageError } from '../errors.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'init';
+
 /** What `smartmeter init` takes: the words of `up` to write into the file, and --force. */
 export interface InitOptions {
   location?: string;
@@ -69,7 +72,7 @@ export async function runInit(options: InitOptions): Promise<string> {
 /** The command line of `init`: its arguments, options and help. */
 function definition() {
   return withExamples(
-    new Command('init')
+    new Command(name)
       .summary('write a commented smartmeter.yaml here, so that `smartmeter up` alone deploys')
       .description(
         'Write smartmeter.yaml (the project file) in the working directory: the words and targets of ' +

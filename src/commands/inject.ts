@@ -5,6 +5,9 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import { collect, durationHelp, jsonOption, quietOption, withExamples, type OptionsOf } from '../cli-kit.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'inject';
+
 /**
  * The command line of `inject`: its options and help. The old container variables
  * (GATLING_USERS_PER_SEC, GATLING_DURATION in minutes, TASK_SLOT, …) are read by
@@ -12,7 +15,7 @@ import { collect, durationHelp, jsonOption, quietOption, withExamples, type Opti
  */
 function definition() {
   return withExamples(
-    new Command('inject')
+    new Command(name)
       .summary('publish realistic smart-meter readings into NATS at a precise rate')
       .description(
         'Generate the smart-meter readings of the old Gatling injector (per cycle: a temperature, a ' +

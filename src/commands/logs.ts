@@ -5,13 +5,16 @@ import { nonNegativeInteger } from '../parsers.js';
 import { runtimeFor } from '../runtime/runtime.js';
 import { findRecord, stateRoot } from '../runtime/state.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'logs';
+
 /**
  * The command line of `logs`: its words, options and help. No --json: it passes the service's
  * own log text through, as docker or kubectl print it.
  */
 function definition() {
   return withExamples(
-    withStackLookupOptions(withStackOptions(new Command('logs').summary("a service's log, followed").argument('<service>', 'service name, as in the compose file')))
+    withStackLookupOptions(withStackOptions(new Command(name).summary("a service's log, followed").argument('<service>', 'service name, as in the compose file')))
       .option('--no-follow', 'print and exit')
       .option('--tail <lines>', 'lines of history to start with', '100')
       .addOption(quietOption()),

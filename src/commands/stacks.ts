@@ -3,6 +3,9 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { jsonOption, quietOption, withExamples } from '../cli-kit.js';
 import { describeKey, listRecords, stateRoot } from '../runtime/state.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'stacks';
+
 export interface StacksOptions {
   /** The state root (see up); default $SMARTMETER_STATE_DIR, else $XDG_STATE_HOME/smartmeter, else ~/.local/state/smartmeter. */
   stateDir?: string;
@@ -81,7 +84,7 @@ function minutes(iso: string): string {
 /** The command line of `stacks`: its options and help. */
 function definition() {
   return withExamples(
-    new Command('stacks')
+    new Command(name)
       .summary('list the stacks up brought up (from any directory)')
       .description('List the stacks recorded in the per-user state directory: name, runtime (and Kubernetes namespace), the words and targets of their last up, when they were created and last deployed, and where their files are.')
       .addOption(new Option('--state-dir <dir>', 'the state root (default $XDG_STATE_HOME/smartmeter, else ~/.local/state/smartmeter)').env('SMARTMETER_STATE_DIR'))

@@ -5,10 +5,13 @@ import { printStatus } from '../runtime/report.js';
 import { runtimeFor } from '../runtime/runtime.js';
 import { findRecord, stateRoot } from '../runtime/state.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'status';
+
 /** The command line of `status`: its options and help. */
 function definition() {
   return withExamples(
-    withStackLookupOptions(withStackOptions(new Command('status').summary('each service of a stack and its state (exit 1 unless all are ready)')))
+    withStackLookupOptions(withStackOptions(new Command(name).summary('each service of a stack and its state (exit 1 unless all are ready)')))
       .addOption(jsonOption('the stack\'s state, the same on every runtime: {"runtime", "name", "namespace" (null off Kubernetes), "ready", "services": [{"name", "state" (starting|healthy|running|completed|failed), "detail", "replicas": {"ready", "desired"}}]}'))
       .addOption(quietOption()),
     ['smartmeter status', 'smartmeter status --name test --json', 'smartmeter status --name meters --runtime helm --namespace meters'],

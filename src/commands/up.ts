@@ -8,11 +8,14 @@ import { runtimeFor, type UpRequest } from '../runtime/runtime.js';
 import { checkName, stateRoot } from '../runtime/state.js';
 import type { StackRequest } from '../combine/stack.js';
 
+/** The command's name on the command line (cli.ts builds only the named command's definition). */
+export const name = 'up';
+
 /** The command line of `up`: its words, options and help. */
 function definition() {
   return withExamples(
     withStackOptions(
-      new Command('up')
+      new Command(name)
         .summary('combine and deploy a stack on Compose, Swarm or Kubernetes (Helm), then wait until it is healthy')
         .description(
           'Combine the targets (as `combine` does) and deploy the result: `docker ' +

@@ -276,8 +276,8 @@ async function runWorker(data: InjectWorkerData, port: MessagePort): Promise<voi
 }
 
 /**
- * The module whose main(argv) runs the CLI: dist/cli.js, next to this module's chunk in the
- * (code-split) bundle, or build/cli.js above build/inject/run.js.
+ * The module whose main(argv) runs the CLI: dist/cli.js, which is also this module in the bundle,
+ * or build/cli.js above build/inject/run.js.
  */
 function cliEntry(): string {
   const here = import.meta.url;
