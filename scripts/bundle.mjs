@@ -68,4 +68,5 @@ await build({
   logLevel: 'warning',
   minify: true,
   sourcemap: 'linked',
+  sourcesContent: false, // stack traces need the lines, not the sources
 });

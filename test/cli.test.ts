@@ -208,6 +208,8 @@ describe('combine bad input: one line, exit 2 (1 for I/O), no stack trace, no pa
     expect(run.stderr).not.toMatch(/\n\s+at /);
     const debug = runCli(['--debug', 'combine', '--templates', templates, 'local', 'single', 'secrets', 't']);
     expect(debug.stderr).toMatch(/\n\s+at /);
+    // dist/cli.js is minified; the trace names our source files and lines (dist/cli.js.map).
+    expect(debug.stderr).toMatch(/\n\s+at combine \(.*src\/combine\/engine\.ts:\d+:\d+\)/);
   });
 
   it('an unwritable output is a runtime failure (exit 1) that leaves nothing behind', () => {
