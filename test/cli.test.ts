@@ -334,7 +334,8 @@ describe("Node's compile cache (bin/smartmeter)", () => {
   });
 
   it('a cache directory that cannot be made (under /proc, or unwritable) only means no cache', () => {
-    for (const env of [{ HOME: '/proc' }, { XDG_CACHE_HOME: '/proc/self/nope' }, { HOME: '/dev/null' }]) {
+    const environments: Record<string, string>[] = [{ HOME: '/proc' }, { XDG_CACHE_HOME: '/proc/self/nope' }, { HOME: '/dev/null' }];
+    for (const env of environments) {
       const result = run(env);
       expect(result.error, JSON.stringify(env)).toBeUndefined();
       expect(result.status, `${JSON.stringify(env)}: ${result.stderr}`).toBe(0);

@@ -1,6 +1,6 @@
 /** `smartmeter down`: remove what `up` created, and its record. */
 import { Command } from '@commander-js/extra-typings';
-import { quietOption, withExamples, withStackLookupOptions, withStackOptions } from '../cli-kit.js';
+import { quietOption, withExamples, withStackLookupOptions, withStackOptions, type OptionsOf } from '../cli-kit.js';
 import { runtimeFor } from '../runtime/runtime.js';
 import { describeKey, findRecord, removeStackDir, stateRoot } from '../runtime/state.js';
 
@@ -24,17 +24,8 @@ export function command() {
   });
 }
 
-export interface DownOptions {
-  name: string;
-  /** The state root (see up). */
-  stateDir?: string;
-  /** Which stack called `name`, when several runtimes or namespaces have one. */
-  runtime?: string;
-  namespace?: string;
-  volumes?: boolean;
-  /** No line saying the stack was removed. */
-  quiet?: boolean;
-}
+/** The options as parsed, typed from the definition. */
+export type DownOptions = OptionsOf<typeof definition>;
 
 export async function runDown(options: DownOptions): Promise<void> {
   const root = stateRoot(options.stateDir);

@@ -2,28 +2,15 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
-import { quietOption, withExamples } from '../cli-kit.js';
+import { quietOption, withExamples, type OptionsOf } from '../cli-kit.js';
 import { UsageError } from '../errors.js';
 
 /** The command's name on the command line (cli.ts builds only the named command's definition). */
 export const name = 'init';
 
 /** What `smartmeter init` takes: the words of `up` to write into the file, and --force. */
-export interface InitOptions {
-  location?: string;
-  clusterMode?: string;
-  secretMode?: string;
-  targets?: string[];
-  runtime?: string;
-  name?: string;
-  properties?: string;
-  /** Overwrite a project file already in the directory. */
-  force?: boolean;
-  /** No line naming the file written. */
-  quiet?: boolean;
-  /** Where to write (default: the working directory). */
-  cwd?: string;
-}
+/** The options as parsed (typed from the definition), the words typed, and where to write (default: the working directory). */
+export type InitOptions = OptionsOf<typeof definition> & { location?: string; clusterMode?: string; secretMode?: string; targets?: string[]; cwd?: string };
 
 /**
  * Writes `smartmeter.yaml` in `options.cwd` (the working directory by default), atomically,
@@ -68,7 +55,6 @@ export async function runInit(options: InitOptions): Promise<string> {
   return file;
 }
 
-/** The `init` command, for registration in cli.ts. */
 /** The command line of `init`: its arguments, options and help. */
 function definition() {
   return withExamples(

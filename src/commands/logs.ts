@@ -1,6 +1,6 @@
 /** `smartmeter logs <service>`: a service's log, followed unless --no-follow. */
 import { Command } from '@commander-js/extra-typings';
-import { quietOption, withExamples, withStackLookupOptions, withStackOptions } from '../cli-kit.js';
+import { quietOption, withExamples, withStackLookupOptions, withStackOptions, type OptionsOf } from '../cli-kit.js';
 import { nonNegativeInteger } from '../parsers.js';
 import { runtimeFor } from '../runtime/runtime.js';
 import { findRecord, stateRoot } from '../runtime/state.js';
@@ -29,16 +29,8 @@ export function command() {
   });
 }
 
-export interface LogsOptions {
-  name: string;
-  /** The state root (see up). */
-  stateDir?: string;
-  /** Which stack called `name`, when several runtimes or namespaces have one. */
-  runtime?: string;
-  namespace?: string;
-  follow: boolean;
-  tail: string;
-}
+/** The options as parsed, typed from the definition. */
+export type LogsOptions = OptionsOf<typeof definition>;
 
 export async function runLogs(service: string, options: LogsOptions): Promise<void> {
   const tail = nonNegativeInteger(options.tail, '--tail');

@@ -1,18 +1,13 @@
 /** `smartmeter stacks`: the stacks `up` recorded in the per-user state directory, from any working directory. */
 import { Command, Option } from '@commander-js/extra-typings';
-import { jsonOption, quietOption, withExamples } from '../cli-kit.js';
+import { jsonOption, quietOption, withExamples, type OptionsOf } from '../cli-kit.js';
 import { describeKey, listRecords, stateRoot } from '../runtime/state.js';
 
 /** The command's name on the command line (cli.ts builds only the named command's definition). */
 export const name = 'stacks';
 
-export interface StacksOptions {
-  /** The state root (see up); default $SMARTMETER_STATE_DIR, else $XDG_STATE_HOME/smartmeter, else ~/.local/state/smartmeter. */
-  stateDir?: string;
-  json?: boolean;
-  /** No line saying that none is recorded. */
-  quiet?: boolean;
-}
+/** The options as parsed, typed from the definition. */
+export type StacksOptions = OptionsOf<typeof definition>;
 
 /**
  * One stack of `stacks --json`:

@@ -1,6 +1,6 @@
 /** `smartmeter status`: each service of a stack that `up` brought up, and its state (exit 1 unless all are ready). */
 import { Command } from '@commander-js/extra-typings';
-import { jsonOption, quietOption, withExamples, withStackLookupOptions, withStackOptions } from '../cli-kit.js';
+import { jsonOption, quietOption, withExamples, withStackLookupOptions, withStackOptions, type OptionsOf } from '../cli-kit.js';
 import { printStatus } from '../runtime/report.js';
 import { runtimeFor } from '../runtime/runtime.js';
 import { findRecord, stateRoot } from '../runtime/state.js';
@@ -25,15 +25,8 @@ export function command() {
   });
 }
 
-export interface StatusOptions {
-  name: string;
-  /** The state root (see up). */
-  stateDir?: string;
-  /** Which stack called `name`, when several runtimes or namespaces have one. */
-  runtime?: string;
-  namespace?: string;
-  json?: boolean;
-}
+/** The options as parsed, typed from the definition. */
+export type StatusOptions = OptionsOf<typeof definition>;
 
 export async function runStatus(options: StatusOptions): Promise<void> {
   const { record } = findRecord(stateRoot(options.stateDir), options.name, options);
