@@ -1,7 +1,9 @@
-// Bundles build/ (the tsc output) into one minified file, dist/cli.js, with its source map.
-// One file, not code-split chunks: with Node's compile cache on (bin/smartmeter), compiling is
-// cheap and what costs is resolving and linking each chunk's imports; one minified file made
-// `smartmeter combine` about a tenth faster than twenty chunks (bench/combine.ts, docs/performance.md).
+// Bundles build/ (the tsc output) into one minified CommonJS file, dist/cli.cjs, with its source map.
+// One file, not code-split chunks: what cost most at start-up was resolving and linking the imports
+// of twenty chunks. CommonJS, not an ES module: bin/smartmeter compiles it with node:vm and keeps V8's
+// code cache made *after* the run, which holds every function the command ran; Node's own compile
+// cache for ES modules is made at compile time and holds little more than the top level. Together
+// they made `smartmeter combine` about a fifth faster (bench/combine.ts, docs/performance.md).
 // Our own lazily imported modules stay lazily evaluated (esbuild wraps each dynamic import in an
 // initializer); a heavy dependency (a NATS or Cassandra client) must be imported with `await import()`
 // inside its command, and is kept out of the bundle, so that other commands do not load it.
@@ -54,13 +56,14 @@ const builtinsByRequire = {
 rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: ['build/cli.js'],
-  outdir: 'dist',
+  outfile: 'dist/cli.cjs',
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node22',
-  // CommonJS dependencies call require(); give them one in the ESM bundle.
-  banner: { js: "import { createRequire as __smartmeterRequire } from 'node:module'; const require = __smartmeterRequire(import.meta.url);" },
+  // The sources use import.meta.url (paths.ts: where templates/ is); in CommonJS it is this file's URL.
+  define: { 'import.meta.url': '__smartmeterUrl' },
+  banner: { js: "const __smartmeterUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Inlined, these dynamically imported clients would be parsed by every command (2 MB); kept
   // external, they load only when a command asks.
   external: ['nats', 'cassandra-driver', 'ora', 'hdr-histogram-js'],

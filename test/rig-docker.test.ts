@@ -90,7 +90,7 @@ services:
     expect(version.status, version.stderr).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     // The code is not the user's to change.
-    const write = docker(['run', '--rm', '--entrypoint', 'sh', image, '-c', 'touch /opt/smartmeter/dist/cli.js']);
+    const write = docker(['run', '--rm', '--entrypoint', 'sh', image, '-c', 'touch /opt/smartmeter/dist/cli.cjs']);
     expect(write.status).not.toBe(0);
   });
 

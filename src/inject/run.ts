@@ -276,12 +276,12 @@ async function runWorker(data: InjectWorkerData, port: MessagePort): Promise<voi
 }
 
 /**
- * The module whose main(argv) runs the CLI: dist/cli.js, which is also this module in the bundle,
- * or build/cli.js above build/inject/run.js.
+ * The module whose main(argv) runs the CLI: in the bundle, dist/cli.cjs, which is this code too;
+ * unbundled, build/cli.js above build/inject/run.js.
  */
 function cliEntry(): string {
   const here = import.meta.url;
-  return /\/build\/inject\/run\.js$/.test(here) ? new URL('../cli.js', here).href : new URL('./cli.js', here).href;
+  return /\/build\/inject\/run\.js$/.test(here) ? new URL('../cli.js', here).href : here;
 }
 
 /** The command's flags as plain values (what a worker resolves again). */

@@ -204,7 +204,7 @@ export class WorkerPool {
   private onChange: () => void = () => undefined;
 
   /**
-   * `entry`: the module URL whose `main(argv)` runs the CLI (dist/cli.js); each worker thread
+   * `entry`: the module URL whose `main(argv)` runs the CLI (dist/cli.cjs); each worker thread
    * imports it and runs `inject`, which sees its workerData and works as worker `index`.
    * `runLocal`: runs worker 0 in this thread, talking over the port it is given.
    */
@@ -215,7 +215,8 @@ export class WorkerPool {
     this.local = channel.port1;
     this.local.on('message', (message: WorkerMessage) => this.receive(0, message));
     void runLocal(data[0]!, channel.port2);
-    const code = `import(${JSON.stringify(entry)}).then((cli) => cli.main([process.execPath, 'smartmeter', 'inject']))`;
+    // A CommonJS bundle's exports may come only as the default export.
+    const code = `import(${JSON.stringify(entry)}).then((cli) => (cli.main ?? cli.default.main)([process.execPath, 'smartmeter', 'inject']))`;
     data.slice(1).forEach((workerData) => {
       const index = workerData.index;
       // A young generation of 16 MB at most (V8's default is larger): a worker makes little
