@@ -1,6 +1,6 @@
 # smartmeter's image: the stack runs `inject` and `ingest` from it.
 #   docker build -t smartmeter:0.1.0 .                                      (official Node image)
-#   docker build --build-arg BASE_IMAGE=<image with node ≥ 22 and npm>    . (e.g. the test rig's offline base)
+#   docker build --build-arg BASE_IMAGE=<image with node ≥ 22.12 and npm> . (e.g. the test rig's offline base)
 # Node's newest LTS line (26); the rig's base carries the Node that runs the rig, 26 in CI.
 # It runs as an unprivileged user given by number (10001:10001), so that Kubernetes'
 # runAsNonRoot accepts it; the chart's pods of this image say the same (sm.smartmeterPodSecurity).

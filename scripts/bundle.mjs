@@ -68,6 +68,9 @@ await build({
   // external, they load only when a command asks.
   external: ['nats', 'cassandra-driver', 'ora', 'hdr-histogram-js'],
   plugins: [builtinsByRequire],
+  // import() of those clients becomes require(): a node:vm script (bin/smartmeter) may not import()
+  // without an experimental flag. ora is an ES module: require() loads it from Node 22.12 (engines).
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
   minify: true,
   sourcemap: 'linked',
