@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Wall time of `smartmeter combine` of the full stack against `node -e 0` (the floor for any
 // Node CLI), measured in the same run, interleaved, so machine noise hits both alike; on one or
-// more Node binaries (each line is its own baseline). The compile cache is warm after the first
-// run, as it is for a user; the same combine without it is printed for reference (not the target).
+// more Node binaries (each line is its own baseline). The code caches (bin/smartmeter) are warm
+// after the first run, as they are for a user; the same combine without them
+// (NODE_DISABLE_COMPILE_CACHE=1, as on a first run) is printed for reference, not the target.
 // Target: combine ≤ 2.5 × node -e 0 on each line.
 // Usage: npm run bench:combine [-- --runs 40] [-- --node /path/to/node ...]
 import { spawnSync } from 'node:child_process';
@@ -25,7 +26,7 @@ interface Subject {
 const subjects: Record<string, Subject> = {
   'node -e 0': { args: ['-e', '0'] },
   'smartmeter combine (full stack)': { args: COMBINE },
-  '  same, no compile cache': { args: COMBINE, env: { NODE_DISABLE_COMPILE_CACHE: '1' } },
+  '  same, no code caches': { args: COMBINE, env: { NODE_DISABLE_COMPILE_CACHE: '1' } },
 };
 
 function timeOnce(node: string, { args, env }: Subject): number {

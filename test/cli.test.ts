@@ -305,28 +305,49 @@ describe('a reader that goes away', () => {
   });
 });
 
-describe("Node's compile cache (bin/smartmeter)", () => {
-  const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [BIN, 'combine', 'local', 'single', 'secrets', 'root_metrics'], {
+describe('the code caches (bin/smartmeter)', () => {
+  const run = (env: Record<string, string>, args = ['combine', 'local', 'single', 'secrets', 'root_metrics']) =>
+    spawnSync(process.execPath, [BIN, ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, NO_COLOR: '1', ...env },
       encoding: 'utf8',
       // Node 22 and 24 loop forever making a cache directory under /proc: a hang fails here.
       timeout: 30_000,
     });
+  const withoutClock = (text: string) => text.replace(/TIME_ROOT=\d+/, '');
 
-  it('is kept in the per-user cache directory ($XDG_CACHE_HOME/smartmeter/compile-cache)', () => {
+  it("keeps V8's code cache of the bundle per user (0600 in a 0700 directory), made once and then used", () => {
     const cache = mkdtempSync(join(tmpdir(), 'smartmeter-cache-'));
     const first = run({ HOME: cache, XDG_CACHE_HOME: cache });
     expect(first.status, first.stderr).toBe(0);
-    const dir = join(cache, 'smartmeter', 'compile-cache');
-    expect(readdirSync(dir).length).toBeGreaterThan(0);
-    // The cached run prints the same file.
+    const dir = join(cache, 'smartmeter', 'code-cache');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-[0-9a-f]{8}-\\d+-\\d+-\\d+$`));
+    const file = join(dir, files[0]!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // A run that finds the cache uses it and leaves it as it was; its output is the same.
+    const written = statSync(file).mtimeMs;
     const second = run({ HOME: cache, XDG_CACHE_HOME: cache });
-    expect(second.stdout.replace(/TIME_ROOT=\d+/, '')).toBe(first.stdout.replace(/TIME_ROOT=\d+/, ''));
+    expect(withoutClock(second.stdout)).toBe(withoutClock(first.stdout));
+    expect(statSync(file).mtimeMs).toBe(written);
+    expect(readdirSync(dir)).toEqual(files);
   });
 
-  it('is not made when NODE_DISABLE_COMPILE_CACHE=1', () => {
+  it('a damaged cache file is refused by V8 and written again; the run is not affected', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'smartmeter-cache-'));
+    const first = run({ HOME: cache, XDG_CACHE_HOME: cache });
+    const dir = join(cache, 'smartmeter', 'code-cache');
+    const file = join(dir, readdirSync(dir)[0]!);
+    writeFileSync(file, 'not a code cache');
+    const damaged = run({ HOME: cache, XDG_CACHE_HOME: cache });
+    expect(damaged.status, damaged.stderr).toBe(0);
+    expect(withoutClock(damaged.stdout)).toBe(withoutClock(first.stdout));
+    expect(readFileSync(file).length).toBeGreaterThan(10_000);
+  });
+
+  it('makes none when NODE_DISABLE_COMPILE_CACHE=1', () => {
     const cache = mkdtempSync(join(tmpdir(), 'smartmeter-cache-'));
     const result = run({ HOME: cache, XDG_CACHE_HOME: cache, NODE_DISABLE_COMPILE_CACHE: '1' });
     expect(result.status, result.stderr).toBe(0);
