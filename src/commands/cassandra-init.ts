@@ -1,4 +1,5 @@
 /** `smartmeter cassandra init`: its definition (options, help), then the handler: connect, apply the schema scripts, print. */
+import { startSpinner } from '../spinner.js';
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { durationHelp, jsonOption, keyspaceOption, quietOption, withCassandraOptions, withExamples, type OptionsOf } from '../cli-kit.js';
@@ -81,7 +82,7 @@ export async function runCassandraInit(options: CassandraInitOptions): Promise<v
     return;
   }
 
-  const spinner = process.stderr.isTTY && !options.json && !options.quiet ? (await import('ora')).default({ text: 'connecting to Cassandra', stream: process.stderr }).start() : undefined;
+  const spinner = process.stderr.isTTY && !options.json && !options.quiet ? await startSpinner('connecting to Cassandra') : undefined;
   let client;
   try {
     client = await connectWithRetry(connection, waitMs, (attempt, reason) => {

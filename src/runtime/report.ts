@@ -2,6 +2,7 @@
  * What `up`, `status` and `stacks` print, the same on every runtime: the progress lines while
  * waiting, the failure report, the state table and its JSON, the dry run.
  */
+import { startSpinner } from '../spinner.js';
 import { formatCommand, type CommandLine } from './exec.js';
 import type { ServiceStatus, StackStatus, Ui } from './runtime.js';
 
@@ -36,7 +37,7 @@ export function printStatus(status: StackStatus, json: boolean): void {
  * (--json) drops the spinner and the lines; ui.log lines are always written.
  */
 export async function progressUi(quiet: boolean): Promise<Ui> {
-  const spinner = process.stderr.isTTY && !quiet ? (await import('ora')).default({ text: 'deploying', stream: process.stderr }).start() : undefined;
+  const spinner = process.stderr.isTTY && !quiet ? await startSpinner('deploying') : undefined;
   const seen = new Map<string, string>();
   return {
     log: (line) => {
