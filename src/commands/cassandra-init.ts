@@ -1,11 +1,11 @@
 /** `smartmeter cassandra init`: its definition (options, help), then the handler: connect, apply the schema scripts, print. */
-import { startSpinner } from '../spinner.js';
 import { join, resolve } from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { durationHelp, jsonOption, keyspaceOption, quietOption, withCassandraOptions, withExamples, type OptionsOf } from '../cli-kit.js';
 import { UsageError } from '../errors.js';
 import { parseDuration, positiveInteger } from '../parsers.js';
 import { PACKAGE_ROOT } from '../paths.js';
+import { startSpinner } from '../spinner.js';
 
 /** The command line of `cassandra init`: its options and help. */
 function definition() {

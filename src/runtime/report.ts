@@ -2,9 +2,9 @@
  * What `up`, `status` and `stacks` print, the same on every runtime: the progress lines while
  * waiting, the failure report, the state table and its JSON, the dry run.
  */
-import { startSpinner } from '../spinner.js';
 import { formatCommand, type CommandLine } from './exec.js';
 import type { ServiceStatus, StackStatus, Ui } from './runtime.js';
+import { startSpinner } from '../spinner.js';
 
 /** The JSON of `status --json` and `up --json` (shape documented at StackStatus). */
 export function statusJson(status: StackStatus): object {
